@@ -1,0 +1,1 @@
+export { TOPICS, type TopicName, DEFAULT_PARTITIONS, deadLetterTopic, topicSpecs, type TopicSpec } from './lib/topics';

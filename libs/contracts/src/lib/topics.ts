@@ -1,0 +1,35 @@
+/** Every topic of DESIGN.md §8. Keys are aggregate ids, so per-aggregate order holds. */
+export const TOPICS = {
+  shipmentCommands: 'shipment.commands',
+  shipmentEvents: 'shipment.events',
+  shipmentOutcomes: 'shipment.outcomes',
+  accountingCommands: 'accounting.commands',
+  accountingTransactions: 'accounting.transactions',
+} as const;
+
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+/** The one setting for domain topics' partition count. Commands and events topics must match (DESIGN.md §7). */
+export const DEFAULT_PARTITIONS = 12;
+
+export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
+
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+  replicationFactor: number;
+  configs: Record<string, string>;
+}
+
+/**
+ * The topics to create, with their dead-letter topics. `prefix` lets tests own a private set on a
+ * shared broker.
+ */
+export function topicSpecs(options: { partitions?: number; replicationFactor?: number; prefix?: string } = {}): TopicSpec[] {
+  const { partitions = DEFAULT_PARTITIONS, replicationFactor = 1, prefix = '' } = options;
+  const minIsr = String(Math.min(2, replicationFactor));
+  return Object.values(TOPICS).flatMap((topic) => [
+    { topic: prefix + topic, numPartitions: partitions, replicationFactor, configs: { 'min.insync.replicas': minIsr } },
+    { topic: prefix + deadLetterTopic(topic), numPartitions: 1, replicationFactor, configs: { 'min.insync.replicas': minIsr } },
+  ]);
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import Table from 'cli-table3';
+import { DEMO_KEYS } from './lib/demo-keys';
+import { terminalProgress } from './lib/progress';
+import { startStack, type Stack } from './lib/stack';
+import { workspaceRoot } from './lib/workspace';
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+async function printTable(stack: Stack): Promise<void> {
+  const table = new Table({ head: ['component', 'URL', 'health'], style: process.stdout.isTTY ? { head: ['cyan'] } : { head: [], border: [] } });
+  for (const row of await stack.health()) table.push([row.name, row.url, row.health]);
+  table.push([{ colSpan: 3, content: 'demo API keys (send as X-API-Key)' }]);
+  for (const key of DEMO_KEYS) table.push([key.role, key.key, key.principal]);
+  process.stdout.write(`${table.toString()}\n`);
+}
+
+/** Runs the whole local stack in the foreground until Ctrl-C (or SIGTERM). */
+export async function up(argv = process.argv): Promise<void> {
+  const program = new Command('waybill-stack')
+    .description('Start Kafka, Redis, the topics and every Waybill app on this machine, in the foreground.')
+    .option('--data-dir <dir>', 'where Kafka, Redis and logs keep their files', process.env.WAYBILL_DATA_DIR ?? resolve(workspaceRoot(), '.data'))
+    .option('--free-ports', 'pick free ports instead of 9092/9093/6379 and the apps\' defaults', false)
+    .option('--kafka-heap-mb <mb>', 'Kafka JVM heap ceiling', positiveInt, Number(process.env.KAFKA_HEAP_MB ?? 512))
+    .option('--partitions <n>', 'partitions per domain topic', positiveInt)
+    .option('--no-apps', 'start only Kafka and Redis')
+    .allowExcessArguments(false);
+  program.parse(argv);
+  const options = program.opts<{ dataDir: string; freePorts: boolean; kafkaHeapMb: number; partitions?: number; apps: boolean }>();
+
+  const progress = terminalProgress();
+  let stack: Stack | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      process.stderr.write('second interrupt: killing everything now\n');
+      process.exit(130);
+    }
+    stopping = true;
+    process.stderr.write(`\n${signal}: stopping the stack (apps, then Kafka and Redis)…\n`);
+    const started = Date.now();
+    await stack?.stop();
+    process.stderr.write(`stopped in ${Date.now() - started} ms; data kept in ${options.dataDir}\n`);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  try {
+    stack = await startStack({
+      dataDir: options.dataDir,
+      freePorts: options.freePorts,
+      kafkaHeapMb: options.kafkaHeapMb,
+      partitions: options.partitions,
+      redisUrl: process.env.REDIS_URL,
+      apps: options.apps ? undefined : [],
+      progress,
+    });
+  } catch (err) {
+    process.stderr.write(`\n✖ ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (stopping) return;
+  await printTable(stack);
+  process.stdout.write(`Waybill is running (data in ${options.dataDir}). Press Ctrl-C to stop.\n`);
+  // Watch the children: if one dies, say so instead of serving a half-dead stack silently.
+  for (const service of [stack.kafka.service, stack.redis.service, ...stack.apps.map((a) => a.service)]) {
+    void service?.exited.then(({ code, signal }) => {
+      if (!stopping) process.stderr.write(`⚠ ${service.name} exited (code ${code}, signal ${signal}); see ${options.dataDir}/logs\n`);
+    });
+  }
+}
+
+if (require.main === module) void up();

@@ -1,0 +1,13 @@
+export { MissingDependencyError, ServiceStartError, PortInUseError } from './lib/errors';
+export { workspaceRoot, kafkaVersion, kafkaLibsDir } from './lib/workspace';
+export { freePort } from './lib/ports';
+export { ChildService, waitUntil } from './lib/child-service';
+export { type Progress, silentProgress, terminalProgress } from './lib/progress';
+export { ensureKafkaRuntime, startKafka, runKafkaTool, type KafkaHandle, type KafkaOptions } from './lib/kafka';
+export { ensureRedisServer, startRedis, useExternalRedis, type RedisHandle } from './lib/redis';
+export { ensureTopics } from './lib/topics';
+export { DEMO_KEYS, apiKeysSpec, type DemoKey } from './lib/demo-keys';
+export { discoverApps, type AppDescriptor } from './lib/apps';
+export { startStack, type Stack, type StackOptions, type Endpoint } from './lib/stack';
+export { up } from './cli';
+export { testEnvironment, type TestEnvironment } from './lib/testing';

@@ -1,0 +1,68 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChildService, waitUntil } from './child-service';
+import { ServiceStartError } from './errors';
+import type { Progress } from './progress';
+
+export interface AppDescriptor {
+  name: string;
+  dir: string;
+  defaultPort: number;
+  entry: string;
+}
+
+/** Apps declare themselves with a `waybill.port` field in their package.json. */
+export function discoverApps(root: string): AppDescriptor[] {
+  const appsDir = join(root, 'apps');
+  if (!existsSync(appsDir)) return [];
+  return readdirSync(appsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(appsDir, d.name, 'package.json')))
+    .flatMap((d) => {
+      const pkg = JSON.parse(readFileSync(join(appsDir, d.name, 'package.json'), 'utf8'));
+      if (!pkg.waybill?.port) return [];
+      const dir = join(appsDir, d.name);
+      return [{ name: d.name, dir, defaultPort: Number(pkg.waybill.port), entry: join(dir, 'dist', 'main.js') }];
+    })
+    .sort((a, b) => a.defaultPort - b.defaultPort);
+}
+
+export interface RunningApp {
+  name: string;
+  url: string;
+  service: ChildService;
+}
+
+export async function healthOf(url: string): Promise<number | 'down'> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
+    return res.status;
+  } catch {
+    return 'down';
+  }
+}
+
+export async function startApp(
+  app: AppDescriptor,
+  port: number,
+  env: Record<string, string>,
+  logsDir: string,
+  progress: Progress,
+): Promise<RunningApp> {
+  if (!existsSync(app.entry)) throw new ServiceStartError(`${app.name} is not built (${app.entry} missing): run npm run build`);
+  progress.step(`starting ${app.name} on port ${port}`);
+  const service = ChildService.spawn(app.name, process.execPath, [app.entry], {
+    cwd: app.dir,
+    env: { ...process.env, ...env, PORT: String(port) },
+    logFile: join(logsDir, `${app.name}.log`),
+    echo: /"level":(50|60)/,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntil(app.name, async () => (await healthOf(url)) === 200, { timeoutMs: 60_000, service });
+  } catch (err) {
+    await service.stop(2_000);
+    throw new ServiceStartError((err as Error).message);
+  }
+  progress.done(`${app.name} up at ${url}`);
+  return { name: app.name, url, service };
+}

@@ -1,0 +1,174 @@
+import { spawn, execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { ChildService, waitUntil } from './child-service';
+import { MissingDependencyError, ServiceStartError } from './errors';
+import { kafkaLibsDir, kafkaVersion, workspaceRoot } from './workspace';
+import type { Progress } from './progress';
+
+const run = promisify(execFile);
+
+function javaBinary(): string {
+  return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+}
+
+/**
+ * Makes sure Kafka's jars are in `.cache/kafka/<version>/libs`, fetching them once through Maven
+ * from Maven Central. Reports each downloaded artifact, since the first fetch takes a while.
+ */
+export async function ensureKafkaRuntime(progress: Progress, root = workspaceRoot()): Promise<string> {
+  const version = kafkaVersion(root);
+  const libs = kafkaLibsDir(root, version);
+  if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith(`kafka_2.13-${version}`))) return libs;
+  await run('mvn', ['-v']).catch(() => {
+    throw new MissingDependencyError('Maven (mvn) is needed once to fetch Kafka\'s jars: apt-get install maven');
+  });
+  progress.step(`fetching Apache Kafka ${version} jars from Maven Central (once)`);
+  let downloaded = 0;
+  await new Promise<void>((resolve, reject) => {
+    const mvn = spawn('mvn', ['-B', '-ntp', '-f', join(root, 'infra', 'kafka', 'pom.xml'), 'package'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MAVEN_OPTS: process.env.MAVEN_OPTS ?? '-Xmx512m' },
+    });
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      output = (output + text).slice(-8000);
+      // NOTE: -ntp hides transfer bars; Maven still names each artifact as it resolves it.
+      for (const line of text.split('\n')) {
+        const copied = /Copying (\S+\.jar)/.exec(line);
+        if (copied) progress.update(`copied ${++downloaded} jars (${copied[1]})`);
+        else if (/Downloaded from|Downloading from/.test(line)) progress.update(line.replace(/^\[INFO\]\s*/, '').slice(0, 100));
+      }
+    };
+    mvn.stdout.on('data', onData);
+    mvn.stderr.on('data', onData);
+    mvn.on('error', reject);
+    mvn.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new ServiceStartError(`mvn exited with ${code} while fetching Kafka:\n${output}`)),
+    );
+  });
+  progress.done(`Kafka ${version}: ${readdirSync(libs).length} jars in ${libs}`);
+  return libs;
+}
+
+export interface KafkaOptions {
+  dataDir: string;
+  brokerPort: number;
+  controllerPort: number;
+  heapMb?: number;
+  root?: string;
+}
+
+export interface KafkaHandle {
+  bootstrap: string;
+  brokers: string[];
+  service: ChildService;
+  stop(): Promise<void>;
+}
+
+function javaArgs(libs: string, root: string, logsDir: string, heapMb: number): string[] {
+  return [
+    `-Xms${Math.min(256, heapMb)}m`,
+    `-Xmx${heapMb}m`,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${join(root, 'infra', 'kafka', 'log4j2.properties')}`,
+    `-Dkafka.logs.dir=${logsDir}`,
+    '-cp',
+    join(libs, '*'),
+  ];
+}
+
+/**
+ * Starts a single-node KRaft broker (broker and controller in one JVM) from the cached jars,
+ * formatting its storage on first start, and resolves once it answers Metadata.
+ */
+export async function startKafka(options: KafkaOptions, progress: Progress): Promise<KafkaHandle> {
+  const root = options.root ?? workspaceRoot();
+  const libs = await ensureKafkaRuntime(progress, root);
+  const heapMb = options.heapMb ?? 512;
+  const dataDir = join(options.dataDir, 'data');
+  const logsDir = join(options.dataDir, 'logs');
+  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(logsDir, { recursive: true });
+
+  const template = readFileSync(join(root, 'infra', 'kafka', 'server.properties'), 'utf8');
+  const properties = template
+    .replaceAll('${brokerPort}', String(options.brokerPort))
+    .replaceAll('${controllerPort}', String(options.controllerPort))
+    .replaceAll('${logDirs}', dataDir);
+  const propertiesFile = join(options.dataDir, 'server.properties');
+  writeFileSync(propertiesFile, properties);
+
+  const java = javaBinary();
+  const baseArgs = javaArgs(libs, root, logsDir, heapMb);
+  if (!existsSync(join(dataDir, 'meta.properties'))) {
+    progress.step('formatting Kafka storage (first start)');
+    try {
+      const { stdout } = await run(java, [...baseArgs, 'kafka.tools.StorageTool', 'random-uuid']);
+      const clusterId = stdout.trim().split('\n').pop()?.trim() ?? '';
+      await run(java, [...baseArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile]);
+    } catch (err) {
+      throw new ServiceStartError(`could not format Kafka storage in ${dataDir}`, {}, { cause: err });
+    }
+    progress.done(`Kafka storage formatted in ${dataDir}`);
+  }
+
+  progress.step(`starting Kafka broker on 127.0.0.1:${options.brokerPort}`);
+  const service = ChildService.spawn('kafka', java, [...baseArgs, 'kafka.Kafka', propertiesFile], {
+    logFile: join(logsDir, 'stdout.log'),
+    echo: /\b(ERROR|FATAL)\b/,
+  });
+  const bootstrap = `127.0.0.1:${options.brokerPort}`;
+  const kafka = new Kafka({ brokers: [bootstrap], clientId: 'waybill-devstack', logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const started = Date.now();
+  try {
+    await waitUntil(
+      'Kafka',
+      async () => {
+        progress.update(`waiting for Kafka to answer Metadata (${Math.round((Date.now() - started) / 1000)} s)`);
+        const admin = kafka.admin();
+        try {
+          await admin.connect();
+          const cluster = await admin.describeCluster();
+          return cluster.brokers.length > 0 && cluster.controller !== null;
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      },
+      { timeoutMs: 90_000, service, intervalMs: 500 },
+    );
+  } catch (err) {
+    await service.stop(2_000);
+    throw new ServiceStartError((err as Error).message);
+  }
+  progress.done(`Kafka ${kafkaVersion(root)} ready on ${bootstrap} (${Date.now() - started} ms)`);
+  return { bootstrap, brokers: [bootstrap], service, stop: () => service.stop(10_000) };
+}
+
+/** Runs one of Kafka's own command-line tools (console consumer, consumer-groups…) from the cached jars. */
+export async function runKafkaTool(
+  mainClass: string,
+  args: readonly string[],
+  options: { root?: string; timeoutMs?: number } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  const root = options.root ?? workspaceRoot();
+  const libs = kafkaLibsDir(root);
+  if (!existsSync(libs)) throw new MissingDependencyError(`Kafka jars are not in ${libs}; run npm start once or mvn -f infra/kafka/pom.xml package`);
+  return run(
+    javaBinary(),
+    [
+      '-Xmx256m',
+      `-Dlog4j2.configurationFile=${join(root, 'infra', 'kafka', 'tools-log4j2.properties')}`,
+      '-cp',
+      join(libs, '*'),
+      mainClass,
+      ...args,
+    ],
+    { timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+  );
+}

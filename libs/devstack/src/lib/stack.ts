@@ -1,0 +1,133 @@
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { topicSpecs, DEFAULT_PARTITIONS } from '@waybill/contracts';
+import { discoverApps, healthOf, startApp, type RunningApp } from './apps';
+import { apiKeysSpec, DEMO_KEYS } from './demo-keys';
+import { startKafka, type KafkaHandle } from './kafka';
+import { assertPortFree, freePort } from './ports';
+import type { Progress } from './progress';
+import { startRedis, useExternalRedis, type RedisHandle } from './redis';
+import { ensureTopics } from './topics';
+import { workspaceRoot } from './workspace';
+
+export interface StackOptions {
+  /** Where Kafka (`kafka/`), Redis (`redis/`) and app logs (`logs/`) keep their files. */
+  dataDir: string;
+  /** Pick free ports instead of the fixed defaults (tests, a second stack beside the first). */
+  freePorts?: boolean;
+  kafkaPort?: number;
+  kafkaControllerPort?: number;
+  kafkaHeapMb?: number;
+  /** Use this Redis instead of starting a private one. */
+  redisUrl?: string;
+  redisPort?: number;
+  partitions?: number;
+  /** Which apps to start: all discovered apps by default, none with `[]`. */
+  apps?: string[];
+  progress: Progress;
+}
+
+export interface Endpoint {
+  name: string;
+  url: string;
+  kind: 'infrastructure' | 'app';
+}
+
+export interface Stack {
+  kafka: KafkaHandle;
+  redis: RedisHandle;
+  apps: RunningApp[];
+  endpoints: Endpoint[];
+  /** The environment every app gets: what a new app needs to join this stack. */
+  appEnv: Record<string, string>;
+  health(): Promise<Array<Endpoint & { health: string }>>;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_PORTS = { kafka: 9092, kafkaController: 9093, redis: 6379 };
+
+async function choosePort(fixed: number | undefined, fallback: number, free: boolean, what: string): Promise<number> {
+  if (fixed !== undefined) return assertPortFree(fixed, what).then(() => fixed);
+  if (free) return freePort();
+  await assertPortFree(fallback, what);
+  return fallback;
+}
+
+/** Starts Kafka, Redis, the topics and the apps, in that order; stops them in reverse. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const root = workspaceRoot();
+  const dataDir = resolve(options.dataDir);
+  const logsDir = join(dataDir, 'logs');
+  mkdirSync(logsDir, { recursive: true });
+  const { progress } = options;
+  const free = options.freePorts ?? false;
+  const startedInfra: Array<{ stop(): Promise<void> }> = [];
+  const startedApps: RunningApp[] = [];
+  const stopAll = async () => {
+    // Apps first (they finish their batch and commit), then the infrastructure they were using.
+    await Promise.allSettled(startedApps.map((app) => app.service.stop(10_000)));
+    await Promise.allSettled(startedInfra.map((service) => service.stop()));
+    rmSync(join(dataDir, 'stack.json'), { force: true });
+  };
+
+  try {
+    const kafkaPort = await choosePort(options.kafkaPort, DEFAULT_PORTS.kafka, free, 'Kafka');
+    const controllerPort = await choosePort(options.kafkaControllerPort, DEFAULT_PORTS.kafkaController, free, 'the Kafka controller');
+    const kafka = await startKafka(
+      { dataDir: join(dataDir, 'kafka'), brokerPort: kafkaPort, controllerPort, heapMb: options.kafkaHeapMb, root },
+      progress,
+    );
+    startedInfra.push(kafka);
+
+    const redis = options.redisUrl
+      ? await useExternalRedis(options.redisUrl)
+      : await startRedis({ dataDir: join(dataDir, 'redis'), port: await choosePort(options.redisPort, DEFAULT_PORTS.redis, free, 'Redis') }, progress);
+    startedInfra.push(redis);
+
+    progress.step('creating topics');
+    const created = await ensureTopics(kafka.brokers, topicSpecs({ partitions: options.partitions ?? DEFAULT_PARTITIONS }));
+    progress.done(created.length ? `created ${created.length} topics` : 'topics already exist');
+
+    const appEnv: Record<string, string> = {
+      KAFKA_BROKERS: kafka.bootstrap,
+      REDIS_URL: redis.url,
+      API_KEYS: apiKeysSpec(DEMO_KEYS),
+      NODE_ENV: 'development',
+    };
+    for (const app of discoverApps(root).filter((a) => !options.apps || options.apps.includes(a.name))) {
+      const port = free ? await freePort() : app.defaultPort;
+      startedApps.push(await startApp(app, port, appEnv, logsDir, progress));
+    }
+
+    const endpoints: Endpoint[] = [
+      { name: 'kafka', url: `kafka://${kafka.bootstrap}`, kind: 'infrastructure' },
+      { name: 'redis', url: redis.url, kind: 'infrastructure' },
+      ...startedApps.map((a) => ({ name: a.name, url: a.url, kind: 'app' as const })),
+    ];
+    writeFileSync(join(dataDir, 'stack.json'), JSON.stringify({ pid: process.pid, endpoints, env: appEnv }, null, 2));
+
+    return {
+      kafka,
+      redis,
+      apps: startedApps,
+      endpoints,
+      appEnv,
+      async health() {
+        return Promise.all(
+          endpoints.map(async (e) => {
+            if (e.kind === 'app') {
+              const status = await healthOf(e.url);
+              return { ...e, health: status === 200 ? 'healthy' : `unhealthy (${status})` };
+            }
+            const service = e.name === 'kafka' ? kafka.service : redis.service;
+            return { ...e, health: !service || !service.hasExited ? 'running' : 'exited' };
+          }),
+        );
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

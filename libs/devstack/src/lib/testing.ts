@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import Redis from 'ioredis';
+
+/**
+ * What an integration test needs from the shared broker and Redis that the jest global setup
+ * started (test/setup/global-setup.js). Each test names its own topics and groups with
+ * `uniqueName`, so test files run in parallel without seeing each other's messages.
+ */
+export interface TestEnvironment {
+  brokers: string[];
+  redisUrl: string;
+  kafka: Kafka;
+  /** A name no other test uses: `orders` → `orders-3f9c1a2b`. */
+  uniqueName(prefix: string): string;
+  createTopics(topics: Array<{ topic: string; partitions?: number; configs?: Record<string, string> }>): Promise<void>;
+  admin(): Promise<Admin>;
+  redis(): Redis;
+  /** Deletes what this environment created and closes its clients. */
+  cleanup(): Promise<void>;
+}
+
+export function testEnvironment(): TestEnvironment {
+  const brokersVar = process.env.WAYBILL_TEST_KAFKA_BROKERS;
+  const redisUrl = process.env.WAYBILL_TEST_REDIS_URL;
+  if (!brokersVar || !redisUrl) {
+    throw new Error('WAYBILL_TEST_KAFKA_BROKERS / WAYBILL_TEST_REDIS_URL are unset: run integration tests through jest (npm test)');
+  }
+  const brokers = brokersVar.split(',');
+  const kafka = new Kafka({ brokers, clientId: 'waybill-test', logLevel: logLevel.ERROR });
+  const createdTopics: string[] = [];
+  const redisClients: Redis[] = [];
+  let sharedAdmin: Admin | undefined;
+  const admin = async () => {
+    if (!sharedAdmin) {
+      sharedAdmin = kafka.admin();
+      await sharedAdmin.connect();
+    }
+    return sharedAdmin;
+  };
+  return {
+    brokers,
+    redisUrl,
+    kafka,
+    uniqueName: (prefix) => `${prefix}-${randomUUID().slice(0, 8)}`,
+    async createTopics(topics) {
+      const client = await admin();
+      await client.createTopics({
+        waitForLeaders: true,
+        topics: topics.map(({ topic, partitions = 1, configs = {} }) => ({
+          topic,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+        })),
+      });
+      createdTopics.push(...topics.map((t) => t.topic));
+    },
+    admin,
+    redis() {
+      const client = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+      redisClients.push(client);
+      return client;
+    },
+    async cleanup() {
+      if (createdTopics.length) await (await admin()).deleteTopics({ topics: createdTopics }).catch(() => undefined);
+      await sharedAdmin?.disconnect();
+      await Promise.all(redisClients.map((c) => c.quit().catch(() => undefined)));
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { Kafka, logLevel } from 'kafkajs';
+import type { TopicSpec } from '@waybill/contracts';
+
+/**
+ * Creates each topic that does not exist yet; leaves existing ones alone (a second start finds
+ * its data). Returns the topics it created.
+ */
+export async function ensureTopics(brokers: string[], specs: readonly TopicSpec[]): Promise<string[]> {
+  const admin = new Kafka({ brokers, clientId: 'waybill-topics', logLevel: logLevel.ERROR }).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((spec) => !existing.has(spec.topic));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.numPartitions,
+          replicationFactor: spec.replicationFactor,
+          configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    }
+    return missing.map((spec) => spec.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}

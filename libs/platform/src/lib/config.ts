@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+const commaList = z
+  .string()
+  .transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean))
+  .refine((parts) => parts.length > 0, 'must name at least one entry');
+
+/** Environment variables every app shares. Apps extend this with their own. */
+export const baseConfigShape = {
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: z.coerce.number().int().min(0).max(65535),
+  KAFKA_BROKERS: commaList.describe('comma-separated host:port list, e.g. localhost:9092'),
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  SCHEMA_REGISTRY_URL: z.string().url(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  API_KEYS: z.string().min(1).describe('comma-separated principal:role:sha256-hex-of-key entries'),
+  TOPIC_PREFIX: z.string().default(''),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+} as const;
+
+export const baseConfigSchema = z.object(baseConfigShape);
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+/**
+ * Validates `env` against `schema` and names every bad variable at once, so an operator fixes a
+ * deployment in one pass instead of one restart per typo.
+ */
+export function loadConfig<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv = process.env): z.infer<T> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const variable = issue.path.join('.') || '(environment)';
+    const given = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
+    return given === undefined ? `${variable}: ${issue.message} (not set)` : `${variable}: ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}

@@ -1,0 +1,3 @@
+export { WaybillError, type ErrorContext } from './lib/errors';
+export { type Decider, assertNever, replay } from './lib/decider';
+export { deciderSpec, DeciderSpecFailure } from './lib/decider-spec';

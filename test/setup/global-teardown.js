@@ -1,0 +1,8 @@
+const { rmSync } = require('node:fs');
+
+module.exports = async function globalTeardown() {
+  const stack = globalThis.__WAYBILL_TEST_STACK__;
+  if (!stack) return;
+  await Promise.allSettled([stack.kafka.stop(), stack.redis.stop()]);
+  rmSync(stack.dir, { recursive: true, force: true });
+};
