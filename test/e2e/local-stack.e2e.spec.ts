@@ -1,0 +1,113 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import Redis from 'ioredis';
+import { TOPICS } from '@waybill/contracts';
+
+const root = join(__dirname, '..', '..');
+
+interface RunningStack {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `npm start` exactly as a person runs it, in its own process group like a terminal job. */
+async function npmStart(dataDir: string): Promise<RunningStack> {
+  const child = spawn('npm', ['start', '--', '--free-ports', '--data-dir', dataDir], {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+  let output = '';
+  child.stdout!.on('data', (c) => (output += c));
+  child.stderr!.on('data', (c) => (output += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 180_000;
+  while (!output.includes('Press Ctrl-C to stop')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { child, output: () => output, exited };
+}
+
+/** Ctrl-C in a terminal signals the whole foreground process group. */
+async function ctrlC(stack: RunningStack): Promise<number> {
+  const started = Date.now();
+  process.kill(-stack.child.pid!, 'SIGINT');
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([stack.exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 15_000)))]);
+  clearTimeout(timer);
+  if (code === 'timeout') throw new Error(`still running 15 s after Ctrl-C:\n${stack.output()}`);
+  return Date.now() - started;
+}
+
+function survivors(marker: string): string[] {
+  return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(marker) && !line.includes('ps -eo'));
+}
+
+describe('npm start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'waybill-stack-'));
+  afterAll(() => {
+    for (const line of survivors(dataDir)) process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('brings the stack up, prints the table, stops on Ctrl-C leaving no process behind, and keeps its data', async () => {
+    const first = await npmStart(dataDir);
+    const table = first.output();
+    const kafkaUrl = /kafka:\/\/(127\.0\.0\.1:\d+)/.exec(table)?.[1];
+    const redisUrl = /(redis:\/\/127\.0\.0\.1:\d+)/.exec(table)?.[1];
+    expect(kafkaUrl).toBeDefined();
+    expect(redisUrl).toBeDefined();
+    for (const role of ['viewer', 'associate', 'team-lead', 'supervisor', 'finance']) expect(table).toContain(role);
+    // Every app row's /healthz answers 200.
+    for (const [, url] of table.matchAll(/(http:\/\/127\.0\.0\.1:\d+)/g)) {
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    }
+
+    const kafka = new Kafka({ brokers: [kafkaUrl!], clientId: 'stack-e2e', logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const topics = await admin.fetchTopicMetadata({ topics: Object.values(TOPICS) });
+    for (const t of topics.topics) expect(t.partitions).toHaveLength(12);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: TOPICS.shipmentEvents, messages: [{ key: 'survives-restart', value: 'x' }] });
+    await producer.disconnect();
+    await admin.disconnect();
+    const redis = new Redis(redisUrl!);
+    await redis.set('waybill:e2e:survives-restart', '1');
+    await redis.quit();
+
+    expect(survivors(dataDir).some((line) => line.includes('kafka.Kafka'))).toBe(true);
+    const stopMs = await ctrlC(first);
+    expect(stopMs).toBeLessThan(15_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(survivors(dataDir)).toEqual([]);
+
+    // A second start finds the data where the first left it.
+    const second = await npmStart(dataDir);
+    expect(second.output()).toContain('topics already exist');
+    expect(second.output()).not.toContain('formatting Kafka storage');
+    const kafka2 = /kafka:\/\/(127\.0\.0\.1:\d+)/.exec(second.output())![1];
+    const redis2 = /(redis:\/\/127\.0\.0\.1:\d+)/.exec(second.output())![1];
+    const admin2 = new Kafka({ brokers: [kafka2], clientId: 'stack-e2e', logLevel: logLevel.NOTHING }).admin();
+    await admin2.connect();
+    const offsets = await admin2.fetchTopicOffsets(TOPICS.shipmentEvents);
+    await admin2.disconnect();
+    expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(1);
+    const redisAgain = new Redis(redis2);
+    expect(await redisAgain.get('waybill:e2e:survives-restart')).toBe('1');
+    await redisAgain.quit();
+
+    await ctrlC(second);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(survivors(dataDir)).toEqual([]);
+  });
+});
