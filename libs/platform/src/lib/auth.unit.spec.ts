@@ -1,0 +1,31 @@
+import { authenticate, hashApiKey, parseApiKeys } from './auth';
+import { ConfigError } from './errors';
+
+describe('API keys', () => {
+  const keys = parseApiKeys(`ana:associate:${hashApiKey('secret-a')},sue:supervisor:${hashApiKey('secret-s')}`);
+
+  it('finds the principal of a known key and nobody for an unknown or missing one', () => {
+    expect(authenticate(keys, 'secret-s')).toEqual({ id: 'sue', role: 'supervisor' });
+    expect(authenticate(keys, 'secret-a')).toEqual({ id: 'ana', role: 'associate' });
+    expect(authenticate(keys, 'secret-x')).toBeUndefined();
+    expect(authenticate(keys, '')).toBeUndefined();
+    expect(authenticate(keys, undefined)).toBeUndefined();
+  });
+
+  it('keeps only hashes, never the key', () => {
+    expect(JSON.stringify(keys.map((k) => k.hash.toString('hex')))).not.toContain('secret');
+  });
+
+  it('refuses malformed entries, unknown roles and short hashes, naming each', () => {
+    expect(() => parseApiKeys('nobody')).toThrow(ConfigError);
+    try {
+      parseApiKeys(`a:root:${hashApiKey('k')},b:viewer:abc`);
+    } catch (err) {
+      expect((err as ConfigError).problems).toEqual([
+        expect.stringContaining('unknown role "root"'),
+        expect.stringContaining('64 hex characters'),
+      ]);
+    }
+    expect.assertions(2);
+  });
+});
