@@ -2,7 +2,9 @@
 // `npm test`: build, lint (module boundaries included), type-check tests, then every jest test:
 // unit and integration (the integration global setup starts Kafka and Redis itself).
 import { spawnSync } from 'node:child_process';
-import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -15,6 +17,17 @@ function run(title, command, args) {
     process.stderr.write(`✖ ${title} failed\n`);
     process.exit(result.status ?? 1);
   }
+}
+
+// The Python interop test reads our topics with Confluent's own client, from PyPI, in a private venv.
+const venv = join(root, '.cache', 'python');
+const requirements = join(root, 'test', 'interop', 'requirements.txt');
+const stamp = join(venv, 'requirements.sha256');
+const wanted = createHash('sha256').update(readFileSync(requirements)).digest('hex');
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wanted) {
+  run('python venv for the interop test', 'python3', ['-m', 'venv', venv]);
+  run('pip install -r test/interop/requirements.txt', join(venv, 'bin', 'pip'), ['install', '-q', '-r', requirements]);
+  writeFileSync(stamp, wanted);
 }
 
 run('build', 'npx', ['nx', 'run-many', '-t', 'build', '--output-style=static']);

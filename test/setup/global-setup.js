@@ -1,4 +1,4 @@
-// Starts one Kafka broker and one Redis for the whole integration run, on free ports in a
+// Starts one Kafka broker, one Redis and one schema registry for the whole integration run, on free ports in a
 // temporary folder. Tests find them through WAYBILL_TEST_* variables and create their own topics
 // and group ids, so files can run in parallel on the shared pair.
 const { mkdtempSync } = require('node:fs');
@@ -14,8 +14,13 @@ module.exports = async function globalSetup() {
     progress,
   );
   const redis = await devstack.startRedis({ dataDir: join(dir, 'redis'), port: await devstack.freePort() }, progress);
-  globalThis.__WAYBILL_TEST_STACK__ = { kafka, redis, dir };
+  const registry = await devstack.startSchemaRegistry(
+    { port: await devstack.freePort(), brokers: kafka.brokers, logsDir: join(dir, 'logs') },
+    progress,
+  );
+  globalThis.__WAYBILL_TEST_STACK__ = { kafka, redis, registry, dir };
   process.env.WAYBILL_TEST_DIR = dir;
   process.env.WAYBILL_TEST_KAFKA_BROKERS = kafka.bootstrap;
   process.env.WAYBILL_TEST_REDIS_URL = redis.url;
+  process.env.WAYBILL_TEST_SCHEMA_REGISTRY_URL = registry.url;
 };

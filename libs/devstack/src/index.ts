@@ -11,3 +11,4 @@ export { discoverApps, type AppDescriptor } from './lib/apps';
 export { startStack, type Stack, type StackOptions, type Endpoint } from './lib/stack';
 export { up } from './cli';
 export { testEnvironment, type TestEnvironment } from './lib/testing';
+export { startSchemaRegistry, type RegistryHandle } from './lib/registry';

@@ -5,3 +5,4 @@ export { createMetrics, type AppMetrics } from './lib/metrics';
 export { ROLES, type Role, type Principal, hashApiKey, parseApiKeys, authenticate, apiKeyAuth, requireRole } from './lib/auth';
 export { createHttpApp, jsonErrorHandler, listen, type ReadinessCheck, type HttpAppOptions } from './lib/http';
 export { installShutdown, type ShutdownStep } from './lib/shutdown';
+export { createKafka } from './lib/kafka';

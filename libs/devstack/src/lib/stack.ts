@@ -7,6 +7,7 @@ import { startKafka, type KafkaHandle } from './kafka';
 import { assertPortFree, freePort } from './ports';
 import type { Progress } from './progress';
 import { startRedis, useExternalRedis, type RedisHandle } from './redis';
+import { startSchemaRegistry, type RegistryHandle } from './registry';
 import { ensureTopics } from './topics';
 import { workspaceRoot } from './workspace';
 
@@ -21,6 +22,7 @@ export interface StackOptions {
   /** Use this Redis instead of starting a private one. */
   redisUrl?: string;
   redisPort?: number;
+  registryPort?: number;
   partitions?: number;
   /** Which apps to start: all discovered apps by default, none with `[]`. */
   apps?: string[];
@@ -36,6 +38,7 @@ export interface Endpoint {
 export interface Stack {
   kafka: KafkaHandle;
   redis: RedisHandle;
+  registry: RegistryHandle;
   apps: RunningApp[];
   endpoints: Endpoint[];
   /** The environment every app gets: what a new app needs to join this stack. */
@@ -44,7 +47,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-const DEFAULT_PORTS = { kafka: 9092, kafkaController: 9093, redis: 6379 };
+const DEFAULT_PORTS = { kafka: 9092, kafkaController: 9093, redis: 6379, registry: 8081 };
 
 async function choosePort(fixed: number | undefined, fallback: number, free: boolean, what: string): Promise<number> {
   if (fixed !== undefined) return assertPortFree(fixed, what).then(() => fixed);
@@ -84,6 +87,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       : await startRedis({ dataDir: join(dataDir, 'redis'), port: await choosePort(options.redisPort, DEFAULT_PORTS.redis, free, 'Redis') }, progress);
     startedInfra.push(redis);
 
+    const registry = await startSchemaRegistry(
+      { port: await choosePort(options.registryPort, DEFAULT_PORTS.registry, free, 'the schema registry'), brokers: kafka.brokers, logsDir },
+      progress,
+    );
+    startedInfra.unshift(registry);
+
     progress.step('creating topics');
     const created = await ensureTopics(kafka.brokers, topicSpecs({ partitions: options.partitions ?? DEFAULT_PARTITIONS }));
     progress.done(created.length ? `created ${created.length} topics` : 'topics already exist');
@@ -91,6 +100,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const appEnv: Record<string, string> = {
       KAFKA_BROKERS: kafka.bootstrap,
       REDIS_URL: redis.url,
+      SCHEMA_REGISTRY_URL: registry.url,
       API_KEYS: apiKeysSpec(DEMO_KEYS),
       NODE_ENV: 'development',
     };
@@ -102,6 +112,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const endpoints: Endpoint[] = [
       { name: 'kafka', url: `kafka://${kafka.bootstrap}`, kind: 'infrastructure' },
       { name: 'redis', url: redis.url, kind: 'infrastructure' },
+      { name: 'schema-registry', url: registry.url, kind: 'infrastructure' },
       ...startedApps.map((a) => ({ name: a.name, url: a.url, kind: 'app' as const })),
     ];
     writeFileSync(join(dataDir, 'stack.json'), JSON.stringify({ pid: process.pid, endpoints, env: appEnv }, null, 2));
@@ -109,6 +120,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     return {
       kafka,
       redis,
+      registry,
       apps: startedApps,
       endpoints,
       appEnv,
@@ -119,7 +131,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
               const status = await healthOf(e.url);
               return { ...e, health: status === 200 ? 'healthy' : `unhealthy (${status})` };
             }
-            const service = e.name === 'kafka' ? kafka.service : redis.service;
+            const service = { kafka: kafka.service, redis: redis.service, 'schema-registry': registry.service }[e.name];
             return { ...e, health: !service || !service.hasExited ? 'running' : 'exited' };
           }),
         );

@@ -10,6 +10,8 @@ import Redis from 'ioredis';
 export interface TestEnvironment {
   brokers: string[];
   redisUrl: string;
+  /** The schema registry the global setup started (its state in the broker's `_schemas`). */
+  schemaRegistryUrl: string;
   kafka: Kafka;
   /** A name no other test uses: `orders` → `orders-3f9c1a2b`. */
   uniqueName(prefix: string): string;
@@ -41,6 +43,7 @@ export function testEnvironment(): TestEnvironment {
   return {
     brokers,
     redisUrl,
+    schemaRegistryUrl: process.env.WAYBILL_TEST_SCHEMA_REGISTRY_URL ?? '',
     kafka,
     uniqueName: (prefix) => `${prefix}-${randomUUID().slice(0, 8)}`,
     async createTopics(topics) {

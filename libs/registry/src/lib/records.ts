@@ -1,9 +1,7 @@
 import { isCompatibilityLevel, type CompatibilityLevel } from './compatibility';
 
-/**
- * Keys of the `_schemas` topic, in Confluent's shapes. Compaction compares key bytes, so
- * `encodeKey` always writes the fields in the same order.
- */
+// Keys of the `_schemas` topic, in Confluent's shapes. Compaction compares key bytes, so
+// `encodeKey` always writes the fields in the same order.
 export type RegistryKey =
   | { keytype: 'SCHEMA'; subject: string; version: number }
   | { keytype: 'CONFIG'; subject: string | null }
@@ -21,7 +19,7 @@ export interface ConfigValue {
   compatibilityLevel: CompatibilityLevel;
 }
 
-/** One decoded record; `value: null` is a tombstone. Keys this registry does not use come back as `undefined`. */
+// One decoded record; `value: null` is a tombstone. Keys this registry does not use come back as `undefined`.
 export type RegistryRecord =
   | { key: Extract<RegistryKey, { keytype: 'SCHEMA' }>; value: SchemaValue | null }
   | { key: Extract<RegistryKey, { keytype: 'CONFIG' }>; value: ConfigValue | null }
@@ -57,10 +55,8 @@ function parseObject(buffer: Buffer): Record<string, unknown> | undefined {
 
 const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
-/**
- * Reads one record of the topic. Anything malformed or of a key type this registry does not
- * write (MODE, CONTEXT, …) is `undefined`, so a foreign record can never corrupt the state.
- */
+// Reads one record of the topic. Anything malformed or of a key type this registry does not
+// write (MODE, CONTEXT, …) is `undefined`, so a foreign record can never corrupt the state.
 export function decodeRecord(keyBytes: Buffer | null, valueBytes: Buffer | null): RegistryRecord | undefined {
   if (!keyBytes) return undefined;
   const key = parseObject(keyBytes);

@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { InvalidSchemaError } from './errors';
 
-/** A schema text avsc accepted, with the form used to decide whether two texts are the same schema. */
+// A schema text avsc accepted, with the form used to decide whether two texts are the same schema.
 export interface ParsedSchema {
   text: string;
   canonical: string;
@@ -20,11 +20,9 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/**
- * Whitespace and object key order never change an Avro schema's meaning, so two texts that
- * differ only there are one schema. Everything else (docs, defaults, custom attributes, array
- * order) is kept, like Confluent's non-normalised comparison.
- */
+// Whitespace and object key order never change an Avro schema's meaning, so two texts that
+// differ only there are one schema. Everything else (docs, defaults, custom attributes, array
+// order) is kept, like Confluent's non-normalised comparison.
 export function canonicalForm(text: string): string {
   return JSON.stringify(sortKeys(JSON.parse(text)));
 }

@@ -2,12 +2,12 @@ import { DEFAULT_COMPATIBILITY, type CompatibilityLevel } from './compatibility'
 import type { RegistryRecord, SchemaValue } from './records';
 import { canonicalForm } from './schema';
 
-/** One version of a subject as the log currently holds it. */
+// One version of a subject as the log currently holds it.
 export interface VersionEntry {
   subject: string;
   version: number;
   id: number;
-  /** The text exactly as it was registered. */
+  // The text exactly as it was registered.
   schema: string;
   canonical: string;
   deleted: boolean;
@@ -15,32 +15,27 @@ export interface VersionEntry {
 
 interface SchemaEntry {
   id: number;
-  /** The text first registered under this id; every later registration has the same canonical form. */
+  // The text first registered under this id; every later registration has the same canonical form.
   schema: string;
   canonical: string;
-  /** `subject\u0000version` of every version that uses this id. */
+  // `subject\u0000version` of every version that uses this id.
   usedBy: Set<string>;
 }
 
-/**
- * What applying one record did. `rejected` records lost a race: another writer got there first
- * in the log, so every process ignores them alike.
- */
+// What applying one record did. `rejected` records lost a race: another writer got there first
+// in the log, so every process ignores them alike.
 export type ApplyOutcome = { status: 'applied' } | { status: 'unchanged' } | { status: 'rejected'; reason: string };
 
 const ref = (subject: string, version: number) => `${subject}\u0000${version}`;
 
-/**
- * The registry's state as a pure fold over the `_schemas` log: every process applying the same
- * records in log order ends in the same state, which is what lets several registries share one
- * topic without a leader.
- *
- * Conflicts are settled by log order, first record wins:
- * - a key that already holds a version takes no different schema or id (only its `deleted` flag
- *   changes);
- * - an id bound to one schema is never bound to another, and a schema keeps its one id.
- * Only live records bind ids, so the outcome never depends on records compaction has removed.
- */
+// The registry's state as a pure fold over the `_schemas` log: every process applying the same
+// records in log order ends in the same state, which is what lets several registries share one
+// topic without a leader.
+// Conflicts are settled by log order, first record wins:
+// - a key that already holds a version takes no different schema or id (only its `deleted` flag
+//   changes);
+// - an id bound to one schema is never bound to another, and a schema keeps its one id.
+// Only live records bind ids, so the outcome never depends on records compaction has removed.
 export class RegistryState {
   private readonly subjects = new Map<string, Map<number, VersionEntry>>();
   private readonly byId = new Map<number, SchemaEntry>();
@@ -114,7 +109,7 @@ export class RegistryState {
     return { status: 'applied' };
   }
 
-  /** Every version of `subject` in version order, soft-deleted ones only when asked. */
+  // Every version of `subject` in version order, soft-deleted ones only when asked.
   versions(subject: string, includeDeleted = false): VersionEntry[] {
     const versions = [...(this.subjects.get(subject)?.values() ?? [])].sort((a, b) => a.version - b.version);
     return includeDeleted ? versions : versions.filter((v) => !v.deleted);
@@ -137,7 +132,7 @@ export class RegistryState {
     return this.idByCanonical.get(canonical);
   }
 
-  /** Where an id is used, as `{subject, version}` in subject then version order. */
+  // Where an id is used, as `{subject, version}` in subject then version order.
   usagesOf(id: number, includeDeleted = false): Array<{ subject: string; version: number }> {
     const entry = this.byId.get(id);
     if (!entry) return [];
@@ -151,7 +146,7 @@ export class RegistryState {
       .map(({ subject, version }) => ({ subject, version }));
   }
 
-  /** The next id to propose. Counting ids of hard-deleted schemas too keeps them from being handed out again. */
+  // The next id to propose. Counting ids of hard-deleted schemas too keeps them from being handed out again.
   nextId(): number {
     return this.highestIdSeen + 1;
   }

@@ -1,4 +1,4 @@
-import { SHIPMENT_COMMAND_TYPES, type ShipmentCommandType, type ShipmentRole } from './commands';
+import { SHIPMENT_COMMAND_TYPES, SHIPMENT_ROLES, type ShipmentCommandType, type ShipmentRole } from './commands';
 import { SHIPMENT_STATUSES, type LifecycleStatus, type ShipmentStatus } from './state';
 
 /** The commands whose next status is fixed by the table (all but `CorrectStatus`). */
@@ -116,6 +116,12 @@ export function renderTransitionTable(): string {
     `| any existing | ${CORRECTION.command}(toStatus, reason) → toStatus: compensating event ${CORRECTION.event}; ` +
       `${CORRECTION.rules} |`,
   );
-  const roles = SHIPMENT_COMMAND_TYPES.map((type) => `${type}: ${COMMAND_ROLES[type].join(', ')}`);
-  return `${lines.join('\n')}\n\nRoles: ${roles.join(' · ')}. Viewers and finance send no shipment commands.\n`;
+  const byRoles = new Map<string, string[]>();
+  for (const type of SHIPMENT_COMMAND_TYPES) {
+    const who = COMMAND_ROLES[type].join(', ');
+    byRoles.set(who, [...(byRoles.get(who) ?? []), type]);
+  }
+  const roles = [...byRoles].map(([who, types]) => `${types.join(', ')}: ${who}`);
+  const silent = SHIPMENT_ROLES.filter((role) => !SHIPMENT_COMMAND_TYPES.some((type) => roleMaySend(role, type)));
+  return `${lines.join('\n')}\n\nWho may send what: ${roles.join(' · ')}. No shipment command at all: ${silent.join(', ')}.\n`;
 }

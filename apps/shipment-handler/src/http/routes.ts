@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import { requireRole, ROLES } from '@waybill/platform';
+import { isShipmentCommandType, type ShipmentCommandType } from '@waybill/shipment-domain';
+import type { CommandResult, CommandService } from '../command-service';
+
+const REJECTION_STATUS: Record<string, number> = {
+  VALIDATION: 400,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  VERSION_CONFLICT: 409,
+  INVALID_TRANSITION: 422,
+};
+
+const SHIPMENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const TOKEN = /^[\x21-\x7e]{1,200}$/;
+
+class BadRequest {
+  constructor(readonly fieldErrors: Array<{ field: string; message: string }>) {}
+}
+
+function expectedVersion(req: Request): number | undefined {
+  const header = req.header('if-match');
+  if (header === undefined) return undefined;
+  const match = /^(?:W\/)?"?(\d{1,15})"?$/.exec(header.trim());
+  if (!match) throw new BadRequest([{ field: 'If-Match', message: 'must be the expected version, e.g. "3"' }]);
+  return Number(match[1]);
+}
+
+function optionalToken(req: Request, header: string): string | undefined {
+  const value = req.header(header);
+  if (value === undefined) return undefined;
+  if (!TOKEN.test(value)) throw new BadRequest([{ field: header, message: 'must be 1 to 200 visible ASCII characters' }]);
+  return value;
+}
+
+function newShipmentId(): string {
+  return `SHP-${randomBytes(5).toString('hex').toUpperCase()}`;
+}
+
+function send(res: Response, result: CommandResult, created: boolean): void {
+  switch (result.kind) {
+    case 'invalid':
+      res.status(400).json({ error: 'VALIDATION', message: 'the request has invalid fields', fieldErrors: result.fieldErrors });
+      return;
+    case 'forbidden':
+      res.status(403).json({ error: 'FORBIDDEN', message: result.message });
+      return;
+    case 'idempotency-mismatch':
+      res.status(422).json({
+        error: 'IDEMPOTENCY_KEY_REUSED',
+        message: 'this Idempotency-Key was already used for a different request',
+        commandId: result.commandId,
+      });
+      return;
+    case 'pending':
+      res
+        .status(202)
+        .location(`/commands/${result.commandId}`)
+        .json({ status: 'pending', commandId: result.commandId, shipmentId: result.shipmentId, traceId: result.traceId, poll: `/commands/${result.commandId}` });
+      return;
+    case 'answered': {
+      const { outcome, position } = result.tracked;
+      const common = { commandId: outcome.commandId, shipmentId: outcome.aggregateId, traceId: outcome.traceId, version: outcome.version, position };
+      if (outcome.status === 'Accepted') {
+        res.setHeader('ETag', `"${outcome.version}"`);
+        if (created) res.location(`/shipments/${outcome.aggregateId}`);
+        res.status(created ? 201 : 200).json({ status: 'accepted', ...common, eventIds: outcome.eventIds });
+        return;
+      }
+      const rejection = outcome.rejection;
+      res.status(REJECTION_STATUS[rejection?.code ?? ''] ?? 422).json({
+        status: 'rejected',
+        error: rejection?.code,
+        message: rejection?.reason,
+        currentStatus: rejection?.currentStatus,
+        currentVersion: outcome.version,
+        allowedCommands: rejection?.allowedCommands ?? [],
+        fieldErrors: rejection?.fieldErrors ?? [],
+        alert: outcome.alert,
+        ...common,
+      });
+      return;
+    }
+  }
+}
+
+/**
+ * POST /shipments, POST /shipments/:id/commands, GET /commands/:commandId. Every route needs an
+ * API key (mounted behind the auth middleware); `initiatedBy` is the key's principal, whatever
+ * the body says.
+ */
+export function shipmentRoutes(service: CommandService): Router {
+  const router = Router();
+  const operate = requireRole('associate', 'team-lead', 'supervisor');
+
+  const handle = (created: boolean, build: (req: Request) => { shipmentId: string; type: ShipmentCommandType; data: unknown }) =>
+    async (req: Request, res: Response, next: (err?: unknown) => void) => {
+      try {
+        if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
+          throw new BadRequest([{ field: '(body)', message: 'must be a JSON object' }]);
+        }
+        const { shipmentId, type, data } = build(req);
+        const result = await service.send({
+          principal: req.principal!,
+          shipmentId,
+          type,
+          data,
+          expectedVersion: expectedVersion(req),
+          idempotencyKey: optionalToken(req, 'idempotency-key'),
+          traceId: optionalToken(req, 'x-trace-id'),
+        });
+        send(res, result, created);
+      } catch (err) {
+        if (err instanceof BadRequest) {
+          res.status(400).json({ error: 'VALIDATION', message: 'the request has invalid fields', fieldErrors: err.fieldErrors });
+          return;
+        }
+        next(err);
+      }
+    };
+
+  router.post(
+    '/shipments',
+    operate,
+    handle(true, (req) => {
+      const { shipmentId, initiatedBy: _ignored, ...data } = req.body as Record<string, unknown>;
+      if (shipmentId !== undefined && (typeof shipmentId !== 'string' || !SHIPMENT_ID.test(shipmentId))) {
+        throw new BadRequest([{ field: 'shipmentId', message: 'must be 1 to 64 letters, digits, ".", "_" or "-"' }]);
+      }
+      return { shipmentId: (shipmentId as string | undefined) ?? newShipmentId(), type: 'CreateShipment', data };
+    }),
+  );
+
+  router.post(
+    '/shipments/:shipmentId/commands',
+    operate,
+    handle(false, (req) => {
+      const { shipmentId } = req.params;
+      const { type, data } = req.body as { type?: unknown; data?: unknown };
+      const errors = [];
+      if (!SHIPMENT_ID.test(shipmentId)) errors.push({ field: 'shipmentId', message: 'is not a shipment id' });
+      if (typeof type !== 'string' || !isShipmentCommandType(type) || type === 'CreateShipment') {
+        errors.push({ field: 'type', message: 'must be one of ReleaseForPicking, PickItem, CompletePicking, Pack, MarkReadyForShipping, Ship, ConfirmDelivery, Cancel, CorrectStatus' });
+      }
+      if (errors.length) throw new BadRequest(errors);
+      return { shipmentId, type: type as ShipmentCommandType, data: data ?? {} };
+    }),
+  );
+
+  router.get('/commands/:commandId', requireRole(...ROLES), async (req, res, next) => {
+    try {
+      const found = await service.lookup(req.params.commandId);
+      if (found === 'unknown') return void res.status(404).json({ error: 'NOT_FOUND', message: 'no command with this id' });
+      if (found === 'pending') return void res.status(202).json({ status: 'pending', commandId: req.params.commandId });
+      send(res, { kind: 'answered', commandId: req.params.commandId, tracked: found }, found.outcome.commandType === 'CreateShipment');
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,116 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type Redis from 'ioredis';
+import { TOPICS, type CommandOutcome, type Serde } from '@waybill/contracts';
+import type { Logger } from '@waybill/platform';
+
+/** Where an outcome sits on `shipment.outcomes`: what a reader passes to wait for its own write. */
+export interface OutcomePosition {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface TrackedOutcome {
+  outcome: CommandOutcome;
+  position: OutcomePosition;
+}
+
+const outcomeKey = (commandId: string) => `shipment-handler:outcome:${commandId}`;
+
+/**
+ * Follows `shipment.outcomes` so a request can wait for the answer to the command it produced.
+ * Every instance reads every partition (its own consumer group), because the reducer answers on
+ * the command's partition, not on the instance that asked. Outcomes are also kept in Redis, so a
+ * poll, a retried Idempotency-Key or another instance finds them later.
+ */
+export class OutcomeTracker {
+  private readonly waiters = new Map<string, Set<(tracked: TrackedOutcome) => void>>();
+  private consumer?: Consumer;
+  private joined = false;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly redis: Redis,
+    private readonly serde: Serde,
+    private readonly groupId: string,
+    private readonly ttlSeconds: number,
+    private readonly logger: Logger,
+  ) {}
+
+  get ready(): boolean {
+    return this.joined;
+  }
+
+  async start(): Promise<void> {
+    const consumer = this.kafka.consumer({ groupId: this.groupId, readUncommitted: false });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
+    await consumer.connect();
+    // NOTE: a fresh group starts at the end; anything older is in Redis already.
+    await consumer.subscribe({ topic: TOPICS.shipmentOutcomes, fromBeginning: false });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        const pipeline = this.redis.pipeline();
+        const arrived: TrackedOutcome[] = [];
+        for (const message of batch.messages) {
+          try {
+            const decoded = await this.serde.decode(message.value, TOPICS.shipmentOutcomes);
+            if (decoded.recordName !== 'CommandOutcome') continue;
+            const tracked = { outcome: decoded.value, position: { topic: batch.topic, partition: batch.partition, offset: message.offset } };
+            pipeline.set(outcomeKey(decoded.value.commandId), JSON.stringify(tracked), 'EX', this.ttlSeconds);
+            arrived.push(tracked);
+          } catch (err) {
+            this.logger.warn({ err, partition: batch.partition, offset: message.offset }, 'skipping an outcome that does not decode');
+          }
+        }
+        await pipeline.exec();
+        for (const tracked of arrived) this.settle(tracked);
+      },
+    });
+    const deadline = Date.now() + 30_000;
+    while (!this.joined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    // The group is this instance's alone: remove it so restarts do not leave groups behind.
+    const admin = this.kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([this.groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+
+  /** The outcome if it already arrived (here or on another instance). */
+  async find(commandId: string): Promise<TrackedOutcome | undefined> {
+    const stored = await this.redis.get(outcomeKey(commandId));
+    return stored ? (JSON.parse(stored) as TrackedOutcome) : undefined;
+  }
+
+  /**
+   * Registers interest before the command is produced (so a fast answer is never missed) and
+   * returns a function that waits up to `timeoutMs` for it.
+   */
+  expect(commandId: string): (timeoutMs: number) => Promise<TrackedOutcome | undefined> {
+    let resolveOutcome!: (tracked: TrackedOutcome) => void;
+    const arrived = new Promise<TrackedOutcome>((resolve) => (resolveOutcome = resolve));
+    const set = this.waiters.get(commandId) ?? new Set();
+    set.add(resolveOutcome);
+    this.waiters.set(commandId, set);
+    return async (timeoutMs) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const already = await this.find(commandId);
+        if (already) return already;
+        return await Promise.race([arrived, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), timeoutMs)))]);
+      } finally {
+        clearTimeout(timer);
+        set.delete(resolveOutcome);
+        if (set.size === 0) this.waiters.delete(commandId);
+      }
+    };
+  }
+
+  private settle(tracked: TrackedOutcome): void {
+    for (const resolve of this.waiters.get(tracked.outcome.commandId) ?? []) resolve(tracked);
+  }
+}

@@ -1,0 +1,75 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import Redis from 'ioredis';
+import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep } from '@waybill/platform';
+import { CommandService } from './command-service';
+import type { Config } from './config';
+import { shipmentRoutes } from './http/routes';
+import { IdempotencyStore } from './idempotency';
+import { OutcomeTracker } from './outcome-tracker';
+import { SerialProducer } from './serial-producer';
+
+async function retry<T>(what: string, logger: Logger, attempt: () => Promise<T>, attempts = 30): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      logger.warn({ err, attempt: i }, `${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * i)));
+    }
+  }
+}
+
+/** Connects everything shipment-handler needs and starts serving; returns the steps to stop it. */
+export async function start(config: Config, logger: Logger): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
+  const metrics = createMetrics('shipment-handler');
+  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? 'shipment-handler', brokers: config.KAFKA_BROKERS, logger });
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
+  await retry('registering schemas', logger, () => serde.registerAll());
+
+  const tracker = new OutcomeTracker(kafka, redis, serde, `shipment-handler-outcomes-${instanceId}`, config.IDEMPOTENCY_TTL_SECONDS, logger);
+  await tracker.start();
+  const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await kafkaProducer.connect();
+
+  const service = new CommandService({
+    producer: new SerialProducer(kafkaProducer),
+    serde,
+    tracker,
+    idempotency: new IdempotencyStore(redis, config.IDEMPOTENCY_TTL_SECONDS),
+    redis,
+    outcomeWaitMs: config.OUTCOME_WAIT_MS,
+    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    logger,
+  });
+
+  const { app, authenticated } = createHttpApp({
+    logger,
+    metrics,
+    apiKeys: config.API_KEYS,
+    bodyLimit: config.BODY_LIMIT,
+    readiness: [
+      { name: 'outcomes', check: () => tracker.ready },
+      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+    ],
+  });
+  app.use(authenticated, shipmentRoutes(service));
+  app.use(jsonErrorHandler(logger));
+  const server = await listen(app, config.PORT);
+  logger.info({ port: config.PORT, instanceId }, 'shipment-handler listening');
+
+  return {
+    server,
+    shutdown: [
+      { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+      { name: 'producer', run: () => kafkaProducer.disconnect() },
+      { name: 'outcome tracker', run: () => tracker.stop() },
+      { name: 'redis', run: async () => void (await redis.quit()) },
+    ],
+  };
+}

@@ -1,0 +1,1 @@
+export { commandToRecord, recordToCommand, envelopeToRecord, recordToEnvelope, acceptedOutcome, rejectedOutcome } from './lib/mapping';

@@ -1,0 +1,109 @@
+import type { CommandOutcome, ShipmentCommandRecord, ShipmentEventRecord } from '@waybill/contracts';
+import type { Rejection, ShipmentCommand, ShipmentEventEnvelope, ShipmentRole } from '@waybill/shipment-domain';
+
+/**
+ * Fields a newer schema version added that the domain does not produce yet. Avro needs a value
+ * for each; these are their declared defaults.
+ */
+const EVENT_WIRE_DEFAULTS: Partial<Record<ShipmentEventEnvelope['type'], Record<string, null>>> = {
+  ShipmentShipped: { serviceLevel: null },
+};
+
+/** A domain command as it travels on `shipment.commands` (DESIGN.md §4 envelope + data). */
+export function commandToRecord(command: ShipmentCommand): ShipmentCommandRecord {
+  const m = command.metadata;
+  return {
+    type: command.type,
+    value: {
+      commandId: m.commandId,
+      aggregateId: m.shipmentId,
+      aggregateType: 'Shipment',
+      expectedVersion: m.expectedVersion ?? null,
+      traceId: m.traceId,
+      causationId: m.causationId ?? null,
+      initiatedBy: m.initiatedBy,
+      role: m.role,
+      timestamp: m.now,
+      data: command.data,
+    },
+  } as ShipmentCommandRecord;
+}
+
+/** The domain command inside a `shipment.commands` record. */
+export function recordToCommand(record: ShipmentCommandRecord): ShipmentCommand {
+  const v = record.value;
+  return {
+    type: record.type,
+    data: v.data,
+    metadata: {
+      commandId: v.commandId,
+      shipmentId: v.aggregateId,
+      initiatedBy: v.initiatedBy,
+      role: v.role as ShipmentRole,
+      traceId: v.traceId,
+      ...(v.causationId !== null ? { causationId: v.causationId } : {}),
+      ...(v.expectedVersion !== null ? { expectedVersion: v.expectedVersion } : {}),
+      now: v.timestamp,
+    },
+  } as ShipmentCommand;
+}
+
+/** A domain event envelope as it travels on `shipment.events`. */
+export function envelopeToRecord(envelope: ShipmentEventEnvelope): ShipmentEventRecord {
+  const { type, data, ...meta } = envelope;
+  return { type, value: { ...meta, data: { ...data, ...EVENT_WIRE_DEFAULTS[type] } } } as ShipmentEventRecord;
+}
+
+/** The domain envelope inside a `shipment.events` record; wire-only fields stay on the wire. */
+export function recordToEnvelope(record: ShipmentEventRecord): ShipmentEventEnvelope {
+  const { data, ...meta } = record.value;
+  const domainData: Record<string, unknown> = { ...data };
+  for (const field of Object.keys(EVENT_WIRE_DEFAULTS[record.type] ?? {})) delete domainData[field];
+  return { ...meta, type: record.type, data: domainData } as ShipmentEventEnvelope;
+}
+
+function outcomeBase(command: ShipmentCommand): Omit<CommandOutcome, 'status' | 'version' | 'eventIds' | 'rejection' | 'alert'> {
+  const m = command.metadata;
+  return {
+    commandId: m.commandId,
+    aggregateId: m.shipmentId,
+    commandType: command.type,
+    initiatedBy: m.initiatedBy,
+    role: m.role,
+    traceId: m.traceId,
+    causationId: m.commandId,
+    timestamp: m.now,
+    // Derived from the command, like event ids, so a replayed command yields the same outcome id.
+    eventId: `${m.commandId}:outcome`,
+  };
+}
+
+/** The answer to a command the rules accepted: the version it reached and the events it caused. */
+export function acceptedOutcome(command: ShipmentCommand, envelopes: readonly ShipmentEventEnvelope[], versionBefore: number): CommandOutcome {
+  return {
+    ...outcomeBase(command),
+    status: 'Accepted',
+    version: envelopes.length ? envelopes[envelopes.length - 1].version : versionBefore,
+    eventIds: envelopes.map((e) => e.eventId),
+    rejection: null,
+    alert: false,
+  };
+}
+
+/** The answer to a command the rules refused; `alert` marks attempts supervisors must see at once. */
+export function rejectedOutcome(command: ShipmentCommand, rejection: Rejection, alert: boolean): CommandOutcome {
+  return {
+    ...outcomeBase(command),
+    status: 'Rejected',
+    version: rejection.currentVersion,
+    eventIds: [],
+    rejection: {
+      code: rejection.code,
+      reason: rejection.reason,
+      currentStatus: rejection.currentStatus,
+      allowedCommands: [...rejection.allowedCommands],
+      fieldErrors: rejection.fieldErrors ?? [],
+    },
+    alert,
+  };
+}
