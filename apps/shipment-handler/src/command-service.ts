@@ -24,7 +24,6 @@ export type CommandResult =
   | { kind: 'answered'; commandId: string; tracked: TrackedOutcome }
   | { kind: 'pending'; commandId: string; shipmentId: string; traceId: string };
 
-const pendingKey = (commandId: string) => `shipment-handler:command:${commandId}`;
 
 /**
  * Turns an authenticated request into a command on `shipment.commands` and waits (bounded) for
@@ -35,6 +34,8 @@ export class CommandService {
   constructor(
     private readonly deps: {
       producer: SerialProducer;
+      commandsTopic: string;
+      keyPrefix: string;
       serde: Serde;
       tracker: OutcomeTracker;
       idempotency: IdempotencyStore;
@@ -45,6 +46,10 @@ export class CommandService {
       now?: () => number;
     },
   ) {}
+
+  private pendingKey(commandId: string): string {
+    return `${this.deps.keyPrefix}:command:${commandId}`;
+  }
 
   async send(request: CommandRequest): Promise<CommandResult> {
     const { principal } = request;
@@ -85,8 +90,8 @@ export class CommandService {
     const wait = this.deps.tracker.expect(commandId);
     const record = commandToRecord(command);
     const value = await this.deps.serde.encode(TOPICS.shipmentCommands, record.type, record.value as never);
-    await this.deps.redis.set(pendingKey(commandId), JSON.stringify({ shipmentId: request.shipmentId, traceId }), 'EX', this.deps.ttlSeconds);
-    await this.deps.producer.send(TOPICS.shipmentCommands, {
+    await this.deps.redis.set(this.pendingKey(commandId), JSON.stringify({ shipmentId: request.shipmentId, traceId }), 'EX', this.deps.ttlSeconds);
+    await this.deps.producer.send(this.deps.commandsTopic, {
       key: request.shipmentId,
       value,
       headers: { 'x-trace-id': traceId, 'x-command-type': request.type },
@@ -100,7 +105,7 @@ export class CommandService {
   async lookup(commandId: string): Promise<TrackedOutcome | 'pending' | 'unknown'> {
     const tracked = await this.deps.tracker.find(commandId);
     if (tracked) return tracked;
-    return (await this.deps.redis.exists(pendingKey(commandId))) ? 'pending' : 'unknown';
+    return (await this.deps.redis.exists(this.pendingKey(commandId))) ? 'pending' : 'unknown';
   }
 
   private async await(commandId: string, shipmentId: string, traceId: string): Promise<CommandResult> {

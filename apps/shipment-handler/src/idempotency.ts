@@ -20,10 +20,14 @@ export function fingerprint(parts: unknown): string {
  * is refused rather than silently answered with someone else's result.
  */
 export class IdempotencyStore {
-  constructor(private readonly redis: Redis, private readonly ttlSeconds: number) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+    private readonly ttlSeconds: number,
+  ) {}
 
   async claim(principal: string, key: string, record: IdempotencyRecord): Promise<Claim> {
-    const redisKey = `shipment-handler:idempotency:${principal}:${key}`;
+    const redisKey = `${this.keyPrefix}:idempotency:${principal}:${key}`;
     const claimed = await this.redis.set(redisKey, JSON.stringify(record), 'EX', this.ttlSeconds, 'NX');
     if (claimed === 'OK') return { kind: 'new' };
     const stored = await this.redis.get(redisKey);

@@ -15,7 +15,6 @@ export interface TrackedOutcome {
   position: OutcomePosition;
 }
 
-const outcomeKey = (commandId: string) => `shipment-handler:outcome:${commandId}`;
 
 /**
  * Follows `shipment.outcomes` so a request can wait for the answer to the command it produced.
@@ -32,22 +31,25 @@ export class OutcomeTracker {
     private readonly kafka: Kafka,
     private readonly redis: Redis,
     private readonly serde: Serde,
-    private readonly groupId: string,
-    private readonly ttlSeconds: number,
+    private readonly options: { topic: string; groupId: string; keyPrefix: string; ttlSeconds: number },
     private readonly logger: Logger,
   ) {}
+
+  private outcomeKey(commandId: string): string {
+    return `${this.options.keyPrefix}:outcome:${commandId}`;
+  }
 
   get ready(): boolean {
     return this.joined;
   }
 
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.groupId, readUncommitted: false });
+    const consumer = this.kafka.consumer({ groupId: this.options.groupId, readUncommitted: false });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
     await consumer.connect();
     // NOTE: a fresh group starts at the end; anything older is in Redis already.
-    await consumer.subscribe({ topic: TOPICS.shipmentOutcomes, fromBeginning: false });
+    await consumer.subscribe({ topic: this.options.topic, fromBeginning: false });
     await consumer.run({
       eachBatch: async ({ batch }) => {
         const pipeline = this.redis.pipeline();
@@ -57,7 +59,7 @@ export class OutcomeTracker {
             const decoded = await this.serde.decode(message.value, TOPICS.shipmentOutcomes);
             if (decoded.recordName !== 'CommandOutcome') continue;
             const tracked = { outcome: decoded.value, position: { topic: batch.topic, partition: batch.partition, offset: message.offset } };
-            pipeline.set(outcomeKey(decoded.value.commandId), JSON.stringify(tracked), 'EX', this.ttlSeconds);
+            pipeline.set(this.outcomeKey(decoded.value.commandId), JSON.stringify(tracked), 'EX', this.options.ttlSeconds);
             arrived.push(tracked);
           } catch (err) {
             this.logger.warn({ err, partition: batch.partition, offset: message.offset }, 'skipping an outcome that does not decode');
@@ -76,13 +78,13 @@ export class OutcomeTracker {
     // The group is this instance's alone: remove it so restarts do not leave groups behind.
     const admin = this.kafka.admin();
     await admin.connect();
-    await admin.deleteGroups([this.groupId]).catch(() => undefined);
+    await admin.deleteGroups([this.options.groupId]).catch(() => undefined);
     await admin.disconnect();
   }
 
   /** The outcome if it already arrived (here or on another instance). */
   async find(commandId: string): Promise<TrackedOutcome | undefined> {
-    const stored = await this.redis.get(outcomeKey(commandId));
+    const stored = await this.redis.get(this.outcomeKey(commandId));
     return stored ? (JSON.parse(stored) as TrackedOutcome) : undefined;
   }
 

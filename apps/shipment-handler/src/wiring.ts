@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import Redis from 'ioredis';
-import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
+import { createSerde, kafkajsRegistryClient, prefixedTopics } from '@waybill/contracts';
 import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep } from '@waybill/platform';
 import { CommandService } from './command-service';
 import type { Config } from './config';
@@ -32,16 +32,24 @@ export async function start(config: Config, logger: Logger): Promise<{ server: S
   const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
   await retry('registering schemas', logger, () => serde.registerAll());
 
-  const tracker = new OutcomeTracker(kafka, redis, serde, `shipment-handler-outcomes-${instanceId}`, config.IDEMPOTENCY_TTL_SECONDS, logger);
+  const topics = prefixedTopics(config.TOPIC_PREFIX);
+  const tracker = new OutcomeTracker(kafka, redis, serde, {
+    topic: topics.shipmentOutcomes,
+    groupId: `${config.TOPIC_PREFIX}shipment-handler-outcomes-${instanceId}`,
+    keyPrefix: `${config.TOPIC_PREFIX}shipment-handler`,
+    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+  }, logger);
   await tracker.start();
   const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await kafkaProducer.connect();
 
   const service = new CommandService({
     producer: new SerialProducer(kafkaProducer),
+    commandsTopic: topics.shipmentCommands,
+    keyPrefix: `${config.TOPIC_PREFIX}shipment-handler`,
     serde,
     tracker,
-    idempotency: new IdempotencyStore(redis, config.IDEMPOTENCY_TTL_SECONDS),
+    idempotency: new IdempotencyStore(redis, `${config.TOPIC_PREFIX}shipment-handler`, config.IDEMPOTENCY_TTL_SECONDS),
     redis,
     outcomeWaitMs: config.OUTCOME_WAIT_MS,
     ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,

@@ -33,3 +33,14 @@ export function topicSpecs(options: { partitions?: number; replicationFactor?: n
     { topic: prefix + deadLetterTopic(topic), numPartitions: 1, replicationFactor, configs: { 'min.insync.replicas': minIsr } },
   ]);
 }
+
+export type TopicMap = { [K in keyof typeof TOPICS]: string };
+
+/**
+ * The physical topic names under `prefix` (TOPIC_PREFIX). Schemas and subjects keep the logical
+ * names; only where records are read and written moves, so tests can run a whole private pipeline
+ * on a shared broker.
+ */
+export function prefixedTopics(prefix: string): TopicMap {
+  return Object.fromEntries(Object.entries(TOPICS).map(([key, topic]) => [key, prefix + topic])) as TopicMap;
+}

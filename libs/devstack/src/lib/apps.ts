@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChildService, waitUntil } from './child-service';
 import { ServiceStartError } from './errors';
+import { freePort } from './ports';
 import type { Progress } from './progress';
 
 export interface AppDescriptor {
@@ -65,4 +66,32 @@ export async function startApp(
   }
   progress.done(`${app.name} up at ${url}`);
   return { name: app.name, url, service };
+}
+
+/**
+ * Starts one built app with `env` on a free port (tests): resolves once `/readyz` answers 200,
+ * i.e. its consumers joined and its dependencies answer.
+ */
+export async function startAppProcess(
+  name: string,
+  env: Record<string, string>,
+  options: { root: string; logsDir: string; readyTimeoutMs?: number },
+): Promise<RunningApp & { port: number }> {
+  const app = discoverApps(options.root).find((a) => a.name === name);
+  if (!app) throw new ServiceStartError(`no app named ${name} under apps/`);
+  if (!existsSync(app.entry)) throw new ServiceStartError(`${name} is not built (${app.entry} missing): run npm run build`);
+  const port = await freePort();
+  const service = ChildService.spawn(name, process.execPath, [app.entry], {
+    cwd: app.dir,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    logFile: join(options.logsDir, `${name}-${port}.log`),
+    echo: /"level":(50|60)/,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil(
+    name,
+    async () => (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) })).status === 200,
+    { timeoutMs: options.readyTimeoutMs ?? 60_000, service },
+  );
+  return { name, url, service, port };
 }
