@@ -1,0 +1,739 @@
+#!/usr/bin/env node
+// `npm run bench:shipments`: Waybill's shipment write path beside its two peers, in one run on
+// one machine (DESIGN.md §10). See bench/README.md for what each figure means.
+//
+//   node bench/shipments.mjs [--reducer apps/shipment-reducer/dist/main.js] [--quick] [--help]
+//
+// It starts its own Kafka, Redis, schema registry (libs/devstack) and PostgreSQL (Debian's
+// binaries, a temp cluster), runs
+//   1. raw kafkajs passthrough, plain and transactional (bench/lib/passthrough-worker.mjs),
+//   2. Emmett on PostgreSQL (bench/peers/emmett/peer.mjs),
+//   3. Waybill's reducer (measureWaybillReducer below: skipped until a reducer entry is given),
+// writes bench/results/shipments-<time>.json and shipments-latest.json, prints a table, and
+// tears everything down. Plain Node ESM, no compile step; the workspace libs are loaded from their
+// built dist/ (npm run build).
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startPostgres } from './lib/postgres.mjs';
+import { latencySummary, rates, round, table } from './lib/stats.mjs';
+import { waitFor, watchTopic } from './lib/watch.mjs';
+import { COMMANDS_PER_SHIPMENT, shipmentCommand, shipmentFacts } from './lib/workload.mjs';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const root = dirname(benchDir);
+const require = createRequire(import.meta.url);
+
+// ---------------------------------------------------------------------------------------------
+// Settings: every size and duration can be set by a flag or an environment variable.
+// ---------------------------------------------------------------------------------------------
+const SETTINGS = {
+  reducer: { env: 'BENCH_REDUCER', type: 'string', default: '', help: 'reducer entry to spawn (e.g. apps/shipment-reducer/dist/main.js); empty: Waybill is skipped' },
+  'passthrough-messages': { env: 'BENCH_PASSTHROUGH_MESSAGES', type: 'number', default: 60_000, quick: 12_000, help: 'messages pre-filled for each passthrough run' },
+  'value-bytes': { env: 'BENCH_VALUE_BYTES', type: 'number', default: 300, help: 'passthrough message value size' },
+  keys: { env: 'BENCH_KEYS', type: 'number', default: 10_000, help: 'distinct passthrough keys' },
+  'batch-size': { env: 'BENCH_BATCH_SIZE', type: 'number', default: 500, help: 'records per produce / per transaction in the passthrough (the reducer\'s MAX_BATCH_SIZE default)' },
+  'passthrough-modes': { env: 'BENCH_PASSTHROUGH_MODES', type: 'string', default: 'plain,transactional,transactionalFastRetry', help: 'passthrough runs: plain, transactional (kafkajs default retry), transactionalFastRetry' },
+  'fast-retry-ms': { env: 'BENCH_FAST_RETRY_MS', type: 'number', default: 10, help: 'kafkajs initialRetryTime of transactionalFastRetry (kafkajs default: 300)' },
+  'partitions-concurrently': { env: 'BENCH_PARTITIONS_CONCURRENTLY', type: 'number', default: 4, help: 'partitions processed at once by the passthrough (the reducer\'s default)' },
+  commands: { env: 'BENCH_COMMANDS', type: 'number', default: 60_000, quick: 12_000, help: 'commands pre-filled for the reducer throughput run (rounded to whole shipments of 6)' },
+  'latency-seconds': { env: 'BENCH_LATENCY_SECONDS', type: 'number', default: 10, quick: 4, help: 'length of the paced latency run' },
+  'latency-rate': { env: 'BENCH_LATENCY_RATE', type: 'number', default: 0, help: 'commands/s of the latency run; 0 = half the measured sustained rate' },
+  'emmett-shipments': { env: 'BENCH_EMMETT_SHIPMENTS', type: 'number', default: 1_500, quick: 300, help: 'shipments (x6 appends) per Emmett mode' },
+  'emmett-concurrency': { env: 'BENCH_EMMETT_CONCURRENCY', type: 'number', default: 16, help: 'shipments in flight at once on Emmett' },
+  'pg-synchronous-commit': { env: 'BENCH_PG_SYNCHRONOUS_COMMIT', type: 'string', default: 'on', help: 'PostgreSQL synchronous_commit (on = its default)' },
+  'phase-timeout-seconds': { env: 'BENCH_PHASE_TIMEOUT_SECONDS', type: 'number', default: 120, help: 'give up on a measurement after this long' },
+  'kafka-heap-mb': { env: 'BENCH_KAFKA_HEAP_MB', type: 'number', default: 1024, help: 'broker JVM heap' },
+  skip: { env: 'BENCH_SKIP', type: 'string', default: '', help: 'comma list of passthrough,emmett,waybill to leave out' },
+  'results-dir': { env: 'BENCH_RESULTS_DIR', type: 'string', default: join(benchDir, 'results'), help: 'where the JSON goes' },
+  quick: { env: 'BENCH_QUICK', type: 'boolean', default: false, help: 'small sizes (a smoke run, not a figure to keep)' },
+  quiet: { env: 'BENCH_QUIET', type: 'boolean', default: false, help: 'no progress lines' },
+  help: { type: 'boolean', default: false, help: 'this text' },
+};
+
+function readSettings(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.entries(SETTINGS).map(([name, s]) => [name, { type: s.type === 'boolean' ? 'boolean' : 'string' }])),
+    strict: true,
+  });
+  const quick = values.quick ?? (process.env.BENCH_QUICK ? process.env.BENCH_QUICK !== '0' : false);
+  const out = {};
+  for (const [name, s] of Object.entries(SETTINGS)) {
+    const raw = values[name] ?? (s.env ? process.env[s.env] : undefined);
+    let value;
+    if (raw === undefined || raw === '') value = quick && s.quick !== undefined ? s.quick : s.default;
+    else if (s.type === 'number') {
+      value = Number(raw);
+      if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number, got ${raw}`);
+    } else if (s.type === 'boolean') value = raw === true || (raw !== false && raw !== '0' && raw !== 'false');
+    else value = raw;
+    out[name.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = value;
+  }
+  out.quick = quick;
+  out.skip = new Set(String(out.skip).split(',').map((s) => s.trim()).filter(Boolean));
+  return out;
+}
+
+function usage() {
+  const lines = Object.entries(SETTINGS).map(([name, s]) => `  --${name.padEnd(26)} ${s.env ? `(${s.env}) ` : ''}${s.help}${s.type !== 'boolean' && s.default !== '' ? ` [${s.default}]` : ''}`);
+  return `usage: node bench/shipments.mjs [options]\n${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets of the issue: what the run passes or fails.
+// ---------------------------------------------------------------------------------------------
+const TARGETS = {
+  sustainedCommandsPerSecond: 5_000,
+  fractionOfPassthrough: 0.5,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------------------
+function loadWorkspace() {
+  const devstackDist = join(root, 'libs', 'devstack', 'dist', 'index.js');
+  const missing = ['devstack', 'contracts', 'shipment-messages', 'shipment-domain', 'registry'].filter(
+    (lib) => !existsSync(join(root, 'libs', lib, 'dist', 'index.js')),
+  );
+  if (missing.length) {
+    throw new Error(`libs not built (${missing.join(', ')} have no dist/): run npm run build first`);
+  }
+  return {
+    devstack: require(devstackDist),
+    contracts: require('@waybill/contracts'),
+    messages: require('@waybill/shipment-messages'),
+    domain: require('@waybill/shipment-domain'),
+    kafkajs: require('kafkajs'),
+  };
+}
+
+/** The Emmett peer's own npm packages (not a workspace member): `npm ci --prefix` when missing. */
+function ensureEmmettPeer(progress) {
+  const peerDir = join(benchDir, 'peers', 'emmett');
+  if (existsSync(join(peerDir, 'node_modules', '@event-driven-io', 'emmett-postgresql', 'package.json'))) return peerDir;
+  progress.step('installing the Emmett peer\'s packages (npm ci --prefix bench/peers/emmett)');
+  execFileSync('npm', ['ci', '--prefix', peerDir, '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  progress.done('Emmett peer packages installed');
+  return peerDir;
+}
+
+function versionOf(pkgJson) {
+  try {
+    return JSON.parse(readFileSync(pkgJson, 'utf8')).version;
+  } catch {
+    return null;
+  }
+}
+
+function commandOutput(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a child Node script with IPC; resolves with its first message (or rejects when it dies first). */
+function forkChild(script, args, { logFile, cwd } = {}) {
+  const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
+  const child = fork(script, args, { cwd: cwd ?? root, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  child.stdout.pipe(log ?? process.stderr, { end: false });
+  child.stderr.pipe(log ?? process.stderr, { end: false });
+  const firstMessage = new Promise((resolveMessage, reject) => {
+    child.once('message', resolveMessage);
+    child.once('exit', (code, signal) => reject(new Error(`${relative(root, script)} exited (${code ?? signal}) before reporting${logFile ? `; see ${logFile}` : ''}`)));
+  });
+  firstMessage.catch(() => undefined);
+  return { child, firstMessage };
+}
+
+/** Stops a child we started: SIGTERM, then SIGKILL after `graceMs`. */
+function stopChild(child, graceMs = 10_000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolveStop();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function tail(file, lines = 25) {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function createBenchTopics(brokers, topics) {
+  // A client of its own that logs nothing: the metadata polls below expect errors for a moment.
+  const { Kafka, logLevel } = require('kafkajs');
+  const admin = new Kafka({ brokers, clientId: 'bench-admin', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: false, topics: topics.map(({ topic, partitions }) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+    // NOTE: a just-created topic can still answer "does not host this topic-partition" for a
+    // moment after CreateTopics returns; wait until its metadata shows a leader everywhere.
+    const names = topics.map((t) => t.topic);
+    for (let attempt = 0; ; attempt++) {
+      const meta = await admin.fetchTopicMetadata({ topics: names }).catch(() => undefined);
+      const ok = meta?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0));
+      if (ok) break;
+      if (attempt > 100) throw new Error(`topics ${names.join(', ')} have no leaders after 10 s`);
+      await sleep(100);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Produces `messages` in sends of `chunk`, a few in flight; returns the seconds it took. */
+async function produceAll(producer, topic, messages, { chunk = 2_000, inFlight = 4 } = {}) {
+  const started = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < messages.length) {
+      const slice = messages.slice(next, (next += chunk));
+      await producer.send({ topic, acks: -1, messages: slice });
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return (performance.now() - started) / 1000;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Raw kafkajs passthrough, plain and transactional
+// ---------------------------------------------------------------------------------------------
+async function measurePassthrough({ kafka, brokers, settings, progress, workDir }) {
+  const N = settings.passthroughMessages;
+  const inputTopic = 'bench.passthrough.in';
+  const modes = settings.passthroughModes.split(',').map((m) => m.trim()).filter(Boolean);
+  for (const m of modes) if (!['plain', 'transactional', 'transactionalFastRetry'].includes(m)) throw new Error(`unknown passthrough mode ${m}`);
+  await createBenchTopics(brokers, [inputTopic, ...modes.map((m) => `bench.passthrough.out.${m}`)].map((topic) => ({ topic, partitions: 12 })));
+
+  progress.step(`pre-filling ${inputTopic} with ${N} messages of ${settings.valueBytes} bytes`);
+  const pad = 'x'.repeat(settings.valueBytes);
+  const messages = Array.from({ length: N }, (_, i) => {
+    const key = `SHP-${String(i % settings.keys).padStart(7, '0')}`;
+    const head = JSON.stringify({ i, key, type: 'PickItem', at: Date.now(), pad: '' });
+    return { key, value: Buffer.from(head.slice(0, -2) + pad.slice(0, Math.max(0, settings.valueBytes - head.length)) + '"}') };
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const prefillSeconds = await produceAll(producer, inputTopic, messages);
+  await producer.disconnect();
+  progress.done(`${inputTopic}: ${N} messages in ${prefillSeconds.toFixed(1)} s`);
+
+  const out = {
+    messages: N,
+    valueBytes: messages[0].value.length,
+    partitions: 12,
+    distinctKeys: Math.min(N, settings.keys),
+    batchSize: settings.batchSize,
+    partitionsConcurrently: settings.partitionsConcurrently,
+  };
+  for (const mode of modes) {
+    const outputTopic = `bench.passthrough.out.${mode}`;
+    progress.step(`passthrough (${mode}): ${N} messages ${inputTopic} → ${outputTopic}`);
+    const arrivals = [];
+    const watcher = await watchTopic(kafka, outputTopic, (_m, _p, at) => void arrivals.push(at));
+    const started = performance.now();
+    const { child, firstMessage } = forkChild(
+      join(benchDir, 'lib', 'passthrough-worker.mjs'),
+      [JSON.stringify({ brokers, inputTopic, outputTopic, groupId: `bench-passthrough-${mode}`, mode, batchSize: settings.batchSize, partitionsConcurrently: settings.partitionsConcurrently, retryInitialMs: mode === 'transactionalFastRetry' ? settings.fastRetryMs : undefined })],
+      { logFile: join(workDir, `passthrough-${mode}.log`) },
+    );
+    let died;
+    child.once('exit', (code, signal) => (died = `worker exited (${code ?? signal}); see ${join(workDir, `passthrough-${mode}.log`)}`));
+    try {
+      await firstMessage;
+      const ticker = setInterval(() => progress.update(`${arrivals.length}/${N} on ${outputTopic}`), 500);
+      try {
+        await waitFor(() => arrivals.length >= N, { timeoutMs: settings.phaseTimeoutSeconds * 1000, what: `passthrough ${mode}`, failed: () => died });
+      } finally {
+        clearInterval(ticker);
+      }
+    } finally {
+      await stopChild(child);
+      await watcher.stop();
+    }
+    const r = rates(arrivals.slice(0, N), started);
+    out[mode] = { ...r, kafkajsInitialRetryMs: mode === 'transactionalFastRetry' ? settings.fastRetryMs : 300 };
+    progress.done(`passthrough (${mode}): ${r.sustainedPerSecond} msg/s sustained, ${r.overallPerSecond} msg/s over ${r.wallSeconds} s from process start`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Emmett on PostgreSQL
+// ---------------------------------------------------------------------------------------------
+async function measureEmmett({ postgres, settings, progress, workDir }) {
+  const peerDir = ensureEmmettPeer(progress);
+  progress.step(`Emmett on PostgreSQL: ${settings.emmettShipments} shipments x ${COMMANDS_PER_SHIPMENT} appends per mode, ${settings.emmettConcurrency} in flight`);
+  const { child, firstMessage } = forkChild(
+    join(peerDir, 'peer.mjs'),
+    [JSON.stringify({ connectionString: postgres.connectionString, shipments: settings.emmettShipments, concurrency: settings.emmettConcurrency, maxSeconds: settings.phaseTimeoutSeconds })],
+    { logFile: join(workDir, 'emmett.log'), cwd: peerDir },
+  );
+  let reply;
+  try {
+    reply = await firstMessage;
+  } finally {
+    await stopChild(child);
+  }
+  if (!reply.ok) throw new Error(`Emmett peer failed: ${reply.error}`);
+  const out = {
+    package: `@event-driven-io/emmett-postgresql@${versionOf(join(peerDir, 'node_modules', '@event-driven-io', 'emmett-postgresql', 'package.json'))}`,
+    postgres: postgres.version,
+    synchronousCommit: settings.pgSynchronousCommit,
+    shipments: settings.emmettShipments,
+    appendsPerShipment: COMMANDS_PER_SHIPMENT,
+    concurrency: settings.emmettConcurrency,
+  };
+  for (const [mode, run] of Object.entries(reply.results)) {
+    out[mode] = { ...rates(run.completions, run.started), latency: latencySummary(run.latencies), conflicts: run.conflicts, stoppedEarly: run.stoppedEarly };
+  }
+  progress.done(
+    `Emmett: append ${out.append?.sustainedPerSecond} appends/s (p50 ${out.append?.latency.p50Ms} ms, p99 ${out.append?.latency.p99Ms} ms); ` +
+      `read-then-append ${out.readThenAppend?.sustainedPerSecond} appends/s`,
+  );
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Waybill's reducer
+// ---------------------------------------------------------------------------------------------
+
+/** The workload's commands, checked against the domain's own decider: every one must be accepted. */
+function checkWorkloadWithDecider(domain) {
+  const facts = shipmentFacts('check', 1);
+  let state = domain.shipmentDecider.initialState;
+  state = typeof state === 'function' ? state() : state;
+  for (let step = 0; step < COMMANDS_PER_SHIPMENT; step++) {
+    const command = shipmentCommand(facts, step);
+    const result = domain.decide(command, state);
+    if (!Array.isArray(result)) throw new Error(`workload bug: the decider rejects ${command.type}: ${JSON.stringify(result)}`);
+    for (const event of result) state = domain.evolve(state, event);
+  }
+  return state.status;
+}
+
+/** Encodes a block of shipments' commands, step by step across the block (per-key order kept). */
+async function encodeCommands({ serde, messages: mapping, runTag, firstShipment, shipments, topic, now }) {
+  const out = [];
+  for (let step = 0; step < COMMANDS_PER_SHIPMENT; step++) {
+    for (let s = firstShipment; s < firstShipment + shipments; s++) {
+      const facts = shipmentFacts(runTag, s);
+      const command = shipmentCommand(facts, step, now(out.length));
+      const record = mapping.commandToRecord(command);
+      out.push({
+        commandId: command.metadata.commandId,
+        message: {
+          key: command.metadata.shipmentId,
+          value: await serde.encode(topic, record.type, record.value),
+          headers: { 'x-trace-id': command.metadata.traceId, 'x-command-type': command.type },
+        },
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * ============================================================================================
+ * THE WAYBILL MEASUREMENT HOOK
+ * ============================================================================================
+ * Produces the "create then five transitions" workload as Avro commands (Confluent wire format,
+ * @waybill/contracts serde, @waybill/shipment-messages commandToRecord) onto `shipment.commands`.
+ * Then, when `reducer` names an entry script (flag --reducer / env BENCH_REDUCER, e.g.
+ * apps/shipment-reducer/dist/main.js), it spawns it as a child process with KAFKA_BROKERS,
+ * REDIS_URL, SCHEMA_REGISTRY_URL, PORT and API_KEYS, and measures
+ *   (a) throughput: K commands pre-filled before the reducer starts; the time until all K
+ *       outcomes are visible on `shipment.outcomes` (read_committed), matched by commandId;
+ *   (b) latency: new shipments' commands produced at a paced rate (half of (a) unless
+ *       --latency-rate), each from its scheduled send time to its outcome becoming visible.
+ * Without a reducer it records { skipped: 'no reducer' } after producing the commands.
+ * The harness has already created shipment.commands/.events/.outcomes (12 partitions) and
+ * shipment.commands.dlq (topicSpecs() of @waybill/contracts).
+ * ============================================================================================
+ */
+export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, reducer, settings, progress, workDir, ws }) {
+  const { contracts, messages: mapping, domain, devstack, kafkajs } = ws;
+  const { TOPICS } = contracts;
+  const finalStatus = checkWorkloadWithDecider(domain);
+  const kafka = new kafkajs.Kafka({ brokers, clientId: 'bench-waybill', logLevel: kafkajs.logLevel.ERROR });
+  const serde = contracts.createSerde({ registry: contracts.kafkajsRegistryClient(registryUrl) });
+  await serde.registerAll();
+
+  const shipments = Math.max(1, Math.round(settings.commands / COMMANDS_PER_SHIPMENT));
+  const K = shipments * COMMANDS_PER_SHIPMENT;
+  const runTag = randomUUID().slice(0, 8);
+  progress.step(`encoding ${K} commands (${shipments} shipments) and pre-filling ${TOPICS.shipmentCommands}`);
+  const prefill = [];
+  const block = 1_000;
+  for (let first = 0; first < shipments; first += block) {
+    prefill.push(...(await encodeCommands({ serde, messages: mapping, runTag, firstShipment: first, shipments: Math.min(block, shipments - first), topic: TOPICS.shipmentCommands, now: () => Date.now() })));
+  }
+  // One idempotent producer, one send at a time: each shipment's commands keep their order.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const prefillSeconds = await produceAll(producer, TOPICS.shipmentCommands, prefill.map((p) => p.message), { chunk: 2_000, inFlight: 1 });
+  progress.done(`${TOPICS.shipmentCommands}: ${K} commands (${shipments} shipments x ${COMMANDS_PER_SHIPMENT}) in ${prefillSeconds.toFixed(1)} s`);
+  const base = { workload: 'create then five transitions', finalStatus, commands: K, shipments, commandValueBytesMean: round(prefill.reduce((a, p) => a + p.message.value.length, 0) / K, 0) };
+
+  if (!reducer) {
+    await producer.disconnect();
+    return { skipped: 'no reducer', ...base };
+  }
+  const entry = resolve(root, reducer);
+  if (!existsSync(entry)) {
+    await producer.disconnect();
+    throw new Error(`--reducer ${reducer}: ${entry} does not exist (build it first)`);
+  }
+
+  // Outcomes, matched by commandId; the watcher runs through both phases.
+  const expected = new Map(); // commandId → { phase, scheduledAt }
+  for (const p of prefill) expected.set(p.commandId, { phase: 'throughput' });
+  const seen = { throughput: [], latency: [], latencyMs: [], accepted: 0, rejected: 0, unknown: 0, firstRejection: null, undecodable: 0 };
+  const watcher = await watchTopic(kafka, TOPICS.shipmentOutcomes, async (message, _p, at) => {
+    let outcome;
+    try {
+      const decoded = await serde.decode(message.value, TOPICS.shipmentOutcomes);
+      if (decoded.recordName !== 'CommandOutcome') return;
+      outcome = decoded.value;
+    } catch {
+      seen.undecodable++;
+      return;
+    }
+    const mine = expected.get(outcome.commandId);
+    if (!mine) {
+      seen.unknown++;
+      return;
+    }
+    expected.delete(outcome.commandId); // a redelivered outcome counts once
+    if (outcome.status === 'Accepted') seen.accepted++;
+    else {
+      seen.rejected++;
+      seen.firstRejection ??= { commandType: outcome.commandType, rejection: outcome.rejection };
+    }
+    if (mine.phase === 'throughput') seen.throughput.push(at);
+    else {
+      seen.latency.push(at);
+      seen.latencyMs.push(at - mine.scheduledAt);
+    }
+  });
+
+  const port = await devstack.freePort();
+  const logFile = join(workDir, 'reducer.log');
+  const log = createWriteStream(logFile, { flags: 'a' });
+  progress.step(`starting the reducer (${relative(root, entry)}) on ${K} waiting commands`);
+  const started = performance.now();
+  const child = spawn(process.execPath, [entry], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: process.env.BENCH_REDUCER_LOG_LEVEL ?? 'warn',
+      KAFKA_BROKERS: brokers.join(','),
+      REDIS_URL: redisUrl,
+      SCHEMA_REGISTRY_URL: registryUrl,
+      PORT: String(port),
+      API_KEYS: devstack.apiKeysSpec(),
+    },
+  });
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  let died;
+  child.once('exit', (code, signal) => (died = `reducer exited (${code ?? signal}):\n${tail(logFile)}`));
+  const timeoutMs = settings.phaseTimeoutSeconds * 1000;
+  try {
+    // (a) throughput
+    const ticker = setInterval(() => progress.update(`${seen.throughput.length}/${K} outcomes`), 500);
+    try {
+      await waitFor(() => seen.throughput.length >= K, { timeoutMs, what: 'reducer throughput', failed: () => died });
+    } finally {
+      clearInterval(ticker);
+    }
+    const throughput = { ...rates(seen.throughput, started), commands: K };
+    progress.done(`reducer: ${throughput.sustainedPerSecond} commands/s sustained, ${throughput.overallPerSecond}/s over ${throughput.wallSeconds} s from process start`);
+
+    // (b) latency at half that rate, paced from scheduled send times (no coordinated omission)
+    const rate = settings.latencyRate > 0 ? settings.latencyRate : Math.max(1, Math.floor(throughput.sustainedPerSecond / 2));
+    const total = Math.max(COMMANDS_PER_SHIPMENT, Math.round((rate * settings.latencySeconds) / COMMANDS_PER_SHIPMENT) * COMMANDS_PER_SHIPMENT);
+    const latShipments = total / COMMANDS_PER_SHIPMENT;
+    progress.step(`latency: ${total} commands at ${rate}/s (${settings.latencySeconds} s)`);
+    // Shipments interleave in blocks of ~0.1 s of commands; a shipment's commands stay in order.
+    const blockShipments = Math.max(1, Math.ceil(rate / 10 / COMMANDS_PER_SHIPMENT));
+    const schedule = [];
+    const t0Wall = Date.now() + 500;
+    for (let first = 0; first < latShipments; first += blockShipments) {
+      schedule.push(
+        ...(await encodeCommands({
+          serde,
+          messages: mapping,
+          runTag: `${runTag}-lat`,
+          firstShipment: first,
+          shipments: Math.min(blockShipments, latShipments - first),
+          topic: TOPICS.shipmentCommands,
+          now: (i) => t0Wall + Math.round(((schedule.length + i) * 1000) / rate),
+        })),
+      );
+    }
+    const t0 = performance.now() + Math.max(0, t0Wall - Date.now());
+    schedule.forEach((s, i) => expected.set(s.commandId, { phase: 'latency', scheduledAt: t0 + (i * 1000) / rate }));
+    let issued = 0;
+    let sending = Promise.resolve();
+    let sendError;
+    const sendLoop = async () => {
+      // One send at a time, carrying every command that came due meanwhile.
+      while (issued < schedule.length) {
+        const due = Math.min(schedule.length, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+        if (due > issued) {
+          const batch = schedule.slice(issued, due).map((s) => s.message);
+          issued = due;
+          await producer.send({ topic: TOPICS.shipmentCommands, acks: -1, messages: batch });
+        } else {
+          await sleep(Math.max(1, Math.min(5, t0 + (issued * 1000) / rate - performance.now())));
+        }
+      }
+    };
+    await sleep(Math.max(0, t0 - performance.now()));
+    sending = sendLoop().catch((err) => (sendError = err));
+    const ticker2 = setInterval(() => progress.update(`${issued} sent, ${seen.latency.length} outcomes`), 500);
+    try {
+      await waitFor(() => seen.latency.length >= total || sendError !== undefined, { timeoutMs: settings.latencySeconds * 1000 + timeoutMs, what: 'reducer latency', failed: () => died });
+    } finally {
+      clearInterval(ticker2);
+    }
+    await sending;
+    if (sendError) throw sendError;
+    const lastScheduled = t0 + ((total - 1) * 1000) / rate;
+    const latency = {
+      targetRatePerSecond: rate,
+      achievedRatePerSecond: round(total / ((lastScheduled - t0) / 1000 || 1), 0),
+      commands: total,
+      seconds: settings.latencySeconds,
+      ...latencySummary(seen.latencyMs),
+      measuredFrom: 'scheduled send time',
+      measuredTo: 'outcome visible to a read_committed consumer',
+    };
+    progress.done(`reducer latency at ${rate}/s: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`);
+    return {
+      ...base,
+      reducer: relative(root, entry),
+      // bench/lib/stand-in-reducer.mjs tests this hook; its figures are not Waybill's.
+      ...(entry === join(benchDir, 'lib', 'stand-in-reducer.mjs') ? { standIn: true } : {}),
+      throughput,
+      latency,
+      outcomes: { accepted: seen.accepted, rejected: seen.rejected, firstRejection: seen.firstRejection, unknown: seen.unknown, undecodable: seen.undecodable },
+    };
+  } finally {
+    await stopChild(child, 15_000);
+    await watcher.stop();
+    await producer.disconnect().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
+function evaluateTargets(figures) {
+  // A stand-in reducer's figures are reported but judge nothing.
+  const waybill = figures.waybill?.standIn ? null : (figures.waybill?.throughput?.sustainedPerSecond ?? null);
+  const plain = figures.passthrough?.plain?.sustainedPerSecond ?? null;
+  const transactional = figures.passthrough?.transactional?.sustainedPerSecond ?? null;
+  const emmett = figures.emmett?.append?.sustainedPerSecond ?? null;
+  const verdict = (measured, threshold, strict = false) => (measured === null || threshold === null ? null : strict ? measured > threshold : measured >= threshold);
+  return [
+    {
+      id: 'sustained-5000',
+      description: 'Waybill sustains at least 5,000 commands/s with transactions on',
+      measured: waybill,
+      threshold: TARGETS.sustainedCommandsPerSecond,
+      pass: verdict(waybill, TARGETS.sustainedCommandsPerSecond),
+    },
+    {
+      id: 'half-of-passthrough',
+      description: 'Waybill sustains at least half the raw kafkajs passthrough (plain) on the same broker',
+      measured: waybill,
+      threshold: plain === null ? null : Math.round(plain * TARGETS.fractionOfPassthrough),
+      ratio: waybill !== null && plain ? round(waybill / plain, 3) : null,
+      ratioToTransactionalPassthrough: waybill !== null && transactional ? round(waybill / transactional, 3) : null,
+      pass: verdict(waybill, plain === null ? null : plain * TARGETS.fractionOfPassthrough),
+    },
+    {
+      id: 'ahead-of-emmett',
+      description: 'Waybill is ahead of Emmett on PostgreSQL (appends with expected version)',
+      measured: waybill,
+      threshold: emmett,
+      ratio: waybill !== null && emmett ? round(waybill / emmett, 3) : null,
+      pass: verdict(waybill, emmett, true),
+    },
+  ];
+}
+
+function printTable(result) {
+  const f = result.figures;
+  const fmt = (x, unit = '') => (x === null || x === undefined ? '—' : `${Number(x).toLocaleString('en-US')}${unit}`);
+  const rows = [['measurement', 'sustained /s', 'overall /s', 'p50 ms', 'p99 ms', 'note']];
+  if (f.waybill) {
+    if (f.waybill.skipped) rows.push(['waybill reducer', '—', '—', '—', '—', `skipped: ${f.waybill.skipped}`]);
+    else {
+      if (f.waybill.standIn) rows.push(['(stand-in reducer: tests the hook, NOT Waybill)', '', '', '', '', '']);
+      rows.push(['waybill reducer (commands)', fmt(f.waybill.throughput.sustainedPerSecond), fmt(f.waybill.throughput.overallPerSecond), '', '', `${f.waybill.commands} commands, transactions on`]);
+      rows.push([`  latency @ ${f.waybill.latency.targetRatePerSecond}/s`, '', '', fmt(f.waybill.latency.p50Ms), fmt(f.waybill.latency.p99Ms), 'command → outcome']);
+    }
+  }
+  if (f.passthrough) {
+    for (const mode of ['plain', 'transactional', 'transactionalFastRetry']) {
+      const r = f.passthrough[mode];
+      if (r) rows.push([`kafkajs passthrough ${mode}`, fmt(r.sustainedPerSecond), fmt(r.overallPerSecond), '', '', `${f.passthrough.messages} msgs x ${f.passthrough.valueBytes} B`]);
+    }
+  }
+  if (f.emmett) {
+    for (const mode of ['append', 'readThenAppend']) {
+      const r = f.emmett[mode];
+      if (r) rows.push([`emmett-postgresql ${mode}`, fmt(r.sustainedPerSecond), fmt(r.overallPerSecond), fmt(r.latency.p50Ms), fmt(r.latency.p99Ms), `${f.emmett.concurrency} in flight`]);
+    }
+  }
+  const lines = [table(rows), '', table([['target', 'measured', 'threshold', 'result'], ...result.targets.map((t) => [t.id, fmt(t.measured), fmt(t.threshold), t.pass === null ? 'not measured' : t.pass ? 'PASS' : 'FAIL'])])];
+  for (const [name, error] of Object.entries(result.errors ?? {})) lines.push(`error in ${name}: ${error.split('\n')[0]}`);
+  return lines.join('\n');
+}
+
+async function main() {
+  const settings = readSettings(process.argv.slice(2));
+  if (settings.help) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const ws = loadWorkspace();
+  const { devstack, kafkajs, contracts } = ws;
+  const progress = settings.quiet ? devstack.silentProgress : devstack.terminalProgress();
+  const startedAt = new Date();
+  const workDir = mkdtempSync(join(os.tmpdir(), 'waybill-bench-'));
+  const teardown = [];
+  let tornDown = false;
+  const tearDown = async () => {
+    if (tornDown) return;
+    tornDown = true;
+    for (const step of teardown.reverse()) await step().catch((err) => process.stderr.write(`teardown: ${err.message}\n`));
+    if (!process.env.BENCH_KEEP_WORKDIR) rmSync(workDir, { recursive: true, force: true });
+  };
+  const onSignal = (signal) => {
+    process.stderr.write(`\n${signal}: tearing down\n`);
+    void tearDown().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const figures = {};
+  const errors = {};
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? null,
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    kafka: devstack.kafkaVersion(),
+    kafkajs: versionOf(require.resolve('kafkajs/package.json')),
+    redis: commandOutput('redis-server', ['--version'])?.match(/v=(\S+)/)?.[1] ?? null,
+    postgres: null,
+    gitCommit: commandOutput('git', ['-C', root, 'rev-parse', 'HEAD']),
+  };
+  try {
+    const kafkaHandle = await devstack.startKafka(
+      { dataDir: join(workDir, 'kafka'), brokerPort: await devstack.freePort(), controllerPort: await devstack.freePort(), heapMb: settings.kafkaHeapMb },
+      progress,
+    );
+    teardown.push(() => kafkaHandle.stop());
+    const brokers = kafkaHandle.brokers;
+    const redisHandle = await devstack.startRedis({ dataDir: join(workDir, 'redis'), port: await devstack.freePort() }, progress);
+    teardown.push(() => redisHandle.stop());
+    const registry = await devstack.startSchemaRegistry({ port: await devstack.freePort(), brokers, logsDir: workDir }, progress);
+    teardown.push(() => registry.stop());
+    const created = await devstack.ensureTopics(brokers, contracts.topicSpecs());
+    progress.done(`topics: ${created.join(', ')}`);
+    // Retriable broker answers right after topic creation (NOT_LEADER…) would only be noise: failures surface as errors.
+    const kafka = new kafkajs.Kafka({ brokers, clientId: 'bench', logLevel: kafkajs.logLevel.NOTHING });
+
+    if (!settings.skip.has('passthrough')) {
+      try {
+        figures.passthrough = await measurePassthrough({ kafka, brokers, settings, progress, workDir });
+      } catch (err) {
+        errors.passthrough = String(err?.stack ?? err);
+        progress.done(`passthrough failed: ${err.message}`);
+      }
+    }
+    if (!settings.skip.has('emmett')) {
+      try {
+        const postgres = await startPostgres({ port: await devstack.freePort(), settings: { synchronous_commit: settings.pgSynchronousCommit } }, progress);
+        teardown.push(() => postgres.stop());
+        machine.postgres = postgres.version;
+        figures.emmett = await measureEmmett({ postgres, settings, progress, workDir });
+        await postgres.stop(); // frees its cores for the Waybill run
+      } catch (err) {
+        errors.emmett = String(err?.stack ?? err);
+        progress.done(`Emmett failed: ${err.message}`);
+      }
+    }
+    if (!settings.skip.has('waybill')) {
+      try {
+        figures.waybill = await measureWaybillReducer({ brokers, redisUrl: redisHandle.url, registryUrl: registry.url, reducer: settings.reducer, settings, progress, workDir, ws });
+      } catch (err) {
+        errors.waybill = String(err?.stack ?? err);
+        progress.done(`Waybill failed: ${err.message}`);
+      }
+    }
+  } finally {
+    progress.step('tearing down');
+    await tearDown();
+    progress.done('torn down');
+  }
+
+  const finishedAt = new Date();
+  const result = {
+    benchmark: 'shipments',
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: round((finishedAt - startedAt) / 1000, 1),
+    quick: settings.quick,
+    machine,
+    settings: { ...settings, skip: [...settings.skip], resultsDir: relative(root, settings.resultsDir) || '.' },
+    figures,
+    targets: evaluateTargets(figures),
+    ...(Object.keys(errors).length ? { errors } : {}),
+  };
+  mkdirSync(settings.resultsDir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const text = `${JSON.stringify(result, null, 2)}\n`;
+  for (const name of [`shipments-${stamp}.json`, 'shipments-latest.json']) {
+    const file = join(settings.resultsDir, name);
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+  }
+  process.stdout.write(`\n${printTable(result)}\n\nresults: ${relative(process.cwd(), join(settings.resultsDir, `shipments-${stamp}.json`))} (and shipments-latest.json)\n`);
+  // A failed measurement is an error; a missed target is a result (exit 0), read from the JSON.
+  return Object.keys(errors).length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench:shipments failed: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  },
+);
