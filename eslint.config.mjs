@@ -7,9 +7,11 @@ const boundaries = {
   banTransitiveDependencies: false,
   depConstraints: [
     // Apps are leaves: nothing may import an app, and an app imports only libs.
-    { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:adapter', 'type:contracts', 'type:streams', 'type:platform', 'type:util', 'type:registry'] },
+    { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:adapter', 'type:projection', 'type:contracts', 'type:streams', 'type:platform', 'type:util', 'type:registry'] },
     // Adapters map a domain's types onto the wire contracts: the one place both meet.
     { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:util'] },
+    // Read models: how records become Redis keys, shared by the ledger app and the rebuild tools.
+    { sourceTag: 'type:projection', onlyDependOnLibsWithTags: ['type:domain', 'type:adapter', 'type:contracts', 'type:streams', 'type:platform', 'type:util'] },
     // Domain logic is pure: no Kafka, Redis, Avro, HTTP or Node I/O.
     { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:util'], bannedExternalImports: IO_LIBRARIES },
     { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:util'] },

@@ -4,6 +4,7 @@ import type { Logger, Principal } from '@waybill/platform';
 import { roleMaySend, validateCommand, type FieldError, type ShipmentCommand, type ShipmentCommandType } from '@waybill/shipment-domain';
 import { commandToRecord } from '@waybill/shipment-messages';
 import { fingerprint, IdempotencyStore } from './idempotency';
+import { undeclaredFields } from './undeclared-fields';
 import type { OutcomeTracker, TrackedOutcome } from './outcome-tracker';
 import type { SerialProducer } from './serial-producer';
 
@@ -69,7 +70,7 @@ export class CommandService {
       },
     } as ShipmentCommand;
 
-    const fieldErrors = validateCommand(command);
+    const fieldErrors = [...validateCommand(command), ...undeclaredFields(request.type, request.data)];
     if (fieldErrors.length) return { kind: 'invalid', fieldErrors };
     // Viewers and finance may send no shipment command at all; a correction by a non-supervisor
     // goes on to the reducer, which refuses it and raises the alert supervisors must see.

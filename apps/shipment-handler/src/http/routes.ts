@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
+import { InvalidRecordError } from '@waybill/contracts';
 import { requireRole, ROLES } from '@waybill/platform';
 import { isShipmentCommandType, type ShipmentCommandType } from '@waybill/shipment-domain';
 import type { CommandResult, CommandService } from '../command-service';
@@ -32,6 +33,11 @@ function optionalToken(req: Request, header: string): string | undefined {
   if (value === undefined) return undefined;
   if (!TOKEN.test(value)) throw new BadRequest([{ field: header, message: 'must be 1 to 200 visible ASCII characters' }]);
   return value;
+}
+
+function withoutInitiatedBy(data: object): object {
+  const { initiatedBy: _ignored, ...rest } = data as Record<string, unknown>;
+  return rest;
 }
 
 function newShipmentId(): string {
@@ -116,6 +122,11 @@ export function shipmentRoutes(service: CommandService): Router {
           res.status(400).json({ error: 'VALIDATION', message: 'the request has invalid fields', fieldErrors: err.fieldErrors });
           return;
         }
+        // The schema is the last word on shape: anything validation let through that Avro refuses is still the caller's 400.
+        if (err instanceof InvalidRecordError) {
+          res.status(400).json({ error: 'VALIDATION', message: err.message, fieldErrors: err.paths.map((field) => ({ field, message: 'does not fit the schema' })) });
+          return;
+        }
         next(err);
       }
     };
@@ -137,7 +148,9 @@ export function shipmentRoutes(service: CommandService): Router {
     operate,
     handle(false, (req) => {
       const { shipmentId } = req.params;
-      const { type, data } = req.body as { type?: unknown; data?: unknown };
+      const { type, data: rawData } = req.body as { type?: unknown; data?: unknown };
+      // `initiatedBy` always comes from the API key; one in the body is ignored, not an error.
+      const data = typeof rawData === 'object' && rawData !== null && !Array.isArray(rawData) ? withoutInitiatedBy(rawData) : rawData;
       const errors = [];
       if (!SHIPMENT_ID.test(shipmentId)) errors.push({ field: 'shipmentId', message: 'is not a shipment id' });
       if (typeof type !== 'string' || !isShipmentCommandType(type) || type === 'CreateShipment') {

@@ -1,0 +1,241 @@
+import { SHIPMENT_EVENT_TYPES, SHIPMENT_STATUSES } from '@waybill/shipment-domain';
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const obj = (properties: Record<string, Schema>, required: string[] = Object.keys(properties)): Schema => ({ type: 'object', properties, required });
+const str: Schema = { type: 'string' };
+const int: Schema = { type: 'integer' };
+const instant: Schema = { type: 'string', format: 'date-time' };
+
+const param = (name: string, where: 'path' | 'query', description: string, schema: Schema = str, required = where === 'path') => ({
+  name,
+  in: where,
+  required,
+  description,
+  schema,
+});
+
+const waitFor = {
+  name: 'waitFor',
+  in: 'query',
+  required: false,
+  description:
+    'Wait until the ledger reflects these record positions: <topic>:<partition>:<offset>, repeated or comma-separated. The topic is logical (shipment.outcomes) or physical (what shipment-handler returns as position.topic). Past WAIT_FOR_TIMEOUT_MS (default 5000) the answer is 504 WAIT_FOR_TIMEOUT.',
+  style: 'form',
+  explode: true,
+  schema: { type: 'array', items: { type: 'string', example: 'shipment.outcomes:3:42' } },
+};
+const cursor = param('cursor', 'query', 'Opaque cursor from the previous page (nextCursor).');
+const limitParam = param('limit', 'query', 'Page size, 1 to 200 (default 50).', { type: 'integer', minimum: 1, maximum: 200, default: 50 });
+
+const errors = {
+  '400': { description: 'A bad query parameter, named in `param`.', content: { 'application/json': { schema: ref('Error') } } },
+  '401': { description: 'No or unknown API key.', content: { 'application/json': { schema: ref('Error') } } },
+  '403': { description: 'The key’s role may not do this.', content: { 'application/json': { schema: ref('Error') } } },
+  '504': { description: 'waitFor positions not reflected in time.', content: { 'application/json': { schema: ref('Error') } } },
+};
+const notFound = { '404': { description: 'Unknown id.', content: { 'application/json': { schema: ref('Error') } } } };
+
+const ok = (description: string, schema: Schema): Record<string, unknown> => ({
+  '200': { description, content: { 'application/json': { schema: { allOf: [schema, obj({ meta: ref('Meta') })] } } } },
+});
+
+function read(summary: string, parameters: unknown[], response: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return { get: { summary, security: [{ apiKey: [] }, { bearer: [] }], parameters: [...parameters, waitFor], responses: { ...response, ...errors, ...extra } } };
+}
+
+/**
+ * The OpenAPI 3 description of every ledger endpoint. Served at `GET /openapi.json`, which needs
+ * an API key like every route but the health checks (a route test keeps this and the router equal).
+ */
+export function openApiDocument() {
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'Waybill ledger',
+      version: '0.1.0',
+      description:
+        'Read models projected from shipment.events, shipment.outcomes and accounting.transactions. Every answer has meta.offsets: per logical topic and partition, the next offset the data reflects at least.',
+    },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        bearer: { type: 'http', scheme: 'bearer' },
+      },
+      schemas: {
+        Error: obj({ error: str, message: str, param: str }, ['error', 'message']),
+        Meta: obj({ offsets: { type: 'object', additionalProperties: { type: 'object', additionalProperties: str }, example: { 'shipment.events': { '0': '42' } } } }),
+        Position: obj({ topic: str, partition: int, offset: str }),
+        ShipmentListItem: obj({
+          shipmentId: str,
+          orderId: str,
+          status: { type: 'string', enum: [...SHIPMENT_STATUSES] },
+          version: int,
+          customerAccountId: str,
+          totalMinor: int,
+          currency: str,
+          createdAt: instant,
+          updatedAt: instant,
+        }),
+        Shipment: {
+          allOf: [ref('ShipmentListItem'), obj({ lastEvent: obj({ eventId: str, type: str }), allowedCommands: { type: 'array', items: str }, state: { type: 'object' } })],
+        },
+        ShipmentAsOf: obj({ shipmentId: str, asOf: instant, status: str, version: int, state: { type: 'object' }, folded: obj({ fromSnapshotVersion: int, events: int }) }),
+        Event: obj({
+          eventId: str,
+          type: { type: 'string', enum: [...SHIPMENT_EVENT_TYPES] },
+          shipmentId: str,
+          version: int,
+          traceId: str,
+          causationId: str,
+          initiatedBy: str,
+          at: instant,
+          timestamp: int,
+          data: { type: 'object' },
+          position: ref('Position'),
+        }),
+        Outcome: obj({
+          id: str,
+          commandId: str,
+          commandType: str,
+          shipmentId: str,
+          status: { type: 'string', enum: ['Accepted', 'Rejected'] },
+          version: int,
+          eventIds: { type: 'array', items: str },
+          rejection: { type: 'object', nullable: true },
+          alert: { type: 'boolean' },
+          initiatedBy: str,
+          role: str,
+          traceId: str,
+          at: instant,
+          timestamp: int,
+          position: ref('Position'),
+        }),
+        Alert: { allOf: [ref('Outcome'), obj({ acknowledged: { type: 'boolean' }, acknowledgedBy: { type: 'string', nullable: true }, acknowledgedAt: { ...instant, nullable: true } })] },
+        Transaction: obj({
+          transactionId: str,
+          accountId: str,
+          kind: { type: 'string', enum: ['Charge', 'ChargeReversal', 'Payment', 'Adjustment'] },
+          amountMinor: int,
+          currency: str,
+          reason: { type: 'string', nullable: true },
+          shipmentId: { type: 'string', nullable: true },
+          sourceEventId: { type: 'string', nullable: true },
+          eventId: str,
+          traceId: str,
+          initiatedBy: str,
+          at: instant,
+          timestamp: int,
+          position: ref('Position'),
+        }),
+        Account: obj({ accountId: str, balanceMinor: int, currency: str, version: int, firstTransactionAt: instant, lastTransactionAt: instant }),
+        FieldChange: obj({ path: str, before: {}, after: {} }),
+      },
+    },
+    paths: {
+      '/healthz': { get: { summary: 'Liveness (no key).', responses: { '200': { description: 'alive' } } } },
+      '/readyz': { get: { summary: 'Readiness: consumer group joined, Redis answers (no key).', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics.', security: [{ apiKey: [] }, { bearer: [] }], responses: { '200': { description: 'text/plain exposition' }, '401': errors['401'] } } },
+      '/openapi.json': { get: { summary: 'This document.', security: [{ apiKey: [] }, { bearer: [] }], responses: { '200': { description: 'OpenAPI 3 document' }, '401': errors['401'] } } },
+      '/shipments': read(
+        'Shipments in id order, optionally by status and a search on shipment or order id.',
+        [param('status', 'query', 'Only shipments currently in this status.', { type: 'string', enum: [...SHIPMENT_STATUSES] }), param('q', 'query', 'Case-insensitive substring of the shipment id or order id.'), cursor, limitParam],
+        ok('A page of shipments.', obj({ items: { type: 'array', items: ref('ShipmentListItem') }, nextCursor: { type: 'string', nullable: true } })),
+      ),
+      '/stats/status-counts': read('How many shipments are in each status now.', [], ok('Counts per status.', obj({ counts: { type: 'object', additionalProperties: int }, total: int }))),
+      '/shipments/{id}': read(
+        'A shipment’s current state, or with asOf its state at that instant (folded from the nearest snapshot by the domain’s evolve).',
+        [param('id', 'path', 'Shipment id.'), param('asOf', 'query', 'An ISO-8601 instant with a zone. An event is in effect from its own timestamp on (inclusive). 404 NOT_YET_CREATED before the first event.', instant, false)],
+        { '200': { description: 'The shipment', content: { 'application/json': { schema: { oneOf: [ref('Shipment'), ref('ShipmentAsOf')] } } } } },
+        notFound,
+      ),
+      '/shipments/{id}/events': read(
+        'Every event of a shipment, in version order.',
+        [param('id', 'path', 'Shipment id.')],
+        ok('The events.', obj({ shipmentId: str, items: { type: 'array', items: ref('Event') } })),
+        notFound,
+      ),
+      '/shipments/{id}/diff': read(
+        'What changed between two instants: field-level before/after and the events in between.',
+        [param('id', 'path', 'Shipment id.'), param('from', 'query', 'ISO-8601 instant.', instant, true), param('to', 'query', 'ISO-8601 instant, not before from.', instant, true)],
+        ok(
+          'The difference.',
+          obj({
+            shipmentId: str,
+            from: obj({ at: instant, exists: { type: 'boolean' }, version: int, status: { type: 'string', nullable: true } }),
+            to: obj({ at: instant, exists: { type: 'boolean' }, version: int, status: { type: 'string', nullable: true } }),
+            changes: { type: 'array', items: ref('FieldChange') },
+            events: { type: 'array', items: ref('Event') },
+          }),
+        ),
+        notFound,
+      ),
+      '/events': read(
+        'Every shipment event, newest first.',
+        [
+          param('type', 'query', 'Event type.', { type: 'string', enum: [...SHIPMENT_EVENT_TYPES] }),
+          param('initiatedBy', 'query', 'Principal id.'),
+          param('from', 'query', 'Earliest time, inclusive (ISO-8601).', instant),
+          param('to', 'query', 'Latest time, inclusive (ISO-8601).', instant),
+          cursor,
+          limitParam,
+        ],
+        ok('A page of events.', obj({ items: { type: 'array', items: ref('Event') }, nextCursor: { type: 'string', nullable: true } })),
+      ),
+      '/events/{eventId}': read(
+        'One event with the previous and next event of the same shipment.',
+        [param('eventId', 'path', 'Event id.')],
+        ok('The event.', obj({ event: ref('Event'), previous: { allOf: [ref('Event')], nullable: true }, next: { allOf: [ref('Event')], nullable: true } })),
+        notFound,
+      ),
+      '/traces/{traceId}': read(
+        'Everything one trace caused across domains (shipment events, outcomes, accounting transactions), oldest first.',
+        [param('traceId', 'path', 'Trace id.')],
+        ok('The trace.', obj({ traceId: str, items: { type: 'array', items: obj({ kind: { type: 'string', enum: ['event', 'outcome', 'transaction'] }, at: instant, event: ref('Event'), outcome: ref('Outcome'), transaction: ref('Transaction') }, ['kind', 'at']) }, truncated: { type: 'boolean' } })),
+        notFound,
+      ),
+      '/alerts': read(
+        'Outcomes that raised an alert, newest first, with their acknowledgement.',
+        [cursor, limitParam],
+        ok('A page of alerts.', obj({ items: { type: 'array', items: ref('Alert') }, nextCursor: { type: 'string', nullable: true } })),
+      ),
+      '/alerts/stream': {
+        get: {
+          summary:
+            'Live alerts as server-sent events (event: alert | ack). The key goes in the X-API-Key or Authorization header, never the URL; browsers read it with fetch() and a streaming body, since EventSource cannot send headers.',
+          security: [{ apiKey: [] }, { bearer: [] }],
+          responses: { '200': { description: 'text/event-stream' }, '401': errors['401'] },
+        },
+      },
+      '/alerts/{id}/ack': {
+        post: {
+          summary: 'Acknowledge an alert (team-lead or supervisor). The first acknowledgement is kept; a repeat answers it again.',
+          security: [{ apiKey: [] }, { bearer: [] }],
+          parameters: [param('id', 'path', 'Alert (outcome) id.')],
+          responses: {
+            '200': { description: 'Acknowledged.', content: { 'application/json': { schema: { allOf: [ref('Alert'), obj({ alreadyAcknowledged: { type: 'boolean' }, meta: ref('Meta') })] } } } },
+            '401': errors['401'],
+            '403': errors['403'],
+            ...notFound,
+          },
+        },
+      },
+      '/accounts/{id}': read(
+        'An account’s balance (minor units) and version (its transaction count).',
+        [param('id', 'path', 'Account id.')],
+        ok('The account.', ref('Account')),
+        notFound,
+      ),
+      '/accounts/{id}/transactions': read(
+        'An account’s transactions, newest first, each with the shipment event that caused it.',
+        [param('id', 'path', 'Account id.'), cursor, limitParam],
+        ok(
+          'A page of transactions.',
+          obj({ accountId: str, items: { type: 'array', items: { allOf: [ref('Transaction'), obj({ cause: { type: 'object', nullable: true } })] } }, nextCursor: { type: 'string', nullable: true } }),
+        ),
+        notFound,
+      ),
+    },
+  };
+}

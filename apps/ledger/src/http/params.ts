@@ -1,0 +1,64 @@
+import type { Request } from 'express';
+
+/** A bad query parameter: answered 400 naming the parameter. */
+export class BadParam {
+  constructor(
+    readonly param: string,
+    readonly message: string,
+  ) {}
+}
+
+// An instant must name its offset (Z or ±hh:mm): a bare local time means different instants to
+// different readers.
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+function single(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new BadParam(name, 'must be given once, as a plain value');
+  return value;
+}
+
+/** Every value of a repeatable parameter (`?a=1&a=2`). */
+export function many(req: Request, name: string): string[] {
+  const value = req.query[name];
+  if (value === undefined) return [];
+  const values = Array.isArray(value) ? value : [value];
+  if (!values.every((v): v is string => typeof v === 'string')) throw new BadParam(name, 'must be plain values');
+  return values;
+}
+
+export function text(req: Request, name: string, maxLength = 200): string | undefined {
+  const value = single(req, name);
+  if (value === undefined) return undefined;
+  if (value.length === 0 || value.length > maxLength) throw new BadParam(name, `must be 1 to ${maxLength} characters`);
+  return value;
+}
+
+export function oneOf<T extends string>(req: Request, name: string, allowed: readonly T[]): T | undefined {
+  const value = single(req, name);
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new BadParam(name, `must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+/** An ISO-8601 instant with a zone (`2025-03-01T10:00:00Z`) as epoch ms. */
+export function instant(req: Request, name: string, required = false): number | undefined {
+  const value = single(req, name);
+  if (value === undefined) {
+    if (required) throw new BadParam(name, 'is required (an ISO-8601 instant, e.g. 2025-03-01T10:00:00Z)');
+    return undefined;
+  }
+  const ms = ISO_INSTANT.test(value) ? Date.parse(value) : NaN;
+  if (!Number.isFinite(ms)) throw new BadParam(name, 'must be an ISO-8601 instant with a zone, e.g. 2025-03-01T10:00:00Z');
+  return ms;
+}
+
+export function limit(req: Request, fallback = 50, max = 200): number {
+  const value = single(req, 'limit');
+  if (value === undefined) return fallback;
+  if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > max) throw new BadParam('limit', `must be an integer from 1 to ${max}`);
+  return Number(value);
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -1,0 +1,115 @@
+import type { AccountSummary, EventDoc, OutcomeDoc, ShipmentSummary, TraceItem, TransactionDoc } from '@waybill/ledger-projections';
+import { allowedCommands } from '@waybill/shipment-domain';
+import type { Acknowledgement } from '../alerts';
+import { iso } from './params';
+
+// What the API shows of each stored document: ISO times beside the epoch ms of the records.
+
+export function eventView(doc: EventDoc) {
+  return {
+    eventId: doc.eventId,
+    type: doc.type,
+    shipmentId: doc.aggregateId,
+    version: doc.version,
+    traceId: doc.traceId,
+    causationId: doc.causationId,
+    initiatedBy: doc.initiatedBy,
+    at: iso(doc.timestamp),
+    timestamp: doc.timestamp,
+    data: doc.data,
+    position: doc.position,
+  };
+}
+
+export function summaryView(s: ShipmentSummary) {
+  return {
+    shipmentId: s.shipmentId,
+    orderId: s.orderId,
+    status: s.status,
+    version: s.version,
+    customerAccountId: s.customerAccountId,
+    totalMinor: s.totalMinor,
+    currency: s.currency,
+    createdAt: iso(s.createdAt),
+    updatedAt: iso(s.updatedAt),
+  };
+}
+
+export function shipmentView(s: ShipmentSummary) {
+  return {
+    ...summaryView(s),
+    lastEvent: { eventId: s.lastEventId, type: s.lastEventType },
+    allowedCommands: allowedCommands(s.status),
+    state: s.state,
+  };
+}
+
+export function outcomeView(doc: OutcomeDoc) {
+  return {
+    id: doc.eventId,
+    commandId: doc.commandId,
+    commandType: doc.commandType,
+    shipmentId: doc.aggregateId,
+    status: doc.status,
+    version: doc.version,
+    eventIds: doc.eventIds,
+    rejection: doc.rejection,
+    alert: doc.alert,
+    initiatedBy: doc.initiatedBy,
+    role: doc.role,
+    traceId: doc.traceId,
+    at: iso(doc.timestamp),
+    timestamp: doc.timestamp,
+    position: doc.position,
+  };
+}
+
+export function alertView(doc: OutcomeDoc, ack: Acknowledgement | null) {
+  return {
+    ...outcomeView(doc),
+    acknowledged: ack !== null,
+    acknowledgedBy: ack?.by ?? null,
+    acknowledgedAt: ack?.at ?? null,
+  };
+}
+
+export function transactionView(doc: TransactionDoc) {
+  return {
+    transactionId: doc.data.transactionId,
+    accountId: doc.data.accountId,
+    kind: doc.data.kind,
+    amountMinor: doc.data.amountMinor,
+    currency: doc.data.currency,
+    reason: doc.data.reason,
+    shipmentId: doc.data.shipmentId,
+    sourceEventId: doc.data.sourceEventId,
+    eventId: doc.eventId,
+    traceId: doc.traceId,
+    initiatedBy: doc.initiatedBy,
+    at: iso(doc.timestamp),
+    timestamp: doc.timestamp,
+    position: doc.position,
+  };
+}
+
+export function accountView(a: AccountSummary) {
+  return {
+    accountId: a.accountId,
+    balanceMinor: a.balanceMinor,
+    currency: a.currency,
+    version: a.version,
+    firstTransactionAt: iso(a.firstTransactionAt),
+    lastTransactionAt: iso(a.lastTransactionAt),
+  };
+}
+
+export function traceItemView(item: TraceItem) {
+  switch (item.kind) {
+    case 'event':
+      return { kind: item.kind, at: iso(item.at), event: eventView(item.doc) };
+    case 'outcome':
+      return { kind: item.kind, at: iso(item.at), outcome: outcomeView(item.doc) };
+    case 'transaction':
+      return { kind: item.kind, at: iso(item.at), transaction: transactionView(item.doc) };
+  }
+}

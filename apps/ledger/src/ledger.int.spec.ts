@@ -1,0 +1,305 @@
+import type { Producer } from 'kafkajs';
+import type Redis from 'ioredis';
+import { createSerde, kafkajsRegistryClient, prefixedTopics, TOPICS, type CommandOutcome, type ShipmentEventRecord, type TransactionRecorded } from '@waybill/contracts';
+import { apiKeysSpec, DEMO_KEYS, testEnvironment, type TestEnvironment } from '@waybill/devstack';
+import { applyToMemory, dumpKeyspace, ledgerKeyPrefix, MemoryKeyspace, type LedgerInput, type LedgerTopic } from '@waybill/ledger-projections';
+import { createLogger, loadConfig, type ShutdownStep } from '@waybill/platform';
+import { configSchema } from './config';
+import { start } from './wiring';
+
+const key = (role: string) => DEMO_KEYS.find((k) => k.role === role)!.key;
+const T0 = Date.parse('2025-03-01T10:00:00.000Z');
+const MINUTE = 60_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+let env: TestEnvironment;
+let prefix: string;
+let producer: Producer;
+let redis: Redis;
+let url: string;
+let shutdown: ShutdownStep[];
+const serde = () => createSerde({ registry: kafkajsRegistryClient(env.schemaRegistryUrl) });
+const sent: LedgerInput[] = [];
+
+async function produce(topic: LedgerTopic, key: string, record: LedgerInput['record']): Promise<{ topic: string; partition: number; offset: string }> {
+  const value = await serde().encode(topic, record.type as never, record.value as never);
+  const [meta] = await producer.send({ topic: prefix + topic, acks: -1, messages: [{ key, value }] });
+  sent.push({ position: { topic, partition: meta.partition, offset: meta.baseOffset! }, record });
+  return { topic: prefix + topic, partition: meta.partition, offset: meta.baseOffset! };
+}
+
+async function get(path: string, role: string | null = 'viewer', init: RequestInit = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(url + path, { ...init, headers: { ...(role ? { 'x-api-key': key(role) } : {}), ...(init.headers ?? {}) } });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+const envelope = (id: string, version: number, at: number, traceId: string, by = 'ana.associate') => ({
+  eventId: `c-${id}-${version}:0`,
+  aggregateId: id,
+  aggregateType: 'Shipment',
+  version,
+  traceId,
+  causationId: `c-${id}-${version}`,
+  initiatedBy: by,
+  timestamp: at,
+});
+
+function shipmentEvents(id: string, traceId: string): ShipmentEventRecord[] {
+  const at = (v: number) => T0 + (v - 1) * MINUTE;
+  return [
+    {
+      type: 'ShipmentCreated',
+      value: {
+        ...envelope(id, 1, at(1), traceId),
+        data: {
+          orderId: `ORD-${id}`,
+          customerAccountId: `ACC-${id}`,
+          currency: 'EUR',
+          lines: [{ sku: 'SKU-A', quantity: 2, unitPriceMinor: 1250 }],
+          destination: { name: 'Ada', street: 'Main 1', city: 'Utrecht', postalCode: '3511', country: 'NL' },
+          totalMinor: 2500,
+        },
+      },
+    },
+    { type: 'ReleasedForPicking', value: { ...envelope(id, 2, at(2), traceId, 'tom.teamlead'), data: {} } },
+    { type: 'ItemPicked', value: { ...envelope(id, 3, at(3), traceId), data: { sku: 'SKU-A', quantity: 2, pickedForSku: 2 } } },
+    { type: 'PickingCompleted', value: { ...envelope(id, 4, at(4), traceId), data: {} } },
+    { type: 'ShipmentPacked', value: { ...envelope(id, 5, at(5), traceId), data: { packageCount: 1 } } },
+    { type: 'ReadyForShipping', value: { ...envelope(id, 6, at(6), traceId), data: {} } },
+    {
+      type: 'ShipmentShipped',
+      value: { ...envelope(id, 7, at(7), traceId), data: { carrier: 'DHL', trackingNumber: 'TRK', customerAccountId: `ACC-${id}`, totalMinor: 2500, currency: 'EUR', serviceLevel: 'express' } },
+    },
+  ];
+}
+
+function outcome(id: string, at: number, alert: boolean, traceId: string): CommandOutcome {
+  return {
+    commandId: `c-${id}-${at}`,
+    aggregateId: id,
+    commandType: alert ? 'ReleaseForPicking' : 'Ship',
+    status: alert ? 'Rejected' : 'Accepted',
+    version: 7,
+    eventIds: alert ? [] : [`c-${id}-7:0`],
+    rejection: alert ? { code: 'INVALID_TRANSITION', reason: 'a shipped shipment cannot be released again', currentStatus: 'Shipped', allowedCommands: ['ConfirmDelivery'], fieldErrors: [] } : null,
+    alert,
+    initiatedBy: 'ana.associate',
+    role: 'associate',
+    traceId,
+    causationId: `c-${id}-${at}`,
+    timestamp: at,
+    eventId: `c-${id}-${at}:outcome`,
+  };
+}
+
+function charge(id: string, traceId: string): TransactionRecorded {
+  return {
+    eventId: `tx-${id}:0`,
+    aggregateId: `ACC-${id}`,
+    aggregateType: 'Account',
+    version: 1,
+    traceId,
+    causationId: `acmd-${id}`,
+    initiatedBy: 'accounting-listener',
+    timestamp: T0 + 6 * MINUTE + 500,
+    data: { transactionId: `tx-${id}`, accountId: `ACC-${id}`, kind: 'Charge', amountMinor: 2500, currency: 'EUR', reason: null, shipmentId: id, sourceEventId: `c-${id}-7:0` },
+  };
+}
+
+beforeAll(async () => {
+  env = testEnvironment();
+  prefix = `${env.uniqueName('ledger')}.`;
+  const topics = prefixedTopics(prefix);
+  await env.createTopics([topics.shipmentEvents, topics.shipmentOutcomes, topics.accountingTransactions].map((topic) => ({ topic, partitions: 3 })));
+  producer = env.kafka.producer();
+  await producer.connect();
+  redis = env.redis();
+
+  for (const record of shipmentEvents('S1', 'trace-1')) await produce(TOPICS.shipmentEvents, 'S1', record);
+  await produce(TOPICS.shipmentOutcomes, 'S1', { type: 'CommandOutcome', value: outcome('S1', T0 + 6 * MINUTE, false, 'trace-1') });
+  await produce(TOPICS.accountingTransactions, 'ACC-S1', { type: 'TransactionRecorded', value: charge('S1', 'trace-1') });
+  await produce(TOPICS.accountingTransactions, 'ACC-S1', { type: 'TransactionRecorded', value: charge('S1', 'trace-1') }); // a duplicate
+  await produce(TOPICS.shipmentOutcomes, 'S1', { type: 'CommandOutcome', value: outcome('S1', T0 + 8 * MINUTE, true, 'trace-2') });
+  for (const record of shipmentEvents('S2', 'trace-3').slice(0, 3)) await produce(TOPICS.shipmentEvents, 'S2', record);
+
+  const config = loadConfig(configSchema, {
+    PORT: '0',
+    KAFKA_BROKERS: env.brokers.join(','),
+    REDIS_URL: env.redisUrl,
+    SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
+    API_KEYS: apiKeysSpec(),
+    TOPIC_PREFIX: prefix,
+    SNAPSHOT_EVERY: '3',
+    WAIT_FOR_TIMEOUT_MS: '1500',
+  });
+  const started = await start(config, createLogger('ledger-int', 'warn'));
+  url = `http://127.0.0.1:${started.port}`;
+  shutdown = started.shutdown;
+});
+
+afterAll(async () => {
+  for (const step of shutdown ?? []) await step.run();
+  await producer?.disconnect();
+  await redis?.del(`${prefix}ledger-acks`);
+  const keys = await redis?.keys(`${prefix}ledger:*`);
+  if (keys?.length) await redis.del(...keys);
+  await env?.cleanup();
+});
+
+/** waitFor for everything produced so far. */
+const all = () => sent.map((s) => `waitFor=${encodeURIComponent(`${s.position.topic}:${s.position.partition}:${s.position.offset}`)}`).join('&');
+
+describe('ledger query API', () => {
+  it('needs an API key everywhere but health', async () => {
+    expect((await get('/shipments/S1', null)).status).toBe(401);
+    expect((await get('/openapi.json', null)).status).toBe(401);
+    expect((await get('/alerts/stream', null)).status).toBe(401);
+    expect((await get('/healthz', null)).status).toBe(200);
+    expect((await get('/openapi.json', 'finance')).body.openapi).toBe('3.0.3');
+  });
+
+  it('answers the current state once the projection reached the waited-for offsets, saying which', async () => {
+    const res = await get(`/shipments/S1?${all()}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ shipmentId: 'S1', status: 'Shipped', version: 7, orderId: 'ORD-S1', allowedCommands: ['ConfirmDelivery', 'CorrectStatus'] });
+    const events = sent.filter((s) => s.position.topic === 'shipment.events' && s.record.value.aggregateId === 'S1');
+    const last = events[events.length - 1].position;
+    expect(BigInt(res.body.meta.offsets['shipment.events'][String(last.partition)])).toBeGreaterThan(BigInt(last.offset));
+  });
+
+  it('computes the state as of an instant: at an event, between events, before creation', async () => {
+    expect((await get(`/shipments/S1?asOf=${iso(T0 + 2 * MINUTE)}`)).body).toMatchObject({ status: 'Picking', version: 3 });
+    expect((await get(`/shipments/S1?asOf=${iso(T0 + 2 * MINUTE - 1)}`)).body).toMatchObject({ status: 'PendingPicking', version: 2 });
+    const snapped = (await get(`/shipments/S1?asOf=${iso(T0 + 4 * MINUTE)}`)).body;
+    expect(snapped).toMatchObject({ status: 'Packed', version: 5, folded: { fromSnapshotVersion: 3, events: 2 } });
+    const before = await get(`/shipments/S1?asOf=${iso(T0 - 1)}`);
+    expect(before.status).toBe(404);
+    expect(before.body).toMatchObject({ error: 'NOT_YET_CREATED', createdAt: iso(T0) });
+    expect((await get(`/shipments/NOPE?asOf=${iso(T0)}`)).status).toBe(404);
+  });
+
+  it('diffs two instants field by field, with the events in between', async () => {
+    const res = await get(`/shipments/S1/diff?from=${iso(T0 + MINUTE)}&to=${iso(T0 + 3 * MINUTE)}`);
+    expect(res.status).toBe(200);
+    expect(res.body.changes).toEqual(expect.arrayContaining([{ path: 'status', before: 'PendingPicking', after: 'Picked' }, { path: 'lines[0].picked', before: 0, after: 2 }]));
+    expect(res.body.events.map((e: { version: number }) => e.version)).toEqual([3, 4]);
+  });
+
+  it('refuses bad parameters with 400 naming them', async () => {
+    expect((await get('/shipments/S1?asOf=yesterday')).body).toMatchObject({ error: 'BAD_REQUEST', param: 'asOf' });
+    expect((await get('/shipments/S1?asOf=2025-03-01T10:00:00')).status).toBe(400);
+    expect((await get('/shipments?limit=0')).body).toMatchObject({ param: 'limit' });
+    expect((await get('/shipments?limit=201')).status).toBe(400);
+    expect((await get('/shipments?status=Lost')).body).toMatchObject({ param: 'status' });
+    expect((await get('/events?type=Nope')).body).toMatchObject({ param: 'type' });
+    expect((await get('/events?cursor=!!')).body).toMatchObject({ param: 'cursor' });
+    expect((await get('/shipments/S1/diff?from=2025-03-01T10:00:00Z')).body).toMatchObject({ param: 'to' });
+    expect((await get('/shipments/S1?waitFor=elsewhere:0:1')).body).toMatchObject({ param: 'waitFor' });
+  });
+
+  it('lists shipments by status and search, and counts them per status', async () => {
+    expect((await get('/shipments?status=Shipped')).body.items.map((s: { shipmentId: string }) => s.shipmentId)).toEqual(['S1']);
+    expect((await get('/shipments?q=ord-s2')).body.items.map((s: { shipmentId: string }) => s.shipmentId)).toEqual(['S2']);
+    const page1 = await get('/shipments?limit=1');
+    expect(page1.body.items).toHaveLength(1);
+    const page2 = await get(`/shipments?limit=1&cursor=${page1.body.nextCursor}`);
+    expect(page2.body.items[0].shipmentId).not.toBe(page1.body.items[0].shipmentId);
+    expect((await get('/stats/status-counts')).body).toMatchObject({ counts: { Shipped: 1, Picking: 1, Created: 0 }, total: 2 });
+  });
+
+  it('lists events newest first with filters, and one event with its neighbours', async () => {
+    const all = (await get('/events?limit=200')).body.items;
+    expect(all).toHaveLength(10);
+    expect(all.map((e: { timestamp: number }) => e.timestamp)).toEqual([...all.map((e: { timestamp: number }) => e.timestamp)].sort((a, b) => b - a));
+    expect((await get('/events?type=ItemPicked')).body.items).toHaveLength(2);
+    expect((await get('/events?initiatedBy=tom.teamlead')).body.items).toHaveLength(2);
+    const ranged = (await get(`/events?from=${iso(T0 + MINUTE)}&to=${iso(T0 + 2 * MINUTE)}`)).body.items;
+    expect(ranged.map((e: { shipmentId: string; version: number }) => `${e.shipmentId}@${e.version}`).sort()).toEqual(['S1@2', 'S1@3', 'S2@2', 'S2@3']);
+    const one = (await get('/events/c-S1-3:0')).body;
+    expect(one).toMatchObject({ event: { version: 3, type: 'ItemPicked' }, previous: { version: 2 }, next: { version: 4 } });
+    expect((await get('/events/c-S1-1:0')).body.previous).toBeNull();
+    expect((await get('/events/nope')).status).toBe(404);
+  });
+
+  it('shows everything a trace caused across domains, in time order', async () => {
+    const res = await get('/traces/trace-1');
+    expect(res.status).toBe(200);
+    const kinds = res.body.items.map((i: { kind: string }) => i.kind);
+    expect(kinds.filter((k: string) => k === 'event')).toHaveLength(7);
+    expect(kinds).toContain('outcome');
+    expect(kinds).toContain('transaction');
+    expect(res.body.items.map((i: { at: string }) => i.at)).toEqual([...res.body.items.map((i: { at: string }) => i.at)].sort());
+    expect((await get('/traces/nope')).status).toBe(404);
+  });
+
+  it('projects accounts, counting a transactionId once and naming its cause', async () => {
+    expect((await get('/accounts/ACC-S1')).body).toMatchObject({ accountId: 'ACC-S1', balanceMinor: 2500, currency: 'EUR', version: 1 });
+    const txs = (await get('/accounts/ACC-S1/transactions')).body;
+    expect(txs.items).toHaveLength(1);
+    expect(txs.items[0]).toMatchObject({ transactionId: 'tx-S1', shipmentId: 'S1', sourceEventId: 'c-S1-7:0', cause: { eventId: 'c-S1-7:0', type: 'ShipmentShipped' } });
+    expect((await get('/accounts/nope')).status).toBe(404);
+  });
+
+  it('lists alerts, lets a team lead acknowledge one (not a viewer) and records who', async () => {
+    const alerts = (await get('/alerts')).body.items;
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ shipmentId: 'S1', acknowledged: false, rejection: { code: 'INVALID_TRANSITION' } });
+    const id = encodeURIComponent(alerts[0].id);
+    expect((await get(`/alerts/${id}/ack`, 'viewer', { method: 'POST' })).status).toBe(403);
+    const acked = await get(`/alerts/${id}/ack`, 'team-lead', { method: 'POST' });
+    expect(acked.body).toMatchObject({ acknowledged: true, acknowledgedBy: 'tom.teamlead', alreadyAcknowledged: false });
+    expect((await get(`/alerts/${id}/ack`, 'supervisor', { method: 'POST' })).body).toMatchObject({ acknowledgedBy: 'tom.teamlead', alreadyAcknowledged: true });
+    expect((await get('/alerts')).body.items[0]).toMatchObject({ acknowledged: true, acknowledgedBy: 'tom.teamlead' });
+    expect((await get('/alerts/nope/ack', 'supervisor', { method: 'POST' })).status).toBe(404);
+  });
+
+  it('streams a new alert live to a client that gave its key in a header', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${url}/alerts/stream`, { headers: { 'x-api-key': key('supervisor') }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    let received = '';
+    const arrived = (async () => {
+      const decoder = new TextDecoder();
+      while (!received.includes('event: alert')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        received += decoder.decode(value);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await produce(TOPICS.shipmentOutcomes, 'S2', { type: 'CommandOutcome', value: outcome('S2', T0 + 9 * MINUTE, true, 'trace-4') });
+    await Promise.race([arrived, new Promise((_, reject) => setTimeout(() => reject(new Error(`no alert within 15 s; got ${received}`)), 15_000))]);
+    controller.abort();
+    expect(received).toContain(`id: c-S2-${T0 + 9 * MINUTE}:outcome`);
+    expect(received).toContain('"acknowledged":false');
+  });
+
+  it('makes a read wait for its own write (a position as shipment-handler returns it)', async () => {
+    const [, , , released] = shipmentEvents('S2', 'trace-3');
+    const position = await produce(TOPICS.shipmentEvents, 'S2', released);
+    const res = await get(`/shipments/S2?waitFor=${encodeURIComponent(`${position.topic}:${position.partition}:${position.offset}`)}`);
+    expect(res.body).toMatchObject({ version: 4, status: 'Picked' });
+  });
+
+  it('answers 504 when the waited-for offset is not reached in time', async () => {
+    const res = await get('/shipments/S1?waitFor=shipment.events:0:999999');
+    expect(res.status).toBe(504);
+    expect(res.body).toMatchObject({ error: 'WAIT_FOR_TIMEOUT', waitingFor: ['shipment.events:0:999999'] });
+    expect(res.body.meta.offsets).toBeDefined();
+  });
+
+  it('leaves exactly the keyspace a rebuild from the same records would write', async () => {
+    await get(`/shipments/S1?${all()}`);
+    const memory = new MemoryKeyspace();
+    const byPartition = new Map<string, LedgerInput[]>();
+    for (const input of sent) {
+      const k = `${input.position.topic}:${input.position.partition}`;
+      byPartition.set(k, [...(byPartition.get(k) ?? []), input]);
+    }
+    for (const inputs of byPartition.values()) applyToMemory(memory, ledgerKeyPrefix(prefix), inputs, { snapshotEvery: 3 });
+    expect(await dumpKeyspace(redis, ledgerKeyPrefix(prefix))).toEqual(memory.dump());
+  });
+});

@@ -1,0 +1,160 @@
+import { EventEmitter } from 'node:events';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type Redis from 'ioredis';
+import { UndecodableMessageError, type Serde } from '@waybill/contracts';
+import { applyBatch, ledgerKeys, offsetField, toLedgerInput, type LedgerInput, type LedgerTopic, type OutcomeDoc } from '@waybill/ledger-projections';
+import type { AppMetrics, Logger } from '@waybill/platform';
+import { committedMessages } from '@waybill/streams';
+
+export interface ProjectorOptions {
+  kafka: Kafka;
+  redis: Redis;
+  serde: Serde;
+  groupId: string;
+  /** TOPIC_PREFIX: physical topic = prefix + logical topic. */
+  topicPrefix: string;
+  topics: readonly LedgerTopic[];
+  keyPrefix: string;
+  snapshotEvery: number;
+  maxBatchSize: number;
+  partitionsConcurrently: number;
+  logger: Logger;
+  metrics: AppMetrics;
+  /** Called after a batch that stored new alerts has landed in Redis. */
+  onAlerts: (alerts: OutcomeDoc[]) => void;
+}
+
+/**
+ * The ledger's consumer loop: reads the three topics read_committed in one consumer group, decodes
+ * each partition's records in order, applies them with the offsets they reach in one atomic Redis
+ * write (`applyBatch`), then commits the group offsets. Redis, not the group, says what is
+ * reflected: on assignment a partition restarts from the offset Redis holds if that is earlier
+ * (a flushed or restored Redis is rebuilt from the topics); replays are harmless, the projection
+ * being idempotent.
+ */
+export class Projector {
+  /** Emits `applied` after every write, so waiting readers look again at once. */
+  readonly events = new EventEmitter();
+  private consumer?: Consumer;
+  private admin?: Admin;
+  private joined = false;
+  private checked = new Set<string>();
+
+  constructor(private readonly options: ProjectorOptions) {
+    this.events.setMaxListeners(0);
+  }
+
+  get ready(): boolean {
+    return this.joined;
+  }
+
+  async start(): Promise<void> {
+    const { kafka, groupId, topicPrefix, topics, partitionsConcurrently } = this.options;
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    const consumer = kafka.consumer({ groupId, readUncommitted: false, maxBytesPerPartition: 1_048_576 });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.joined = true;
+      // A new assignment: check every partition against Redis again before trusting the group.
+      this.checked = new Set();
+    });
+    await consumer.connect();
+    // NOTE: a new group must start at the beginning: every read model is rebuilt from the topics.
+    await consumer.subscribe({ topics: topics.map((t) => topicPrefix + t), fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: partitionsConcurrently,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+    const deadline = Date.now() + 30_000;
+    while (!this.joined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.admin?.disconnect();
+  }
+
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { redis, keyPrefix, topicPrefix, serde, logger, metrics, maxBatchSize, snapshotEvery } = this.options;
+    const consumer = this.consumer!;
+    const { topic, partition } = batch;
+    const logical = topic.slice(topicPrefix.length) as LedgerTopic;
+    const field = offsetField(logical, partition);
+
+    if (!this.checked.has(field)) {
+      this.checked.add(field);
+      // kafkajs's Batch keeps the offset it fetched from (batch.js); it is not in the typings.
+      const fetched = BigInt(String((batch as unknown as { fetchedOffset: string | number }).fetchedOffset));
+      const stored = await redis.hget(ledgerKeys(keyPrefix).offsets, field);
+      const from = stored !== null ? BigInt(stored) : await this.earliest(topic, partition);
+      if (from < fetched) {
+        logger.warn({ topic, partition, fetched: fetched.toString(), from: from.toString() }, 'Redis reflects less than the group committed; projecting again from there');
+        consumer.seek({ topic, partition, offset: from.toString() });
+        return;
+      }
+    }
+
+    const { messages, complete } = committedMessages(batch);
+    if (messages.length === 0) {
+      // Only markers or aborted records: record that they are behind us, so waitFor on them ends.
+      const next = (BigInt(batch.lastOffset()) + 1n).toString();
+      await applyBatch(redis, keyPrefix, [], { marks: [{ topic: logical, partition, next }] });
+      await consumer.commitOffsets([{ topic, partition, offset: next }]);
+      resolveOffset(batch.lastOffset());
+      this.events.emit('applied');
+      return;
+    }
+
+    for (let start = 0; start < messages.length; start += maxBatchSize) {
+      if (!isRunning() || isStale()) return;
+      const began = process.hrtime.bigint();
+      const chunk = messages.slice(start, start + maxBatchSize);
+      const last = chunk[chunk.length - 1];
+      const isLastChunk = start + maxBatchSize >= messages.length;
+      // NOTE: the last chunk of a whole batch covers trailing transaction markers too (eachBatch never
+      // sees them); a batch the transaction filter cut short ends at its last decided record.
+      const endsBatch = isLastChunk && complete;
+      const next = (BigInt(endsBatch ? batch.lastOffset() : last.offset) + 1n).toString();
+
+      const inputs: LedgerInput[] = [];
+      let undecodable = 0;
+      for (const message of chunk) {
+        try {
+          const input = toLedgerInput(logical, partition, message.offset, await serde.decode(message.value, logical));
+          if (input) inputs.push(input);
+        } catch (err) {
+          // A record that can never decode is skipped (the ledger produces nothing, so no DLQ of its
+          // own); anything else, e.g. the registry being down, fails the batch and kafkajs retries.
+          if (!(err instanceof UndecodableMessageError)) throw err;
+          undecodable += 1;
+          logger.error({ err, topic, partition, offset: message.offset }, 'skipping a record that cannot be decoded');
+        }
+      }
+      const result = await applyBatch(redis, keyPrefix, inputs, { snapshotEvery, marks: [{ topic: logical, partition, next }] });
+      await consumer.commitOffsets([{ topic, partition, offset: next }]);
+      if (endsBatch) resolveOffset(batch.lastOffset());
+      else if (isLastChunk) consumer.seek({ topic, partition, offset: next });
+      else resolveOffset(last.offset);
+
+      for (const warning of result.warnings) logger.warn({ topic, partition }, warning);
+      metrics.batchDuration.observe({ topic: logical }, Number(process.hrtime.bigint() - began) / 1e9);
+      if (result.applied) metrics.messagesProcessed.inc({ topic: logical, outcome: 'applied' }, result.applied);
+      if (result.duplicates) metrics.messagesProcessed.inc({ topic: logical, outcome: 'duplicate' }, result.duplicates);
+      if (undecodable) metrics.messagesProcessed.inc({ topic: logical, outcome: 'undecodable' }, undecodable);
+      const lag = BigInt(batch.highWatermark) - BigInt(next);
+      metrics.consumerLag.set({ topic: logical, partition: String(partition), group: this.options.groupId }, Number(lag > 0n ? lag : 0n));
+      this.events.emit('applied');
+      if (result.alerts.length) this.options.onAlerts(result.alerts);
+      await heartbeat();
+    }
+  }
+
+  private async earliest(topic: string, partition: number): Promise<bigint> {
+    const offsets = await this.admin!.fetchTopicOffsets(topic);
+    const low = offsets.find((o) => o.partition === partition)?.low ?? '0';
+    return BigInt(low);
+  }
+}

@@ -1,0 +1,90 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Redis from 'ioredis';
+import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
+import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix } from '@waybill/ledger-projections';
+import { createKafka, createMetrics, listen, type Logger, type ShutdownStep } from '@waybill/platform';
+import { AlertAcks, AlertStream } from './alerts';
+import type { Config } from './config';
+import { createLedgerApp } from './http/app';
+import { alertView } from './http/views';
+import { OffsetWaiter } from './offset-waiter';
+import { Projector } from './projector';
+
+export const GROUP_ID = 'ledger';
+
+async function retry<T>(what: string, logger: Logger, attempt: () => Promise<T>, attempts = 30): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      logger.warn({ err, attempt: i }, `${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * i)));
+    }
+  }
+}
+
+/** Connects the projector and the query API; returns the steps to stop them. */
+export async function start(config: Config, logger: Logger): Promise<{ server: Server; port: number; projector: Projector; shutdown: ShutdownStep[] }> {
+  const metrics = createMetrics(GROUP_ID);
+  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
+  await retry('registering schemas', logger, () => serde.registerAll());
+
+  const keyPrefix = ledgerKeyPrefix(config.TOPIC_PREFIX);
+  const reader = new LedgerReader(redis, keyPrefix);
+  const stream = new AlertStream(redis, `${keyPrefix}alerts`, logger);
+  await stream.start();
+  const acks = new AlertAcks(redis, `${config.TOPIC_PREFIX}ledger-acks`);
+
+  const projector = new Projector({
+    kafka,
+    redis,
+    serde,
+    groupId: config.TOPIC_PREFIX + GROUP_ID,
+    topicPrefix: config.TOPIC_PREFIX,
+    topics: LEDGER_TOPICS,
+    keyPrefix,
+    snapshotEvery: config.SNAPSHOT_EVERY,
+    maxBatchSize: config.MAX_BATCH_SIZE,
+    partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
+    logger,
+    metrics,
+    onAlerts: (alerts) => {
+      for (const alert of alerts) {
+        stream.publish('alert', alertView(alert, null)).catch((err) => logger.warn({ err, alertId: alert.eventId }, 'could not publish an alert to live streams'));
+      }
+    },
+  });
+  await projector.start();
+
+  const app = createLedgerApp(
+    { reader, waiter: new OffsetWaiter(reader, projector.events), acks, stream, topicPrefix: config.TOPIC_PREFIX, waitForTimeoutMs: config.WAIT_FOR_TIMEOUT_MS },
+    {
+      logger,
+      metrics,
+      apiKeys: config.API_KEYS,
+      readiness: [
+        { name: 'consumer group', check: () => projector.ready },
+        { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+      ],
+    },
+  );
+  const server = await listen(app, config.PORT);
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, keyPrefix }, 'ledger listening');
+
+  return {
+    server,
+    port,
+    projector,
+    shutdown: [
+      { name: 'alert streams', run: () => stream.stop() },
+      { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+      { name: 'projector', run: () => projector.stop() },
+      { name: 'redis', run: async () => void (await redis.quit()) },
+    ],
+  };
+}

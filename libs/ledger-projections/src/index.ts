@@ -1,0 +1,38 @@
+export { ProjectionConflictError, CorruptReadModelError, InvalidQueryError } from './lib/errors';
+export { ledgerKeyPrefix, ledgerKeys, timeKey, versionKey, type LedgerKeys } from './lib/keys';
+export {
+  LEDGER_TOPICS,
+  toLedgerInput,
+  type LedgerTopic,
+  type LedgerInput,
+  type Position,
+  type EventDoc,
+  type OutcomeDoc,
+  type TransactionDoc,
+  type ShipmentSummary,
+  type StateSnapshot,
+  type AccountSummary,
+  type TraceItemKind,
+} from './lib/documents';
+export { MemoryKeyspace, sortZset, type Write, type KeyValue } from './lib/writes';
+export {
+  DEFAULT_SNAPSHOT_EVERY,
+  docToEnvelope,
+  keysToRead,
+  offsetField,
+  planBatch,
+  applyToMemory,
+  projectOutcome,
+  projectRecord,
+  projectShipmentEvent,
+  projectTransaction,
+  type BatchPlan,
+  type OffsetMark,
+  type ProjectionOptions,
+  type ProjectionResult,
+} from './lib/project';
+export { versionAt, timelineOf, foldTo, usableSnapshot, diffStates, type FieldChange } from './lib/as-of';
+export { applyBatch, type BatchResult } from './lib/apply-batch';
+export { listKeys, readKeyValue, dumpKeyspace } from './lib/keyspace';
+export { groupOffsets, parseWaitFor, isReflected, type ReflectedOffsets, type WaitPosition } from './lib/offsets';
+export { LedgerReader, type Page, type StateAt, type ShipmentDiff, type TraceItem } from './lib/reader';

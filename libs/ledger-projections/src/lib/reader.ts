@@ -1,0 +1,291 @@
+import type Redis from 'ioredis';
+import { SHIPMENT_STATUSES, type ShipmentState, type ShipmentStatus } from '@waybill/shipment-domain';
+import { diffStates, foldTo, usableSnapshot, type FieldChange } from './as-of';
+import type { AccountSummary, EventDoc, OutcomeDoc, ShipmentSummary, StateSnapshot, TraceItemKind, TransactionDoc } from './documents';
+import { CorruptReadModelError, InvalidQueryError } from './errors';
+import { ledgerKeys, timeKey, type LedgerKeys } from './keys';
+import { groupOffsets, type ReflectedOffsets } from './offsets';
+
+/** One page of a list; `nextCursor` is null at the end. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** The state of a shipment at an instant. */
+export type StateAt =
+  | { kind: 'unknown' }
+  | { kind: 'not-yet-created'; createdAt: number }
+  | { kind: 'state'; version: number; state: ShipmentState; snapshotVersion: number; eventsFolded: number };
+
+/** What changed between two instants. */
+export interface ShipmentDiff {
+  from: StateAt & { kind: 'state' | 'not-yet-created' };
+  to: StateAt & { kind: 'state' | 'not-yet-created' };
+  changes: FieldChange[];
+  events: EventDoc[];
+}
+
+/** An entry of a trace, in time order. */
+export type TraceItem =
+  | { kind: 'event'; at: number; doc: EventDoc }
+  | { kind: 'outcome'; at: number; doc: OutcomeDoc }
+  | { kind: 'transaction'; at: number; doc: TransactionDoc };
+
+// A filtered list stops after examining this many entries and hands back a cursor to go on, so one
+// request never walks an unbounded index.
+const MAX_EXAMINED = 5_000;
+const MAX_TRACE_ITEMS = 1_000;
+
+function encodeCursor(raw: string): string {
+  return Buffer.from(raw, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined, check: RegExp): string | undefined {
+  if (cursor === undefined) return undefined;
+  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!check.test(raw) || encodeCursor(raw) !== cursor) throw new InvalidQueryError('cursor', 'is not a cursor this list handed out');
+  return raw;
+}
+
+function parseDoc<T>(key: string, raw: string | null): T | undefined {
+  if (raw === null) return undefined;
+  try {
+    return JSON.parse(raw) as T;
+  } catch (error) {
+    throw new CorruptReadModelError(key, { cause: error });
+  }
+}
+
+/**
+ * Queries over the ledger read models under one key prefix. Every method reads Redis only; what the
+ * answers reflect is `offsets()`, read before the data, so it is a lower bound.
+ */
+export class LedgerReader {
+  readonly keys: LedgerKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    keyPrefix: string,
+  ) {
+    this.keys = ledgerKeys(keyPrefix);
+  }
+
+  async offsets(): Promise<ReflectedOffsets> {
+    return groupOffsets(await this.redis.hgetall(this.keys.offsets));
+  }
+
+  async shipment(id: string): Promise<ShipmentSummary | undefined> {
+    const key = this.keys.shipment(id);
+    return parseDoc<ShipmentSummary>(key, await this.redis.get(key));
+  }
+
+  /** Shipments in id order, optionally in one status and/or whose id or order id contains `q` (case-insensitive). */
+  async listShipments(options: { status?: ShipmentStatus; q?: string; cursor?: string; limit: number }): Promise<Page<ShipmentSummary>> {
+    const index = options.status ? this.keys.status(options.status) : this.keys.shipments;
+    const after = decodeCursor(options.cursor, /^.+$/s);
+    const needle = options.q?.toLowerCase();
+    return this.pageLex<ShipmentSummary>(index, 'asc', after, { min: '-', max: '+' }, options.limit, (ids) => this.mget(ids.map((id) => this.keys.shipment(id))), (s) =>
+      needle === undefined ? true : s.shipmentId.toLowerCase().includes(needle) || s.orderId.toLowerCase().includes(needle),
+    );
+  }
+
+  async statusCounts(): Promise<Record<ShipmentStatus, number>> {
+    const hash = await this.redis.hgetall(this.keys.statusCounts);
+    return Object.fromEntries(SHIPMENT_STATUSES.map((s) => [s, Number(hash[s] ?? 0)])) as Record<ShipmentStatus, number>;
+  }
+
+  /** A shipment's events in version order, after `afterVersion`. */
+  async shipmentEvents(id: string, options: { afterVersion?: number; uptoVersion?: number; limit?: number } = {}): Promise<EventDoc[]> {
+    const ids = await this.redis.zrangebyscore(
+      this.keys.shipmentEvents(id),
+      `(${options.afterVersion ?? 0}`,
+      options.uptoVersion ?? '+inf',
+      'LIMIT',
+      0,
+      options.limit ?? 100_000,
+    );
+    return this.mget<EventDoc>(ids.map((e) => this.keys.event(e)));
+  }
+
+  /**
+   * The state at `instant` (epoch ms), folded by the domain's `evolveEnvelope` from the nearest
+   * snapshot at or before the version in effect then, plus the events after it up to that version.
+   */
+  async stateAt(id: string, instant: number): Promise<StateAt> {
+    const summary = await this.shipment(id);
+    if (!summary) return { kind: 'unknown' };
+    const [cut] = await this.redis.zrevrangebyscore(this.keys.shipmentTimeline(id), instant, '-inf', 'LIMIT', 0, 1);
+    if (cut === undefined) return { kind: 'not-yet-created', createdAt: summary.createdAt };
+    const version = Number(cut);
+    const snapshotKey = this.keys.shipmentSnapshots(id);
+    const [rawSnapshot] = await this.redis.zrevrangebyscore(snapshotKey, version, '-inf', 'LIMIT', 0, 1);
+    const snapshot = usableSnapshot(rawSnapshot === undefined ? undefined : parseDoc<StateSnapshot>(snapshotKey, rawSnapshot));
+    const from = snapshot?.version ?? 0;
+    const events = await this.shipmentEvents(id, { afterVersion: from, uptoVersion: version });
+    return { kind: 'state', version, state: foldTo(snapshot, events, version), snapshotVersion: from, eventsFolded: events.length };
+  }
+
+  /** Field-level changes between the states at `from` and `to`, and the events in between. */
+  async diff(id: string, from: number, to: number): Promise<ShipmentDiff | undefined> {
+    const [a, b] = await Promise.all([this.stateAt(id, from), this.stateAt(id, to)]);
+    if (a.kind === 'unknown' || b.kind === 'unknown') return undefined;
+    const va = a.kind === 'state' ? a.version : 0;
+    const vb = b.kind === 'state' ? b.version : 0;
+    const events = vb > va ? await this.shipmentEvents(id, { afterVersion: va, uptoVersion: vb }) : [];
+    return { from: a, to: b, changes: diffStates(a.kind === 'state' ? a.state : undefined, b.kind === 'state' ? b.state : undefined), events };
+  }
+
+  /** One event with the previous and next event of the same shipment (null at either end). */
+  async event(eventId: string): Promise<{ event: EventDoc; previous: EventDoc | null; next: EventDoc | null } | undefined> {
+    const key = this.keys.event(eventId);
+    const event = parseDoc<EventDoc>(key, await this.redis.get(key));
+    if (!event) return undefined;
+    const index = this.keys.shipmentEvents(event.aggregateId);
+    const [[prevId], [nextId]] = await Promise.all([
+      this.redis.zrevrangebyscore(index, `(${event.version}`, '-inf', 'LIMIT', 0, 1),
+      this.redis.zrangebyscore(index, `(${event.version}`, '+inf', 'LIMIT', 0, 1),
+    ]);
+    const [previous, next] = await Promise.all([prevId, nextId].map(async (id) => (id === undefined ? null : ((await this.mget<EventDoc>([this.keys.event(id)]))[0] ?? null))));
+    return { event, previous, next };
+  }
+
+  /** Shipment events newest first, filtered by type, principal and time range (inclusive, epoch ms). */
+  async events(options: { type?: string; initiatedBy?: string; from?: number; to?: number; cursor?: string; limit: number }): Promise<Page<EventDoc>> {
+    const index = options.initiatedBy !== undefined ? this.keys.feedByUser(options.initiatedBy) : options.type !== undefined ? this.keys.feedByType(options.type) : this.keys.feed;
+    const after = decodeCursor(options.cursor, /^\d{15}\|.+$/s);
+    const bounds = {
+      min: options.from === undefined ? '-' : `[${timeKey(options.from)}|`,
+      max: options.to === undefined ? '+' : `(${timeKey(options.to + 1)}|`,
+    };
+    return this.pageLex<EventDoc>(
+      index,
+      'desc',
+      after,
+      bounds,
+      options.limit,
+      (members) => this.mget(members.map((m) => this.keys.event(m.slice(16)))),
+      (doc) => options.type === undefined || doc.type === options.type,
+    );
+  }
+
+  /** Everything a trace caused (shipment events, outcomes, transactions), oldest first. */
+  async trace(traceId: string): Promise<{ items: TraceItem[]; truncated: boolean }> {
+    const members = await this.redis.zrangebylex(this.keys.trace(traceId), '-', '+', 'LIMIT', 0, MAX_TRACE_ITEMS + 1);
+    const parsed = members.slice(0, MAX_TRACE_ITEMS).map((m) => {
+      const [time, kind] = [m.slice(0, 15), m.slice(16, m.indexOf('|', 16))] as [string, TraceItemKind];
+      return { at: Number(time), kind, id: m.slice(17 + kind.length) };
+    });
+    const keyOf = ({ kind, id }: { kind: TraceItemKind; id: string }) =>
+      kind === 'event' ? this.keys.event(id) : kind === 'outcome' ? this.keys.outcome(id) : this.keys.transaction(id);
+    const keys = parsed.map(keyOf);
+    const raw = keys.length ? await this.redis.mget(...keys) : [];
+    const items = parsed.flatMap((p, i): TraceItem[] => {
+      const doc = parseDoc<never>(keys[i], raw[i] ?? null);
+      return doc === undefined ? [] : [{ kind: p.kind, at: p.at, doc } as TraceItem];
+    });
+    return { items, truncated: members.length > MAX_TRACE_ITEMS };
+  }
+
+  /** Outcomes that raised an alert, newest first. */
+  async alerts(options: { cursor?: string; limit: number }): Promise<Page<OutcomeDoc>> {
+    const after = decodeCursor(options.cursor, /^\d{15}\|.+$/s);
+    return this.pageLex<OutcomeDoc>(this.keys.alerts, 'desc', after, { min: '-', max: '+' }, options.limit, (members) =>
+      this.mget(members.map((m) => this.keys.outcome(m.slice(16)))),
+    );
+  }
+
+  async outcome(outcomeId: string): Promise<OutcomeDoc | undefined> {
+    const key = this.keys.outcome(outcomeId);
+    return parseDoc<OutcomeDoc>(key, await this.redis.get(key));
+  }
+
+  async account(accountId: string): Promise<AccountSummary | undefined> {
+    const key = this.keys.account(accountId);
+    return parseDoc<AccountSummary>(key, await this.redis.get(key));
+  }
+
+  /** An account's transactions, newest first, each with the event that caused it when the ledger has it. */
+  async accountTransactions(accountId: string, options: { cursor?: string; limit: number }): Promise<Page<TransactionDoc & { cause: EventDoc | null }>> {
+    const before = decodeCursor(options.cursor, /^\d{1,15}$/);
+    const flat = await this.redis.zrevrangebyscore(
+      this.keys.accountTransactions(accountId),
+      before === undefined ? '+inf' : `(${before}`,
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      options.limit + 1,
+    );
+    const ids: string[] = [];
+    const versions: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      ids.push(flat[i]);
+      versions.push(flat[i + 1]);
+    }
+    const shown = ids.slice(0, options.limit);
+    const docs = await this.mget<TransactionDoc>(shown.map((id) => this.keys.transaction(id)));
+    const causeIds = docs.map((d) => d.data.sourceEventId);
+    const causes = await this.mgetSparse<EventDoc>(causeIds.map((id) => (id ? this.keys.event(id) : undefined)));
+    return {
+      items: docs.map((doc, i) => ({ ...doc, cause: causes[i] ?? null })),
+      nextCursor: ids.length > options.limit ? encodeCursor(versions[options.limit - 1]) : null,
+    };
+  }
+
+  private async mget<T>(keys: string[]): Promise<T[]> {
+    return (await this.mgetSparse<T>(keys)).filter((d): d is T => d !== undefined);
+  }
+
+  private async mgetSparse<T>(keys: Array<string | undefined>): Promise<Array<T | undefined>> {
+    const present = keys.filter((k): k is string => k !== undefined);
+    const raw = present.length ? await this.redis.mget(...present) : [];
+    let j = 0;
+    return keys.map((k) => (k === undefined ? undefined : parseDoc<T>(k, raw[j++] ?? null)));
+  }
+
+  // Pages through a score-0 zset in lexicographic order from just past `after`, loading each chunk's
+  // documents and keeping those that pass `accept`, until `limit` are found or the index ends.
+  private async pageLex<T>(
+    key: string,
+    order: 'asc' | 'desc',
+    after: string | undefined,
+    bounds: { min: string; max: string },
+    limit: number,
+    load: (members: string[]) => Promise<T[]>,
+    accept: (item: T) => boolean = () => true,
+  ): Promise<Page<T>> {
+    const items: T[] = [];
+    let cursor = after;
+    let examined = 0;
+    const chunk = Math.min(500, Math.max(limit + 1, 50));
+    for (;;) {
+      const members =
+        order === 'asc'
+          ? await this.redis.zrangebylex(key, cursor === undefined ? bounds.min : `(${cursor}`, bounds.max, 'LIMIT', 0, chunk)
+          : await this.redis.zrevrangebylex(key, cursor === undefined ? bounds.max : `(${cursor}`, bounds.min, 'LIMIT', 0, chunk);
+      if (members.length === 0) return { items, nextCursor: null };
+      // Members whose document is missing are skipped: load() returns only those it found.
+      const docs = await this.loadAligned(members, load);
+      for (let i = 0; i < members.length; i += 1) {
+        cursor = members[i];
+        examined += 1;
+        const doc = docs[i];
+        if (doc !== undefined && accept(doc)) items.push(doc);
+        if (items.length === limit) {
+          const more = i < members.length - 1 || members.length === chunk;
+          return { items, nextCursor: more ? encodeCursor(cursor) : null };
+        }
+        if (examined >= MAX_EXAMINED) return { items, nextCursor: encodeCursor(cursor) };
+      }
+      if (members.length < chunk) return { items, nextCursor: null };
+    }
+  }
+
+  private async loadAligned<T>(members: string[], load: (members: string[]) => Promise<T[]>): Promise<Array<T | undefined>> {
+    // load() drops missing documents; loading one by one when that happens keeps members and docs aligned.
+    const docs = await load(members);
+    if (docs.length === members.length) return docs;
+    return Promise.all(members.map(async (m) => (await load([m]))[0]));
+  }
+}

@@ -1,0 +1,16 @@
+export { runProcessor, type RunProcessorOptions, type ProcessorRunner } from './lib/runner';
+export { type InputRecord, type OutputRecord, type Processor, type ProcessorContext, type StateStoreDefinition, toInputRecord } from './lib/processor';
+export { RedisStateStore, type StoreMeta } from './lib/state-store';
+export { ChangelogRestorer, type RestoreState, type RestoreOptions, type RestoreResult } from './lib/changelog-restorer';
+export { type BadRecordDecision, type BadRecordHandler, type ErrorClass, decodeErrorPolicy, deadLetterRecord } from './lib/dead-letter';
+export {
+  TaskCorruptedError,
+  TaskMigratedError,
+  RestoreFailedError,
+  IllegalStateTransitionError,
+  BadRecordError,
+  ProcessingFailedError,
+  StreamsConfigError,
+  isFencingError,
+} from './lib/errors';
+export { committedMessages, type CommittedMessages } from './lib/transaction-filter';

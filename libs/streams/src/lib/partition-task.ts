@@ -1,0 +1,278 @@
+import type { Admin, Kafka, KafkaMessage, Message, Producer, RecordMetadata, Transaction } from 'kafkajs';
+import type { Logger } from '@waybill/platform';
+import { ChangelogRestorer } from './changelog-restorer';
+import { deadLetterRecord, type BadRecordHandler } from './dead-letter';
+import { BadRecordError, TaskCorruptedError, TaskMigratedError, errorMessage, isFencingError } from './errors';
+import { toInputRecord, type InputRecord, type OutputRecord, type Processor, type ProcessorContext } from './processor';
+import type { RedisStateStore } from './state-store';
+
+export interface PartitionTaskOptions<S> {
+  kafka: Kafka;
+  admin: Admin;
+  groupId: string;
+  inputTopic: string;
+  partition: number;
+  transactionalId: string;
+  processor: Processor<S>;
+  store?: RedisStateStore<S>;
+  onBadRecord: BadRecordHandler;
+  logger: Logger;
+  restoreStallTimeoutMs?: number;
+}
+
+export interface ChunkResult {
+  processed: number;
+  deadLettered: number;
+  /** False when Kafka committed but Redis was not written: the task must restore before it decides again. */
+  storeWritten: boolean;
+}
+
+interface PendingChangelog {
+  record: OutputRecord;
+  timestamp: string;
+}
+
+/**
+ * Everything one owned input partition needs: its transactional producer (fencing a zombie on
+ * init), its state store position, and the per-batch transaction. A task is used until anything
+ * goes wrong and then thrown away; a new one starts with init() again, so no state survives a failure.
+ */
+export class PartitionTask<S> {
+  private producer: Producer | undefined;
+  private storeOffset: string | undefined;
+  private nextChangelogOffset = 0n;
+  private initialized = false;
+  private disposed = false;
+  private busy: Promise<unknown> = Promise.resolve();
+  private readonly log: Logger;
+
+  constructor(private readonly options: PartitionTaskOptions<S>) {
+    this.log = options.logger.child({ partition: options.partition, transactionalId: options.transactionalId });
+  }
+
+  get ready(): boolean {
+    return this.initialized && !this.disposed;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Fences any previous owner, then brings the store to the end of the changelog partition. */
+  async init(onProgress: () => Promise<void>): Promise<void> {
+    const { kafka, transactionalId, store } = this.options;
+    // NOTE: right after a commit the coordinator may still be writing markers and answers the next
+    // transaction's AddPartitionsToTxn with CONCURRENT_TRANSACTIONS; kafkajs's default first retry
+    // (300 ms) would then cap a partition at ~3 transactions/s. Retry fast, back off from there.
+    const producer = kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 10, maxRetryTime: 2_000, retries: 30 },
+    });
+    this.producer = producer;
+    await producer.connect();
+    // NOTE: kafkajs sends InitProducerId lazily, on the first transaction(). Opening and aborting an
+    // empty one does it now: the coordinator bumps the epoch, which fences the previous holder of
+    // this transactional id and aborts its open transaction (kafkajs retries CONCURRENT_TRANSACTIONS
+    // until that abort is complete). abort() with nothing added sends no EndTxn (eosManager
+    // isOngoing), so kafkajs #469 does not apply.
+    const transaction = await producer.transaction();
+    await transaction.abort();
+    if (store) {
+      const restorer = new ChangelogRestorer({
+        kafka,
+        admin: this.options.admin,
+        store,
+        partition: this.options.partition,
+        ownerGroupId: this.options.groupId,
+        logger: this.log,
+        onProgress,
+        stallTimeoutMs: this.options.restoreStallTimeoutMs,
+      });
+      const restored = await restorer.restore();
+      this.storeOffset = restored.changelogOffset;
+      this.nextChangelogOffset = restored.endOffset;
+    }
+    this.initialized = true;
+  }
+
+  /**
+   * Processes `messages` (in offset order) in one transaction that also commits `commitOffset` for
+   * the group, then writes the changed states and the changelog offset to Redis.
+   */
+  runChunk(messages: KafkaMessage[], commitOffset: bigint): Promise<ChunkResult> {
+    const run = this.execute(messages, commitOffset);
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Waits for the chunk in hand, then closes the producer. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.busy;
+    await this.producer?.disconnect().catch((error: unknown) => this.log.debug({ error: errorMessage(error) }, 'producer disconnect failed'));
+    this.producer = undefined;
+  }
+
+  private async execute(messages: KafkaMessage[], commitOffset: bigint): Promise<ChunkResult> {
+    const { inputTopic, partition, processor, store, onBadRecord, groupId } = this.options;
+    const producer = this.producer;
+    if (!producer || !this.ready) throw new TaskMigratedError('task is not initialised or was closed', { topic: inputTopic, partition });
+    const records = messages.map((m) => toInputRecord(inputTopic, partition, m));
+    const changelogTopic = store?.definition.changelogTopic;
+
+    // States as Redis has them before this chunk, read together with the meta: a store wiped or
+    // moved on since this task restored it would hand out states that lag the changelog.
+    const readChecked = async (keys: string[]): Promise<Map<string, S | undefined>> => {
+      if (!store) return new Map(keys.map((k) => [k, undefined]));
+      const states = await store.getManyChecked(partition, keys, this.storeOffset);
+      if (!states) throw new TaskCorruptedError('state store changed under this task (wiped, or written by another owner)', { topic: changelogTopic, partition });
+      return states;
+    };
+    const base = await readChecked([...new Set(records.map((r) => r.key))]);
+    const loadBase = async (key: string): Promise<S | undefined> => {
+      if (!base.has(key)) base.set(key, (await readChecked([key])).get(key));
+      return base.get(key);
+    };
+    // States as this chunk's earlier records left them.
+    const overlay = new Map<string, S>();
+    const ctx: ProcessorContext<S> = {
+      getState: async (key) => (overlay.has(key) ? overlay.get(key) : loadBase(key)),
+    };
+
+    const outputs: Array<OutputRecord & { timestamp: string }> = [];
+    const changelog: PendingChangelog[] = [];
+    let deadLettered = 0;
+    let predicted = this.nextChangelogOffset;
+    for (const record of records) {
+      let produced: OutputRecord[];
+      try {
+        produced = await processor.process(record, ctx);
+      } catch (error) {
+        const decision = this.decide(onBadRecord, record, error);
+        if (decision !== 'continue') {
+          throw new BadRecordError(`record ${record.topic}/${record.partition}@${record.offset} failed: ${errorMessage(error)}`, { topic: record.topic, partition, offset: record.offset }, error);
+        }
+        this.log.warn({ offset: record.offset, key: record.key, error: errorMessage(error) }, 'bad record dead-lettered');
+        produced = [deadLetterRecord(record, error)];
+        deadLettered += 1;
+      }
+      for (const output of produced) {
+        const timestamp = String(Date.now());
+        if (store && output.topic === changelogTopic) {
+          // NOTE: changelog partition p holds exactly the aggregates of input partition p (same key,
+          // same partition count), and the restore of p reads only p, so the partition is forced.
+          const pinned: OutputRecord = { ...output, partition };
+          const previous = overlay.has(output.key) ? overlay.get(output.key) : await loadBase(output.key);
+          overlay.set(output.key, await store.definition.apply(previous, asChangelogRecord(pinned, predicted, timestamp)));
+          predicted += 1n;
+          changelog.push({ record: pinned, timestamp });
+          outputs.push({ ...pinned, timestamp });
+        } else {
+          outputs.push({ ...output, timestamp });
+        }
+      }
+    }
+
+    const transaction = await producer.transaction();
+    let metadata: RecordMetadata[] = [];
+    try {
+      // NOTE: one sendBatch, never concurrent sends: parallel sends on an idempotent producer give
+      // OUT_OF_ORDER_SEQUENCE_NUMBER or lose messages (kafkajs #598, #1005).
+      if (outputs.length) metadata = await transaction.sendBatch({ topicMessages: byTopic(outputs), acks: -1 });
+      // NOTE: the committed offset is the next one to read (last processed + 1).
+      await transaction.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [{ topic: inputTopic, partitions: [{ partition, offset: commitOffset.toString() }] }],
+      });
+      await transaction.commit();
+    } catch (error) {
+      await this.abortQuietly(transaction);
+      if (isFencingError(error)) {
+        throw new TaskMigratedError(`producer fenced: another owner initialised ${this.options.transactionalId}`, { topic: inputTopic, partition }, error);
+      }
+      throw error;
+    }
+
+    const result = { processed: records.length, deadLettered };
+    if (!store || changelog.length === 0) return { ...result, storeWritten: true };
+    return { ...result, storeWritten: await this.writeStore(store, changelog, metadata, base) };
+  }
+
+  private async writeStore(store: RedisStateStore<S>, changelog: PendingChangelog[], metadata: RecordMetadata[], base: Map<string, S | undefined>): Promise<boolean> {
+    const { partition } = this.options;
+    const changelogTopic = store.definition.changelogTopic;
+    const written = metadata.find((m) => m.topicName === changelogTopic && m.partition === partition);
+    if (!written?.baseOffset) {
+      this.log.warn({ changelogTopic }, 'no base offset for the changelog partition in the produce response');
+      return false;
+    }
+    // One produce request puts this partition's records in one record batch, so their offsets run
+    // baseOffset, baseOffset + 1, ... in the order sent. States are folded again with those exact
+    // offsets, so what Redis holds is what a restore would compute.
+    const baseOffset = BigInt(written.baseOffset);
+    const finals = new Map<string, S>();
+    const changelogOffset = baseOffset + BigInt(changelog.length);
+    // NOTE: the transaction's commit marker takes the offset right after our last record.
+    this.nextChangelogOffset = changelogOffset + 1n;
+    try {
+      for (const [index, { record, timestamp }] of changelog.entries()) {
+        const previous = finals.has(record.key) ? finals.get(record.key) : base.get(record.key);
+        finals.set(record.key, await store.definition.apply(previous, asChangelogRecord(record, baseOffset + BigInt(index), timestamp)));
+      }
+      const applied = await store.commit(partition, this.storeOffset, changelogOffset.toString(), finals);
+      if (!applied) {
+        this.log.warn({ expected: this.storeOffset }, 'state store moved on under this task (a newer owner wrote it); not written');
+        return false;
+      }
+      this.storeOffset = changelogOffset.toString();
+      return true;
+    } catch (error) {
+      this.log.warn({ error: errorMessage(error) }, 'state store write failed after the Kafka commit; the partition will restore');
+      return false;
+    }
+  }
+
+  private decide(onBadRecord: BadRecordHandler, record: InputRecord, error: unknown): 'continue' | 'fail' {
+    try {
+      return onBadRecord(record, error);
+    } catch (policyError) {
+      this.log.error({ error: errorMessage(policyError) }, 'bad-record policy threw; failing');
+      return 'fail';
+    }
+  }
+
+  private async abortQuietly(transaction: Transaction): Promise<void> {
+    try {
+      await transaction.abort();
+    } catch (error) {
+      // NOTE: a failed abort leaves kafkajs's eosManager stuck in ABORTING (kafkajs #1355); the
+      // caller throws this task away and a new one creates a new producer.
+      this.log.warn({ error: errorMessage(error) }, 'transaction abort failed');
+    }
+  }
+}
+
+function asChangelogRecord(record: OutputRecord, offset: bigint, timestamp: string): InputRecord {
+  return {
+    topic: record.topic,
+    partition: record.partition ?? -1,
+    offset: offset.toString(),
+    key: record.key,
+    value: record.value,
+    headers: record.headers ?? {},
+    timestamp,
+  };
+}
+
+function byTopic(outputs: Array<OutputRecord & { timestamp: string }>): Array<{ topic: string; messages: Message[] }> {
+  const grouped = new Map<string, Message[]>();
+  for (const output of outputs) {
+    const messages = grouped.get(output.topic) ?? [];
+    messages.push({ key: output.key, value: output.value, headers: output.headers, partition: output.partition, timestamp: output.timestamp });
+    grouped.set(output.topic, messages);
+  }
+  return [...grouped].map(([topic, messages]) => ({ topic, messages }));
+}

@@ -1,0 +1,88 @@
+import type { KafkaMessage } from 'kafkajs';
+
+/** One consumed record, as bytes. Offsets and timestamps are decimal strings, as kafkajs gives them. */
+export interface InputRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+/** One record to produce inside the batch's transaction. */
+export interface OutputRecord {
+  topic: string;
+  key: string;
+  /** `null` is a tombstone (useful on a compacted changelog). */
+  value: Buffer | null;
+  headers?: Record<string, string>;
+  /** Left to kafkajs's partitioner when absent; forced to the input partition for the changelog topic. */
+  partition?: number;
+}
+
+/** What a processor may ask of the loop while it handles one record. */
+export interface ProcessorContext<S> {
+  /**
+   * The state of `key` in this partition's store, including what earlier records of the same
+   * batch produced to the changelog. `undefined` when the key has no state yet (or no store).
+   */
+  getState(key: string): Promise<S | undefined>;
+}
+
+/**
+ * The user side of the loop (Kafka Streams' `Processor`): bytes in, records out. Called once per
+ * input record, in offset order per partition, one record at a time. Throwing sends the record to
+ * the bad-record policy ('continue' = dead-letter it, 'fail' = stop the runner).
+ */
+export interface Processor<S> {
+  process(record: InputRecord, ctx: ProcessorContext<S>): Promise<OutputRecord[]> | OutputRecord[];
+}
+
+/**
+ * A state store backed by Redis whose changelog is a Kafka topic with the input topic's partition
+ * count and key. `apply` is the one fold used both live and on restore.
+ */
+export interface StateStoreDefinition<S> {
+  /** Part of the Redis key prefix. */
+  name: string;
+  /** e.g. `shipment.events`; records the processor sends there go to the input record's partition. */
+  changelogTopic: string;
+  /** A store written with another shape version is never trusted: it is wiped and restored. */
+  shapeVersion: number;
+  /**
+   * Folds one changelog record into the state. On restore the record is exactly what the broker
+   * holds; on the live path it is the record being produced, with the offset the broker will give
+   * it (predicted while the batch is being decided, exact in what gets stored). May be async
+   * (e.g. an Avro decode that looks a schema up); records are still folded one at a time, in order.
+   */
+  apply(state: S | undefined, changelogRecord: InputRecord): S | Promise<S>;
+  serialize(state: S): string;
+  deserialize(text: string): S;
+}
+
+function headerText(value: Buffer | string | (Buffer | string)[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  // NOTE: Kafka allows a header key to repeat; the last value wins, as in most HTTP-ish readers.
+  const last = Array.isArray(value) ? value[value.length - 1] : value;
+  return last === undefined ? undefined : last.toString();
+}
+
+/** Converts a kafkajs message into the byte-level record processors see. */
+export function toInputRecord(topic: string, partition: number, message: KafkaMessage): InputRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    const text = headerText(value);
+    if (text !== undefined) headers[name] = text;
+  }
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString() ?? '',
+    value: message.value,
+    headers,
+    timestamp: message.timestamp,
+  };
+}
