@@ -25,6 +25,8 @@ const boundaries = {
     { sourceTag: 'scope:accounting', onlyDependOnLibsWithTags: ['scope:accounting', 'scope:shared'] },
     { sourceTag: 'scope:ledger', onlyDependOnLibsWithTags: ['scope:ledger', 'scope:shipment', 'scope:accounting', 'scope:shared'] },
     { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+    // Operator tools work across domains (replay, rebuild, verify): any lib, never an app.
+    { sourceTag: 'scope:tools', notDependOnLibsWithTags: ['type:app'] },
   ],
 };
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Consumer } from 'kafkajs';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, topicSpecs, type DecodedRecord, type TopicMap, type TopicName } from '@waybill/contracts';
 import { apiKeysSpec, DEMO_KEYS, startAppProcess, testEnvironment, type RunningApp, type TestEnvironment } from '@waybill/devstack';
+import { committedMessages } from '@waybill/streams';
 
 export const root = join(__dirname, '..', '..');
 export const key = (role: string) => DEMO_KEYS.find((k) => k.role === role)!.key;
@@ -59,10 +60,25 @@ export async function pipeline(name: string, overrides: { redisUrl?: string } = 
       const records: Array<DecodedRecord & { partition: number; offset: string }> = [];
       await consumer.connect();
       await consumer.subscribe({ topic: topics[topic], fromBeginning: true });
+      const seen = new Set<string>();
+      const logical = topics[topic].slice(prefix.length) as TopicName;
       await consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          const logical = topics[topic].slice(prefix.length) as TopicName;
-          records.push({ ...(await serde.decode(message.value, logical)), partition, offset: message.offset });
+        // NOTE: judged by transaction markers (committedMessages), not kafkajs's read_committed
+        // filter, which can deliver aborted records after a reducer crash.
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset }) => {
+          const { messages, complete, resumeAt } = committedMessages(batch);
+          for (const message of messages) {
+            const id = `${batch.partition}:${message.offset}`;
+            if (seen.has(id)) continue;
+            seen.add(id);
+            records.push({ ...(await serde.decode(message.value, logical)), partition: batch.partition, offset: message.offset });
+          }
+          if (complete) resolveOffset(batch.lastOffset());
+          else {
+            consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resumeAt ?? batch.firstOffset() ?? '0' });
+            await new Promise((r) => setTimeout(r, 100));
+          }
         },
       });
       const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './errors';
 import { offsetsCommand } from './commands/offsets';
+import { rebuildCommand } from './commands/rebuild';
+import { verifyCommand } from './commands/verify';
 import { processIo, type CliIo } from './lib/cli-io';
 
 export type { CliIo } from './lib/cli-io';
@@ -13,10 +15,13 @@ export const EXIT_USAGE = 2;
 export function buildProgram(io: CliIo): Command {
   const program = new Command('waybill')
     .description('Operator tools for Waybill, the event-sourced shipment ledger on Kafka.')
-    .addCommand(offsetsCommand(io));
-  // exitOverride and configureOutput are per command, so set them on every subcommand too:
-  // runCli decides the exit code and the streams, never commander calling process.exit.
-  for (const command of [program, ...program.commands]) {
+    .addCommand(offsetsCommand(io))
+    .addCommand(rebuildCommand(io))
+    .addCommand(verifyCommand(io));
+  // exitOverride and configureOutput are per command, so set them on every subcommand (at every
+  // depth: `rebuild ledger`): runCli decides the exit code and the streams, never commander.
+  const all = (command: Command): Command[] => [command, ...command.commands.flatMap(all)];
+  for (const command of all(program)) {
     command.exitOverride().showHelpAfterError('(add --help for usage)').configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   }
   return program;

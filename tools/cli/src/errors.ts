@@ -48,3 +48,13 @@ export class NothingToResetError extends CliError {
 export class KafkaRequestError extends CliError {
   readonly code = 'KAFKA_REQUEST_FAILED';
 }
+
+/** The operator answered anything but "yes" to a destructive command: nothing changed. */
+export class AbortedError extends CliError {
+  readonly code = 'ABORTED';
+}
+
+/** `verify` found the live read model differs from a replay of the topics. */
+export class ReadModelMismatchError extends CliError {
+  readonly code = 'READ_MODEL_MISMATCH';
+}

@@ -69,7 +69,7 @@ export class PartitionTask<S> {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      retry: { initialRetryTime: 10, maxRetryTime: 2_000, retries: 30 },
+      retry: { initialRetryTime: 10, maxRetryTime: 2_000, retries: Number.MAX_SAFE_INTEGER },
     });
     this.producer = producer;
     await producer.connect();

@@ -1,0 +1,29 @@
+import Redis from 'ioredis';
+
+/**
+ * Runs `fn` with a connected Redis client and always quits. Gives up after a few reconnects, so
+ * a wrong --redis-url fails in seconds instead of retrying for ever.
+ */
+export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 5_000,
+    maxRetriesPerRequest: 3,
+    retryStrategy: (times) => (times > 3 ? null : 200 * times),
+  });
+  // Failures surface as rejected commands; without a listener ioredis would also print them.
+  redis.on('error', () => undefined);
+  await redis.connect();
+  try {
+    return await fn(redis);
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}
+
+/** Deletes `keys` in chunks (UNLINK: freed in the background); returns how many existed. */
+export async function unlinkAll(redis: Redis, keys: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (let i = 0; i < keys.length; i += 500) removed += await redis.unlink(...keys.slice(i, i + 500));
+  return removed;
+}

@@ -1,0 +1,100 @@
+import type { Admin } from 'kafkajs';
+import type Redis from 'ioredis';
+import { TOPICS } from '@waybill/contracts';
+import { GroupActiveError, UsageError } from '../errors';
+import { assertGroupInactive } from './group-offsets';
+import { unlinkAll } from './redis-client';
+
+/** A reducer whose Redis state store layout the CLI knows (libs/streams RedisStateStore). */
+export interface KnownStore {
+  /** The app's consumer group and its state-store key prefix, before TOPIC_PREFIX. */
+  app: string;
+  /** Store names: keys are `${TOPIC_PREFIX}${app}:${store}:<partition>:state|meta`. */
+  stores: string[];
+  /** The store's changelog, which the reducer restores from on assignment. */
+  changelog: string;
+}
+
+export const KNOWN_STORES: Record<string, KnownStore> = {
+  'shipment-reducer': { app: 'shipment-reducer', stores: ['shipments'], changelog: TOPICS.shipmentEvents },
+};
+
+export interface StorePartition {
+  store: string;
+  partition: number;
+  /** Aggregates held (HLEN of the state hash). */
+  states: number;
+  /** The changelog offset the store said it had applied, if any. */
+  changelogOffset: string | null;
+  keys: string[];
+}
+
+export interface StorePlan {
+  app: string;
+  groupId: string;
+  groupState: string;
+  changelog: string;
+  partitions: StorePartition[];
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export function knownStore(app: string): KnownStore {
+  const known = KNOWN_STORES[app];
+  if (!known) {
+    const note = app === 'account-reducer' ? ' (its state-store layout is not settled yet; it is added here once the app lands)' : '';
+    throw new UsageError('--app', `'${app}' is not an app with a state store this CLI knows${note}; known: ${Object.keys(KNOWN_STORES).join(', ')}`);
+  }
+  return known;
+}
+
+/** Refuses while the reducer's group has live members; lists what the store holds per partition. */
+export async function planStoreRebuild(admin: Admin, redis: Redis, topicPrefix: string, app: string): Promise<StorePlan> {
+  const known = knownStore(app);
+  const groupId = topicPrefix + known.app;
+  let groupState: string;
+  try {
+    groupState = await assertGroupInactive(admin, groupId);
+  } catch (error) {
+    if (!(error instanceof GroupActiveError)) throw error;
+    // A running reducer would decide on an empty store: there is no --force for this one.
+    throw new GroupActiveError(`${error.message.replace(/ Stop these consumers first:.*$/, '')} Stop ${known.app} first: it must not decide commands on a store being wiped.`, error.context);
+  }
+  const partitions: StorePartition[] = [];
+  for (const store of known.stores) {
+    const base = `${topicPrefix}${known.app}:${store}:`;
+    const shape = new RegExp(`^${escapeRegExp(base)}(\\d+):(state|meta)$`);
+    const byPartition = new Map<number, string[]>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${escapeGlob(base)}*`, 'COUNT', '1000');
+      for (const key of batch) {
+        const match = shape.exec(key);
+        if (!match) continue;
+        const p = Number(match[1]);
+        const keys = byPartition.get(p) ?? [];
+        if (!keys.includes(key)) keys.push(key);
+        byPartition.set(p, keys);
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    for (const [partition, keys] of [...byPartition].sort(([a], [b]) => a - b)) {
+      const states = await redis.hlen(`${base}${partition}:state`);
+      const changelogOffset = await redis.hget(`${base}${partition}:meta`, 'changelogOffset');
+      partitions.push({ store, partition, states, changelogOffset, keys: keys.sort() });
+    }
+  }
+  return { app: known.app, groupId, groupState, changelog: topicPrefix + known.changelog, partitions };
+}
+
+/** Deletes the planned store keys, checking the group is still idle right before. */
+export async function wipeStore(admin: Admin, redis: Redis, plan: StorePlan): Promise<number> {
+  await assertGroupInactive(admin, plan.groupId);
+  return unlinkAll(redis, plan.partitions.flatMap((p) => p.keys));
+}
