@@ -8,7 +8,7 @@ export const configSchema = z.object({
   /** Records per Kafka transaction. */
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   /** Partitions decided at once (each strictly in order). */
-  PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(4),
+  PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(12),
   SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
 });
 
