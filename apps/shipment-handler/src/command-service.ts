@@ -6,7 +6,7 @@ import { commandToRecord } from '@waybill/shipment-messages';
 import { fingerprint, IdempotencyStore } from './idempotency';
 import { undeclaredFields } from './undeclared-fields';
 import type { OutcomeTracker, TrackedOutcome } from './outcome-tracker';
-import type { SerialProducer } from './serial-producer';
+import type { SerialProducer } from '@waybill/platform';
 
 export interface CommandRequest {
   principal: Principal;

@@ -9,7 +9,7 @@ import type { Config } from './config';
 import { shipmentRoutes } from './http/routes';
 import { IdempotencyStore } from './idempotency';
 import { OutcomeTracker } from './outcome-tracker';
-import { SerialProducer } from './serial-producer';
+import { SerialProducer } from '@waybill/platform';
 
 async function retry<T>(what: string, logger: Logger, attempt: () => Promise<T>, attempts = 30): Promise<T> {
   for (let i = 1; ; i++) {

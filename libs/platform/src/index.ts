@@ -6,3 +6,4 @@ export { ROLES, type Role, type Principal, hashApiKey, parseApiKeys, authenticat
 export { createHttpApp, jsonErrorHandler, listen, type ReadinessCheck, type HttpAppOptions } from './lib/http';
 export { installShutdown, type ShutdownStep } from './lib/shutdown';
 export { createKafka } from './lib/kafka';
+export { SerialProducer } from './lib/serial-producer';

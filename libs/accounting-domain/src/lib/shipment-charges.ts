@@ -27,6 +27,8 @@ export type ShipmentFact =
  */
 export function transactionFor(fact: ShipmentFact): TransactionData | undefined {
   if (fact.type === 'Other') return undefined;
+  // A shipment with nothing to pay for moves no money: no zero charge (a charge must be positive).
+  if (fact.totalMinor === 0) return undefined;
   const base = { accountId: fact.customerAccountId, currency: fact.currency, shipmentId: fact.shipmentId, sourceEventId: fact.eventId };
   if (fact.type === 'ShipmentShipped') {
     return { ...base, transactionId: `charge:${fact.eventId}`, kind: 'Charge', amountMinor: fact.totalMinor, reason: null };

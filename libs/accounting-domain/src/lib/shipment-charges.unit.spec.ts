@@ -16,6 +16,11 @@ describe('transactionFor', () => {
     expect(transactionFor({ type: 'Other', eventId: 'c3:0', shipmentId: 'S-1' })).toBeUndefined();
   });
 
+  it('books nothing for a shipment whose total is zero, shipped or corrected', () => {
+    expect(transactionFor({ type: 'ShipmentShipped', eventId: 'z1:0', ...base, totalMinor: 0 })).toBeUndefined();
+    expect(transactionFor({ type: 'StatusCorrected', eventId: 'z2:0', ...base, totalMinor: 0, fromStatus: 'Shipped', toStatus: 'Packed', reason: 'r' })).toBeUndefined();
+  });
+
   it('keeps the net charged amount equal to the total exactly while the shipment is in a charged status', () => {
     // Any walk of ships and corrections: what was charged net equals total × [final status charged].
     fc.assert(

@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { baseConfigShape } from '@waybill/platform';
+
+/** account-reducer's environment; `docker-compose.yml` is checked against this schema. */
+export const configSchema = z.object({
+  ...baseConfigShape,
+  PORT: baseConfigShape.PORT.default(3007),
+  /** Transactions per atomic Redis write. */
+  MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  /** Partitions folded at once (each strictly in order). */
+  PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(4),
+  SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+});
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,55 @@
+import type { Server } from 'node:http';
+import Redis from 'ioredis';
+import { createSerde, kafkajsRegistryClient, prefixedTopics } from '@waybill/contracts';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep } from '@waybill/platform';
+import { BalanceProjector } from './balance-projector';
+import type { Config } from './config';
+
+export const GROUP_ID = 'account-reducer';
+
+/** Starts the balance loop and its health/metrics endpoint; returns the steps to stop it. */
+export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
+  const metrics = createMetrics(GROUP_ID);
+  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
+  const topics = prefixedTopics(config.TOPIC_PREFIX);
+
+  const projector = new BalanceProjector({
+    kafka,
+    redis,
+    serde,
+    groupId: config.TOPIC_PREFIX + GROUP_ID,
+    topic: topics.accountingTransactions,
+    topicPrefix: config.TOPIC_PREFIX,
+    maxBatchSize: config.MAX_BATCH_SIZE,
+    partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
+    sessionTimeout: config.SESSION_TIMEOUT_MS,
+    logger,
+    metrics,
+    onCrash,
+  });
+  await projector.start();
+
+  const { app } = createHttpApp({
+    logger,
+    metrics,
+    apiKeys: config.API_KEYS,
+    readiness: [
+      { name: 'consumer group', check: () => projector.ready },
+      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+    ],
+  });
+  app.use(jsonErrorHandler(logger));
+  const server = await listen(app, config.PORT);
+  logger.info({ port: config.PORT }, 'account-reducer running');
+
+  return {
+    server,
+    shutdown: [
+      { name: 'balance loop', run: () => projector.stop() },
+      { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+      { name: 'redis', run: async () => void (await redis.quit()) },
+    ],
+  };
+}

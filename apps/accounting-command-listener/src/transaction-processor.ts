@@ -1,0 +1,121 @@
+import {
+  TOPICS,
+  type AccountingCommand,
+  type AccountingCommandOutcome,
+  type Serde,
+  type TopicMap,
+  type TransactionRecorded,
+} from '@waybill/contracts';
+import {
+  ACCOUNT_STATE_SHAPE_VERSION,
+  decideTransaction,
+  evolveAccount,
+  initialAccountState,
+  isAccountingRejection,
+  isDuplicate,
+  type AccountState,
+  type RecordTransaction,
+} from '@waybill/accounting-domain';
+import type { Logger } from '@waybill/platform';
+import type { InputRecord, OutputRecord, Processor, StateStoreDefinition } from '@waybill/streams';
+
+/** The store: its changelog is `accounting.transactions`, folded with the domain's own `evolveAccount`. */
+export function accountStore(serde: Serde, topics: TopicMap): StateStoreDefinition<AccountState> {
+  return {
+    name: 'accounts',
+    changelogTopic: topics.accountingTransactions,
+    // Bump with the domain's state shape or this wrapper's (there is none yet: the state is the domain's).
+    shapeVersion: ACCOUNT_STATE_SHAPE_VERSION * 100 + 1,
+    async apply(state, record) {
+      const decoded = await serde.decode(record.value, TOPICS.accountingTransactions);
+      const event = decoded.value as TransactionRecorded;
+      return evolveAccount(state ?? initialAccountState(event.aggregateId), { type: 'TransactionRecorded', data: event.data });
+    },
+    serialize: (state) => JSON.stringify(state),
+    deserialize: (text) => JSON.parse(text) as AccountState,
+  };
+}
+
+function toDomain(command: AccountingCommand): RecordTransaction {
+  return {
+    type: 'RecordTransaction',
+    data: command.data,
+    metadata: {
+      commandId: command.commandId,
+      initiatedBy: command.initiatedBy,
+      role: command.role,
+      traceId: command.traceId,
+      ...(command.causationId !== null ? { causationId: command.causationId } : {}),
+      now: command.timestamp,
+    },
+  };
+}
+
+/**
+ * Decides one accounting command on its account: a `TransactionRecorded` (the account's next
+ * version) or an answer that changes nothing (Duplicate, Rejected). `answer` receives the latter;
+ * a Recorded answer is the record on `accounting.transactions` itself.
+ */
+export function transactionProcessor(
+  serde: Serde,
+  topics: TopicMap,
+  logger: Logger,
+  answer: (outcome: AccountingCommandOutcome) => void,
+  now: () => number = Date.now,
+): Processor<AccountState> {
+  return {
+    async process(record: InputRecord, ctx): Promise<OutputRecord[]> {
+      const decoded = await serde.decode(record.value, TOPICS.accountingCommands);
+      const command = decoded.value as AccountingCommand;
+      const { accountId, transactionId } = command.data;
+      const reply = (status: AccountingCommandOutcome['status'], reason: string | null): OutputRecord[] => {
+        answer({ commandId: command.commandId, transactionId, accountId, status, reason, traceId: command.traceId, timestamp: now() });
+        return [];
+      };
+      // The state lives under the record's key in the record's partition: a command whose key is
+      // not its account would read and write an account that belongs to another partition.
+      if (record.key !== accountId || command.aggregateId !== accountId) {
+        logger.warn({ key: record.key, aggregateId: command.aggregateId, accountId, commandId: command.commandId }, 'command key does not match its account; rejected');
+        return reply('Rejected', `VALIDATION: the message key and aggregateId must be the account id ${accountId}`);
+      }
+
+      const state = (await ctx.getState(accountId)) ?? initialAccountState(accountId);
+      const decision = decideTransaction(toDomain(command), state);
+      if (isDuplicate(decision)) {
+        logger.info({ traceId: command.traceId, commandId: command.commandId, transactionId, accountId }, 'duplicate transaction dropped');
+        return reply('Duplicate', null);
+      }
+      if (isAccountingRejection(decision)) {
+        const fields = decision.fieldErrors.map((f) => `${f.field} ${f.message}`).join('; ');
+        logger.warn(
+          { traceId: command.traceId, commandId: command.commandId, transactionId, accountId, code: decision.code, role: command.role, initiatedBy: command.initiatedBy },
+          `transaction refused: ${decision.reason}`,
+        );
+        return reply('Rejected', `${decision.code}: ${decision.reason}${fields ? ` (${fields})` : ''}`);
+      }
+
+      const outputs: OutputRecord[] = [];
+      for (const [index, recorded] of decision.entries()) {
+        const event: TransactionRecorded = {
+          eventId: `${command.commandId}:${index}`,
+          aggregateId: accountId,
+          aggregateType: 'Account',
+          version: state.version + index + 1,
+          traceId: command.traceId,
+          causationId: command.commandId,
+          initiatedBy: command.initiatedBy,
+          // When it was booked on the account: what `asOf` reads balances by.
+          timestamp: now(),
+          data: recorded.data,
+        };
+        outputs.push({
+          topic: topics.accountingTransactions,
+          key: accountId,
+          value: await serde.encode(TOPICS.accountingTransactions, 'TransactionRecorded', event),
+          headers: { 'x-trace-id': command.traceId, 'x-event-type': 'TransactionRecorded' },
+        });
+      }
+      return outputs;
+    },
+  };
+}

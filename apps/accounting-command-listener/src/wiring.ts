@@ -1,0 +1,64 @@
+import type { Server } from 'node:http';
+import Redis from 'ioredis';
+import { createSerde, kafkajsRegistryClient, prefixedTopics, UndecodableMessageError } from '@waybill/contracts';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep } from '@waybill/platform';
+import { runProcessor } from '@waybill/streams';
+import type { Config } from './config';
+import { OutcomeWriter } from './outcome-writer';
+import { accountStore, transactionProcessor } from './transaction-processor';
+
+export const GROUP_ID = 'accounting-command-listener';
+
+/** Starts the command loop and its health/metrics endpoint; returns the steps to stop it. */
+export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
+  const metrics = createMetrics(GROUP_ID);
+  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
+  const outcomes = new OutcomeWriter(redis, config.TOPIC_PREFIX, config.OUTCOME_TTL_SECONDS, logger);
+
+  const topics = prefixedTopics(config.TOPIC_PREFIX);
+  const groupId = config.TOPIC_PREFIX + GROUP_ID;
+  const runner = await runProcessor({
+    kafka,
+    groupId,
+    inputTopic: topics.accountingCommands,
+    processor: transactionProcessor(serde, topics, logger, (outcome) => outcomes.write(outcome)),
+    store: accountStore(serde, topics),
+    redis,
+    keyPrefix: groupId,
+    transactionalIdPrefix: groupId,
+    decodeErrorClass: UndecodableMessageError,
+    logger,
+    metrics,
+    maxBatchSize: config.MAX_BATCH_SIZE,
+    partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+    sessionTimeout: config.SESSION_TIMEOUT_MS,
+    onCrash,
+  });
+
+  let joined = false;
+  void runner.ready.then(() => (joined = true)).catch(() => undefined);
+  const { app } = createHttpApp({
+    logger,
+    metrics,
+    apiKeys: config.API_KEYS,
+    readiness: [
+      { name: 'consumer group', check: () => joined },
+      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+    ],
+  });
+  app.use(jsonErrorHandler(logger));
+  const server = await listen(app, config.PORT);
+  logger.info({ port: config.PORT }, 'accounting-command-listener running');
+
+  return {
+    server,
+    shutdown: [
+      { name: 'command loop', run: () => runner.stop() },
+      { name: 'answers', run: () => outcomes.drain() },
+      { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+      { name: 'redis', run: async () => void (await redis.quit()) },
+    ],
+  };
+}

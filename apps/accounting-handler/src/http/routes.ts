@@ -1,0 +1,207 @@
+import { Router, type Request, type Response } from 'express';
+import { InvalidRecordError } from '@waybill/contracts';
+import { requireRole, ROLES } from '@waybill/platform';
+import { isAccountId, type AccountingService, type MoneyRequestKind, type MoneyResult } from '../accounting-service';
+import type { TransactionEntry } from '@waybill/account-balances';
+
+/** Rejections come back as `<CODE>: <sentence>` (AccountingCommandOutcome has one reason string). */
+const REJECTION_STATUS: Record<string, number> = {
+  VALIDATION: 400,
+  CURRENCY_MISMATCH: 400,
+  NOT_FOUND: 404,
+};
+
+const TOKEN = /^[\x21-\x7e]{1,200}$/;
+
+class BadRequest {
+  constructor(readonly fieldErrors: Array<{ field: string; message: string }>) {}
+}
+
+function optionalToken(req: Request, header: string): string | undefined {
+  const value = req.header(header);
+  if (value === undefined) return undefined;
+  if (!TOKEN.test(value)) throw new BadRequest([{ field: header, message: 'must be 1 to 200 visible ASCII characters' }]);
+  return value;
+}
+
+function rejection(reason: string | null): { code: string; message: string } {
+  const match = /^([A-Z_]+): ([\s\S]*)$/.exec(reason ?? '');
+  return match ? { code: match[1], message: match[2] } : { code: 'REJECTED', message: reason ?? 'rejected' };
+}
+
+function send(res: Response, result: MoneyResult): void {
+  switch (result.kind) {
+    case 'invalid':
+      res.status(400).json({ error: 'VALIDATION', message: 'the request has invalid fields', fieldErrors: result.fieldErrors });
+      return;
+    case 'idempotency-mismatch':
+      res.status(422).json({ error: 'IDEMPOTENCY_KEY_REUSED', message: 'this Idempotency-Key was already used for a different request', commandId: result.commandId });
+      return;
+    case 'pending':
+      res
+        .status(202)
+        .location(`/commands/${result.commandId}`)
+        .json({ status: 'pending', commandId: result.commandId, accountId: result.accountId, transactionId: result.transactionId, traceId: result.traceId, poll: `/commands/${result.commandId}` });
+      return;
+    case 'answered': {
+      const { outcome, position, version } = result.tracked;
+      const common = { commandId: outcome.commandId, transactionId: outcome.transactionId, accountId: outcome.accountId, traceId: outcome.traceId };
+      if (outcome.status === 'Recorded') {
+        res
+          .status(201)
+          .location(`/accounts/${encodeURIComponent(outcome.accountId)}/transactions`)
+          .json({ status: 'recorded', ...common, version, position, ...(result.balance ? { balanceMinor: result.balance.balanceMinor, currency: result.balance.currency, balanceVersion: result.balance.version } : {}) });
+        return;
+      }
+      if (outcome.status === 'Duplicate') {
+        res.status(200).json({ status: 'duplicate', ...common, message: 'this transaction was already booked; nothing changed' });
+        return;
+      }
+      const { code, message } = rejection(outcome.reason);
+      res.status(REJECTION_STATUS[code] ?? 422).json({ status: 'rejected', error: code, message, ...common });
+      return;
+    }
+  }
+}
+
+function cause(entry: TransactionEntry) {
+  return entry.shipmentId !== null
+    ? { type: 'shipment' as const, shipmentId: entry.shipmentId, eventId: entry.sourceEventId, initiatedBy: entry.initiatedBy, traceId: entry.traceId }
+    : { type: 'request' as const, commandId: entry.causationId, initiatedBy: entry.initiatedBy, traceId: entry.traceId };
+}
+
+function transactionView(entry: TransactionEntry) {
+  return { ...entry, at: new Date(entry.timestamp).toISOString(), cause: cause(entry) };
+}
+
+function accountParam(req: Request): string {
+  const { accountId } = req.params;
+  if (!isAccountId(accountId)) throw new BadRequest([{ field: 'accountId', message: 'must be 1 to 64 letters, digits, ".", "_" or "-"' }]);
+  return accountId;
+}
+
+function asOfParam(req: Request): number | undefined {
+  const raw = req.query.asOf;
+  if (raw === undefined) return undefined;
+  const at = typeof raw === 'string' ? Date.parse(raw) : NaN;
+  if (Number.isNaN(at)) throw new BadRequest([{ field: 'asOf', message: 'must be an ISO-8601 instant, e.g. 2025-01-31T12:00:00Z' }]);
+  return at;
+}
+
+function intParam(req: Request, name: string, min: number, max: number): number | undefined {
+  const raw = req.query[name];
+  if (raw === undefined) return undefined;
+  const value = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) throw new BadRequest([{ field: name, message: `must be a whole number from ${min} to ${max}` }]);
+  return value;
+}
+
+/**
+ * POST /accounts/:accountId/payments, POST /accounts/:accountId/adjustments (finance),
+ * GET /commands/:commandId, GET /accounts/:accountId, GET /accounts/:accountId/transactions (any role).
+ * Mounted behind the API-key middleware; `initiatedBy` is the key's principal, whatever the body says.
+ */
+export function accountingRoutes(service: AccountingService): Router {
+  const router = Router();
+  const finance = requireRole('finance');
+  const anyone = requireRole(...ROLES);
+
+  const guard =
+    (handler: (req: Request, res: Response) => Promise<void>) =>
+    async (req: Request, res: Response, next: (err?: unknown) => void): Promise<void> => {
+      try {
+        await handler(req, res);
+      } catch (err) {
+        if (err instanceof BadRequest) {
+          res.status(400).json({ error: 'VALIDATION', message: 'the request has invalid fields', fieldErrors: err.fieldErrors });
+          return;
+        }
+        // The schema is the last word on shape: anything validation let through that Avro refuses is still the caller's 400.
+        if (err instanceof InvalidRecordError) {
+          res.status(400).json({ error: 'VALIDATION', message: err.message, fieldErrors: err.paths.map((field) => ({ field, message: 'does not fit the schema' })) });
+          return;
+        }
+        next(err);
+      }
+    };
+
+  const money = (kind: MoneyRequestKind) =>
+    guard(async (req, res) => {
+      if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) throw new BadRequest([{ field: '(body)', message: 'must be a JSON object' }]);
+      const result = await service.send({
+        principal: req.principal!,
+        accountId: req.params.accountId,
+        kind,
+        body: req.body as Record<string, unknown>,
+        idempotencyKey: optionalToken(req, 'idempotency-key'),
+        traceId: optionalToken(req, 'x-trace-id'),
+      });
+      send(res, result);
+    });
+
+  router.post('/accounts/:accountId/payments', finance, money('Payment'));
+  router.post('/accounts/:accountId/adjustments', finance, money('Adjustment'));
+
+  router.get(
+    '/commands/:commandId',
+    anyone,
+    guard(async (req, res) => {
+      const found = await service.lookup(req.params.commandId);
+      if (found === 'unknown') return void res.status(404).json({ error: 'NOT_FOUND', message: 'no accounting command with this id' });
+      send(res, found);
+    }),
+  );
+
+  router.get(
+    '/accounts/:accountId',
+    anyone,
+    guard(async (req, res) => {
+      const accountId = accountParam(req);
+      const asOf = asOfParam(req);
+      const found = await service.account(accountId);
+      if (!found) return void res.status(404).json({ error: 'NOT_FOUND', message: `no account ${accountId}` });
+      const { snapshot, reflects } = found;
+      const reflected = { topic: snapshot.position.topic, partition: snapshot.position.partition, nextOffset: reflects };
+      if (asOf === undefined) {
+        res.setHeader('ETag', `"${snapshot.version}"`);
+        res.json({
+          ...snapshot,
+          firstTransactionAt: new Date(snapshot.firstTransactionAt).toISOString(),
+          lastTransactionAt: new Date(snapshot.lastTransactionAt).toISOString(),
+          reflects: reflected,
+        });
+        return;
+      }
+      // The balance at an instant is the fold of the transactions booked by then.
+      const upTo = (await service.allTransactions(accountId)).filter((e) => e.timestamp <= asOf);
+      if (upTo.length === 0) return void res.status(404).json({ error: 'NOT_FOUND', message: `account ${accountId} had no transactions by ${new Date(asOf).toISOString()}` });
+      const last = upTo[upTo.length - 1];
+      res.json({
+        accountId,
+        asOf: new Date(asOf).toISOString(),
+        balanceMinor: upTo.reduce((sum, e) => sum + e.amountMinor, 0),
+        currency: snapshot.currency,
+        version: upTo.length,
+        lastTransactionId: last.transactionId,
+        lastTransactionAt: new Date(last.timestamp).toISOString(),
+        reflects: reflected,
+      });
+    }),
+  );
+
+  router.get(
+    '/accounts/:accountId/transactions',
+    anyone,
+    guard(async (req, res) => {
+      const accountId = accountParam(req);
+      const limit = intParam(req, 'limit', 1, 500) ?? 50;
+      const before = intParam(req, 'cursor', 1, Number.MAX_SAFE_INTEGER);
+      const found = await service.account(accountId);
+      if (!found) return void res.status(404).json({ error: 'NOT_FOUND', message: `no account ${accountId}` });
+      const page = await service.transactions(accountId, { before, limit });
+      res.json({ accountId, items: page.items.map(transactionView), nextCursor: page.nextCursor });
+    }),
+  );
+
+  return router;
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import Redis from 'ioredis';
+import { createSerde, kafkajsRegistryClient, prefixedTopics } from '@waybill/contracts';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep } from '@waybill/platform';
+import { AccountingService } from './accounting-service';
+import type { Config } from './config';
+import { accountingRoutes } from './http/routes';
+import { IdempotencyStore } from './idempotency';
+import { OutcomeTracker } from './outcome-tracker';
+import { SerialProducer } from '@waybill/platform';
+
+async function retry<T>(what: string, logger: Logger, attempt: () => Promise<T>, attempts = 30): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      logger.warn({ err, attempt: i }, `${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * i)));
+    }
+  }
+}
+
+/** Connects everything accounting-handler needs and starts serving; returns the steps to stop it. */
+export async function start(config: Config, logger: Logger): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
+  const metrics = createMetrics('accounting-handler');
+  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? 'accounting-handler', brokers: config.KAFKA_BROKERS, logger });
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
+  await retry('registering schemas', logger, () => serde.registerAll());
+
+  const topics = prefixedTopics(config.TOPIC_PREFIX);
+  const tracker = new OutcomeTracker(
+    kafka,
+    redis,
+    serde,
+    {
+      topic: topics.accountingTransactions,
+      groupId: `${config.TOPIC_PREFIX}accounting-handler-outcomes-${instanceId}`,
+      topicPrefix: config.TOPIC_PREFIX,
+      ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    },
+    logger,
+  );
+  await tracker.start();
+  const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await kafkaProducer.connect();
+
+  const service = new AccountingService({
+    producer: new SerialProducer(kafkaProducer),
+    commandsTopic: topics.accountingCommands,
+    topicPrefix: config.TOPIC_PREFIX,
+    serde,
+    tracker,
+    idempotency: new IdempotencyStore(redis, `${config.TOPIC_PREFIX}accounting-handler`, config.IDEMPOTENCY_TTL_SECONDS),
+    redis,
+    outcomeWaitMs: config.OUTCOME_WAIT_MS,
+    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    logger,
+  });
+
+  const { app, authenticated } = createHttpApp({
+    logger,
+    metrics,
+    apiKeys: config.API_KEYS,
+    bodyLimit: config.BODY_LIMIT,
+    readiness: [
+      { name: 'transactions', check: () => tracker.ready },
+      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+    ],
+  });
+  app.use(authenticated, accountingRoutes(service));
+  app.use(jsonErrorHandler(logger));
+  const server = await listen(app, config.PORT);
+  logger.info({ port: config.PORT, instanceId }, 'accounting-handler listening');
+
+  return {
+    server,
+    shutdown: [
+      { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+      { name: 'producer', run: () => kafkaProducer.disconnect() },
+      { name: 'outcome tracker', run: () => tracker.stop() },
+      { name: 'redis', run: async () => void (await redis.quit()) },
+    ],
+  };
+}

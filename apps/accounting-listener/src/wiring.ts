@@ -1,0 +1,54 @@
+import type { Server } from 'node:http';
+import { createSerde, kafkajsRegistryClient, prefixedTopics, UndecodableMessageError } from '@waybill/contracts';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep } from '@waybill/platform';
+import { runProcessor } from '@waybill/streams';
+import type { Config } from './config';
+import { chargeProcessor } from './charge-processor';
+
+export const GROUP_ID = 'accounting-listener';
+
+/** Starts the listener loop and its health/metrics endpoint; returns the steps to stop it. */
+export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
+  const metrics = createMetrics(GROUP_ID);
+  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
+  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
+
+  const topics = prefixedTopics(config.TOPIC_PREFIX);
+  const groupId = config.TOPIC_PREFIX + GROUP_ID;
+  // No state store: every command is a function of one event, so the transaction (commands and
+  // consumed offset together) is all the exactly-once this needs.
+  const runner = await runProcessor<never>({
+    kafka,
+    groupId,
+    inputTopic: topics.shipmentEvents,
+    processor: chargeProcessor(serde, topics, logger),
+    transactionalIdPrefix: groupId,
+    decodeErrorClass: UndecodableMessageError,
+    logger,
+    metrics,
+    maxBatchSize: config.MAX_BATCH_SIZE,
+    partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+    sessionTimeout: config.SESSION_TIMEOUT_MS,
+    onCrash,
+  });
+
+  let joined = false;
+  void runner.ready.then(() => (joined = true)).catch(() => undefined);
+  const { app } = createHttpApp({
+    logger,
+    metrics,
+    apiKeys: config.API_KEYS,
+    readiness: [{ name: 'consumer group', check: () => joined }],
+  });
+  app.use(jsonErrorHandler(logger));
+  const server = await listen(app, config.PORT);
+  logger.info({ port: config.PORT }, 'accounting-listener running');
+
+  return {
+    server,
+    shutdown: [
+      { name: 'listener loop', run: () => runner.stop() },
+      { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+    ],
+  };
+}

@@ -1,0 +1,61 @@
+import type { TransactionKind } from '@waybill/contracts';
+
+// NOTE: account-reducer writes this layout and accounting-handler reads it: one definition for
+// both, so the writer and the reader cannot drift.
+
+/** Redis keys of the balances read model, under `${TOPIC_PREFIX}account-reducer`. */
+export function readModelKeys(topicPrefix: string) {
+  const root = `${topicPrefix}account-reducer`;
+  return {
+    /** hash: partition of `accounting.transactions` → next offset (every record before it is reflected). */
+    offsets: `${root}:offsets`,
+    /** string: JSON {@link AccountSnapshot}. */
+    account: (accountId: string) => `${root}:account:${accountId}`,
+    /** zset: score = account version after the transaction → JSON {@link TransactionEntry}. */
+    transactions: (accountId: string) => `${root}:account:${accountId}:transactions`,
+    /** Everything this app owns: delete it (with the reducer stopped) to rebuild from the topic. */
+    pattern: `${root}:*`,
+  };
+}
+
+export interface Position {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** One account's balance as of the transactions it includes. */
+export interface AccountSnapshot {
+  accountId: string;
+  balanceMinor: number;
+  currency: string;
+  /** Transactions applied; equals the version of the last TransactionRecorded. */
+  version: number;
+  lastTransactionId: string;
+  firstTransactionAt: number;
+  lastTransactionAt: number;
+  /** Where the last applied transaction sits. */
+  position: Position;
+}
+
+/** One transaction as finance sees it: what moved, the balance after it, and what caused it. */
+export interface TransactionEntry {
+  version: number;
+  transactionId: string;
+  eventId: string;
+  kind: TransactionKind;
+  amountMinor: number;
+  currency: string;
+  balanceAfterMinor: number;
+  reason: string | null;
+  shipmentId: string | null;
+  sourceEventId: string | null;
+  traceId: string;
+  causationId: string;
+  initiatedBy: string;
+  timestamp: number;
+  position: Position;
+}
+
+/** Where the answer to an accounting command is kept (written by accounting-command-listener for Rejected/Duplicate, by this app for Recorded). */
+export const outcomeKey = (topicPrefix: string, commandId: string): string => `${topicPrefix}accounting:outcome:${commandId}`;
