@@ -6,6 +6,7 @@ import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix } from '@waybill/ledger-pr
 import { createKafka, createMetrics, listen, type Logger, type ShutdownStep } from '@waybill/platform';
 import { AlertAcks, AlertStream } from './alerts';
 import type { Config } from './config';
+import { loadAdminConfig } from './http/admin';
 import { createLedgerApp } from './http/app';
 import { alertView } from './http/views';
 import { OffsetWaiter } from './offset-waiter';
@@ -70,6 +71,7 @@ export async function start(config: Config, logger: Logger): Promise<{ server: S
         { name: 'consumer group', check: () => projector.ready },
         { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
       ],
+      admin: { shipmentHandlerUrl: loadAdminConfig().SHIPMENT_HANDLER_URL, logger },
     },
   );
   const server = await listen(app, config.PORT);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import Table from 'cli-table3';
 import { DEMO_KEYS } from './lib/demo-keys';
@@ -30,9 +31,10 @@ export async function up(argv = process.argv): Promise<void> {
     .option('--kafka-heap-mb <mb>', 'Kafka JVM heap ceiling', positiveInt, Number(process.env.KAFKA_HEAP_MB ?? 512))
     .option('--partitions <n>', 'partitions per domain topic', positiveInt)
     .option('--no-apps', 'start only Kafka and Redis')
+    .option('--demo', 'once everything is up, feed it a day of warehouse traffic (tools/demo)', false)
     .allowExcessArguments(false);
   program.parse(argv);
-  const options = program.opts<{ dataDir: string; freePorts: boolean; kafkaHeapMb: number; partitions?: number; apps: boolean }>();
+  const options = program.opts<{ dataDir: string; freePorts: boolean; kafkaHeapMb: number; partitions?: number; apps: boolean; demo: boolean }>();
 
   const progress = terminalProgress();
   let stack: Stack | undefined;
@@ -69,6 +71,15 @@ export async function up(argv = process.argv): Promise<void> {
   if (stopping) return;
   await printTable(stack);
   process.stdout.write(`Waybill is running (data in ${options.dataDir}). Press Ctrl-C to stop.\n`);
+  if (options.demo) {
+    // The demo talks to the stack only through its public HTTP APIs, like any client would.
+    const demo = spawn(process.execPath, [join(workspaceRoot(), 'tools', 'demo', 'demo.mjs'), '--stack', join(options.dataDir, 'stack.json')], {
+      stdio: 'inherit',
+    });
+    demo.on('exit', (code) => {
+      if (code !== 0 && !stopping) process.stderr.write(`⚠ the demo exited with ${code}; the stack keeps running\n`);
+    });
+  }
   // Watch the children: if one dies, say so instead of serving a half-dead stack silently.
   for (const service of [stack.kafka.service, stack.redis.service, ...stack.apps.map((a) => a.service)]) {
     void service?.exited.then(({ code, signal }) => {

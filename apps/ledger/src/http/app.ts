@@ -1,10 +1,15 @@
 import type { Express } from 'express';
 import { createHttpApp, jsonErrorHandler, type AppMetrics, type Logger, type ReadinessCheck } from '@waybill/platform';
+import { adminRoutes, type AdminOptions } from './admin';
 import { ledgerRoutes, type LedgerRouteDeps } from './routes';
 
-/** The ledger's express app: platform endpoints, then the query API behind the API key. */
-export function createLedgerApp(deps: LedgerRouteDeps, options: { logger: Logger; metrics: AppMetrics; apiKeys: string; readiness: ReadinessCheck[] }): Express {
+/** The ledger's express app: platform endpoints, the admin page (when given), then the query API behind the API key. */
+export function createLedgerApp(
+  deps: LedgerRouteDeps,
+  options: { logger: Logger; metrics: AppMetrics; apiKeys: string; readiness: ReadinessCheck[]; admin?: AdminOptions },
+): Express {
   const { app, authenticated } = createHttpApp(options);
+  if (options.admin) app.use(adminRoutes({ ...options.admin, authenticated }));
   app.use(authenticated, ledgerRoutes(deps));
   app.use(jsonErrorHandler(options.logger));
   return app;

@@ -88,10 +88,16 @@ export async function startAppProcess(
     echo: /"level":(50|60)/,
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitUntil(
-    name,
-    async () => (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) })).status === 200,
-    { timeoutMs: options.readyTimeoutMs ?? 60_000, service },
-  );
+  try {
+    await waitUntil(
+      name,
+      async () => (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) })).status === 200,
+      { timeoutMs: options.readyTimeoutMs ?? 60_000, service },
+    );
+  } catch (err) {
+    // Nobody holds a handle to an app that never became ready: stop it here or it outlives the test.
+    await service.stop(2_000);
+    throw err;
+  }
   return { name, url, service, port };
 }

@@ -106,7 +106,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
     for (const app of discoverApps(root).filter((a) => !options.apps || options.apps.includes(a.name))) {
       const port = free ? await freePort() : app.defaultPort;
-      startedApps.push(await startApp(app, port, appEnv, logsDir, progress));
+      const running = await startApp(app, port, appEnv, logsDir, progress);
+      startedApps.push(running);
+      // Apps that call another app find it as <NAME>_URL (e.g. the ledger's SHIPMENT_HANDLER_URL).
+      appEnv[`${app.name.toUpperCase().replace(/-/g, '_')}_URL`] = running.url;
     }
 
     const endpoints: Endpoint[] = [

@@ -1,0 +1,138 @@
+// What the ledger's query API answers (see apps/ledger/src/http/views.ts and openapi.ts).
+
+export interface Position {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface LedgerEvent {
+  eventId: string;
+  type: string;
+  shipmentId: string;
+  version: number;
+  traceId: string;
+  causationId: string;
+  initiatedBy: string;
+  at: string;
+  timestamp: number;
+  data?: Record<string, unknown>;
+  position: Position;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface Line {
+  sku: string;
+  ordered: number;
+  picked: number;
+  unitPriceMinor: number;
+}
+
+export interface ShipmentState {
+  status: string;
+  version: number;
+  orderId: string;
+  customerAccountId: string;
+  currency: string;
+  lines: Line[];
+  destination: { name: string; street: string; city: string; postalCode: string; country: string };
+  totalMinor: number;
+  packageCount?: number;
+  carrier?: string;
+  trackingNumber?: string;
+  receivedBy?: string;
+  cancelReason?: string;
+}
+
+export interface ShipmentSummary {
+  shipmentId: string;
+  orderId: string;
+  status: string;
+  version: number;
+  customerAccountId: string;
+  totalMinor: number;
+  currency: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Shipment extends ShipmentSummary {
+  lastEvent: { eventId: string; type: string };
+  allowedCommands: string[];
+  state: ShipmentState;
+}
+
+export interface ShipmentAsOf {
+  shipmentId: string;
+  asOf: string;
+  status: string;
+  version: number;
+  state: ShipmentState;
+}
+
+export interface Outcome {
+  id: string;
+  commandId: string;
+  commandType: string;
+  shipmentId: string;
+  status: 'Accepted' | 'Rejected';
+  version: number;
+  eventIds: string[];
+  rejection: { code: string; reason: string; currentStatus: string; allowedCommands: string[] } | null;
+  alert: boolean;
+  initiatedBy: string;
+  role: string;
+  traceId: string;
+  at: string;
+  timestamp: number;
+}
+
+export interface Alert extends Outcome {
+  acknowledged: boolean;
+  acknowledgedBy: string | null;
+  acknowledgedAt: string | null;
+}
+
+export interface Transaction {
+  transactionId: string;
+  accountId: string;
+  kind: string;
+  amountMinor: number;
+  currency: string;
+  reason: string | null;
+  shipmentId: string | null;
+  sourceEventId: string | null;
+  eventId: string;
+  traceId: string;
+  initiatedBy: string;
+  at: string;
+  timestamp: number;
+  cause?: LedgerEvent | null;
+}
+
+export interface Account {
+  accountId: string;
+  balanceMinor: number;
+  currency: string;
+  version: number;
+  firstTransactionAt: string;
+  lastTransactionAt: string;
+}
+
+export type TraceItem =
+  | { kind: 'event'; at: string; event: LedgerEvent }
+  | { kind: 'outcome'; at: string; outcome: Outcome }
+  | { kind: 'transaction'; at: string; transaction: Transaction };
+
+export interface StateMachine {
+  statuses: string[];
+  eventTypes: string[];
+  transitions: Array<{ from: string; command: string; to: string; guard: string | null }>;
+  allowed: Record<string, string[]>;
+  terminal: string[];
+  correction: { command: string; event: string; roles: string[]; rules: string };
+}
