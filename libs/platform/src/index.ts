@@ -7,3 +7,4 @@ export { createHttpApp, jsonErrorHandler, listen, type ReadinessCheck, type Http
 export { installShutdown, type ShutdownStep } from './lib/shutdown';
 export { createKafka } from './lib/kafka';
 export { SerialProducer } from './lib/serial-producer';
+export { runApp, type AppStart } from './lib/run-app';
