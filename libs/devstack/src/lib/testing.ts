@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import Redis from 'ioredis';
+import { createTopicsAndAwaitLeaders } from '@waybill/platform';
 
 /**
  * What an integration test needs from the shared broker and Redis that the jest global setup
@@ -48,15 +49,10 @@ export function testEnvironment(): TestEnvironment {
     uniqueName: (prefix) => `${prefix}-${randomUUID().slice(0, 8)}`,
     async createTopics(topics) {
       const client = await admin();
-      await client.createTopics({
-        waitForLeaders: true,
-        topics: topics.map(({ topic, partitions = 1, configs = {} }) => ({
-          topic,
-          numPartitions: partitions,
-          replicationFactor: 1,
-          configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
-        })),
-      });
+      await createTopicsAndAwaitLeaders(
+        client,
+        topics.map(({ topic, partitions = 1, configs = {} }) => ({ topic, numPartitions: partitions, replicationFactor: 1, configs })),
+      );
       createdTopics.push(...topics.map((t) => t.topic));
     },
     admin,

@@ -1,5 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { TopicSpec } from '@waybill/contracts';
+import { createTopicsAndAwaitLeaders } from '@waybill/platform';
 
 /**
  * Creates each topic that does not exist yet; leaves existing ones alone (a second start finds
@@ -12,15 +13,10 @@ export async function ensureTopics(brokers: string[], specs: readonly TopicSpec[
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((spec) => !existing.has(spec.topic));
     if (missing.length) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((spec) => ({
-          topic: spec.topic,
-          numPartitions: spec.numPartitions,
-          replicationFactor: spec.replicationFactor,
-          configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
-        })),
-      });
+      await createTopicsAndAwaitLeaders(
+        admin,
+        missing.map((spec) => ({ topic: spec.topic, numPartitions: spec.numPartitions, replicationFactor: spec.replicationFactor, configs: spec.configs })),
+      );
     }
     return missing.map((spec) => spec.topic);
   } finally {

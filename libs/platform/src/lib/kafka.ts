@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -23,4 +23,51 @@ export function createKafka(options: { clientId: string; brokers: string[]; logg
         kafkaLogger[LEVELS[level] ?? 'info']({ namespace, ...extra }, message);
       },
   });
+}
+
+export interface NewTopic {
+  topic: string;
+  numPartitions: number;
+  replicationFactor: number;
+  configs?: Record<string, string>;
+}
+
+const METADATA_NOT_YET_PROPAGATED = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Creates topics and waits until every partition has a leader. kafkajs' own `waitForLeaders`
+ * retries only LEADER_NOT_AVAILABLE, but a KRaft broker can still answer
+ * UNKNOWN_TOPIC_OR_PARTITION for a moment after CreateTopics returns (its metadata image lags
+ * the controller), which made `createTopics` fail at random. Topics that already exist are
+ * not an error: the caller asked for them to exist.
+ */
+export async function createTopicsAndAwaitLeaders(admin: Admin, topics: readonly NewTopic[], timeoutMs = 30_000): Promise<void> {
+  if (!topics.length) return;
+  try {
+    await admin.createTopics({
+      waitForLeaders: false,
+      topics: topics.map(({ topic, numPartitions, replicationFactor, configs = {} }) => ({
+        topic,
+        numPartitions,
+        replicationFactor,
+        configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  } catch (err) {
+    const errors = (err as { errors?: Array<{ type?: string }> }).errors;
+    if (!errors?.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) throw err;
+  }
+  const names = topics.map((t) => t.topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: described } = await admin.fetchTopicMetadata({ topics: names });
+      const led = described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (led) return;
+    } catch (err) {
+      if (!METADATA_NOT_YET_PROPAGATED.has((err as { type?: string }).type ?? '')) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for leaders of ${names.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

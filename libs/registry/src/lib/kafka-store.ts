@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { createTopicsAndAwaitLeaders } from '@waybill/platform';
 import { StoreError, StoreTimeoutError } from './errors';
 import { decodeRecord, encodeConfigValue, encodeKey, encodeSchemaValue, type RegistryKey, type RegistryRecord } from './records';
 import { RegistryState, type ApplyOutcome } from './state';
@@ -118,10 +119,7 @@ export class KafkaStore {
   private async createTopic(): Promise<void> {
     const { topic, replicationFactor, logger } = this.options;
     try {
-      await this.admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: 1, replicationFactor, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
-      });
+      await createTopicsAndAwaitLeaders(this.admin, [{ topic, numPartitions: 1, replicationFactor, configs: { 'cleanup.policy': 'compact' } }]);
       logger.info({ topic, replicationFactor }, 'created the schemas topic');
     } catch (err) {
       // Another registry may have created it at the same moment; the metadata check decides.
