@@ -1,6 +1,7 @@
 /**
- * One jest run, two projects: `unit` (pure logic, no I/O, runs anywhere) and `integration`
- * (real Kafka and Redis from one global setup, shared by every integration test file).
+ * Three projects: `unit` (pure logic, no I/O, runs anywhere), `integration` (real Kafka and Redis
+ * from one global setup, shared by every integration test file) and `faults` (the same setup;
+ * run on its own by `npm run test:faults`).
  */
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const moduleNameMapper = { '^@waybill/(.*)$': '<rootDir>/libs/$1/src/index.ts' };
@@ -21,6 +22,18 @@ module.exports = {
       displayName: 'integration',
       rootDir: __dirname,
       testMatch: ['<rootDir>/{libs,apps,tools,test}/**/*.{int,e2e}.spec.ts'],
+      transform,
+      moduleNameMapper,
+      testPathIgnorePatterns,
+      globalSetup: '<rootDir>/test/setup/global-setup.js',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.js',
+    },
+    {
+      // `npm run test:faults`: crashes, hostile input and security, proven against the real stack.
+      // Its own jest run (npm test starts it after the others), so its load has the machine alone.
+      displayName: 'faults',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/faults/**/*.faults.spec.ts'],
       transform,
       moduleNameMapper,
       testPathIgnorePatterns,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: build, lint (module boundaries included), type-check tests, then every jest test:
-// unit and integration (the integration global setup starts Kafka and Redis itself).
+// unit and integration (the integration global setup starts Kafka and Redis itself), then the
+// faults suite (npm run test:faults).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -33,4 +34,7 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wanted) {
 run('build', 'npx', ['nx', 'run-many', '-t', 'build', '--output-style=static']);
 run('lint', 'npx', ['nx', 'run-many', '-t', 'lint', '--output-style=static']);
 run('type-check (sources and tests)', 'npx', ['tsc', '-p', 'tsconfig.json']);
-run('jest (unit and integration)', 'npx', ['jest', '--ci', '--maxWorkers=2', ...process.argv.slice(2)]);
+const only = process.argv.slice(2);
+run('jest (unit and integration)', 'npx', ['jest', '--ci', '--maxWorkers=2', '--selectProjects', 'unit', 'integration', ...only]);
+// Faults last and alone: it SIGKILLs brokers and apps and drives load, and wants both cores.
+if (!only.length) run('faults: crashes, hostile input, security (npm run test:faults)', 'npm', ['run', 'test:faults']);

@@ -44,7 +44,7 @@ describe('Kafka from the cached jars, driven by kafkajs and by Kafka\'s own tool
   });
 
   async function produce(phase: number): Promise<void> {
-    const producer = env.kafka.producer();
+    const producer = env.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const messages = Array.from({ length: PER_PHASE }, (_, i) => ({ key: `key-${i % 97}`, value: `${phase}-${i}` }));
     for (let i = 0; i < messages.length; i += 100) await producer.send({ topic, messages: messages.slice(i, i + 100) });

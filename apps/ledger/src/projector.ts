@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
 import { UndecodableMessageError, type Serde } from '@waybill/contracts';
-import { applyBatch, ledgerKeys, offsetField, toLedgerInput, type LedgerInput, type LedgerTopic, type OutcomeDoc } from '@waybill/ledger-projections';
+import { applyBatch, ledgerKeys, offsetField, ReflectedOffsetLostError, toLedgerInput, type ContinuityGuard, type LedgerInput, type LedgerTopic, type OutcomeDoc } from '@waybill/ledger-projections';
 import type { AppMetrics, Logger } from '@waybill/platform';
-import { committedMessages } from '@waybill/streams';
+import { committedMessages, deadLetterRecord, toInputRecord, type OutputRecord } from '@waybill/streams';
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -20,6 +20,8 @@ export interface ProjectorOptions {
   partitionsConcurrently: number;
   logger: Logger;
   metrics: AppMetrics;
+  /** Sends records that can never decode to `<topic>.dlq`, acknowledged before the batch goes on. */
+  deadLetter: (records: OutputRecord[]) => Promise<void>;
   /** Called after a batch that stored new alerts has landed in Redis. */
   onAlerts: (alerts: OutcomeDoc[]) => void;
 }
@@ -39,6 +41,8 @@ export class Projector {
   private admin?: Admin;
   private joined = false;
   private checked = new Set<string>();
+  /** First offset of a partition, learned when Redis held nothing for it. */
+  private lowWatermarks = new Map<string, bigint>();
 
   constructor(private readonly options: ProjectorOptions) {
     this.events.setMaxListeners(0);
@@ -77,31 +81,50 @@ export class Projector {
     await this.admin?.disconnect();
   }
 
-  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const { redis, keyPrefix, topicPrefix, serde, logger, metrics, maxBatchSize, snapshotEvery } = this.options;
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const { redis, keyPrefix, topicPrefix, logger } = this.options;
     const consumer = this.consumer!;
     const { topic, partition } = batch;
     const logical = topic.slice(topicPrefix.length) as LedgerTopic;
     const field = offsetField(logical, partition);
 
+    // kafkajs's Batch keeps the offset it fetched from (batch.js); it is not in the typings.
+    const fetched = BigInt(String((batch as unknown as { fetchedOffset: string | number }).fetchedOffset));
     if (!this.checked.has(field)) {
       this.checked.add(field);
-      // kafkajs's Batch keeps the offset it fetched from (batch.js); it is not in the typings.
-      const fetched = BigInt(String((batch as unknown as { fetchedOffset: string | number }).fetchedOffset));
       const stored = await redis.hget(ledgerKeys(keyPrefix).offsets, field);
       const from = stored !== null ? BigInt(stored) : await this.earliest(topic, partition);
+      if (stored === null) this.lowWatermarks.set(field, from);
       if (from < fetched) {
         logger.warn({ topic, partition, fetched: fetched.toString(), from: from.toString() }, 'Redis reflects less than the group committed; projecting again from there');
         consumer.seek({ topic, partition, offset: from.toString() });
         return;
       }
     }
+    const guard = { field, reflectedAtLeast: fetched.toString(), allowMissing: fetched <= (this.lowWatermarks.get(field) ?? 0n) };
+    try {
+      await this.project(payload, logical, guard);
+    } catch (err) {
+      if (!(err instanceof ReflectedOffsetLostError)) throw err;
+      // Redis restarted empty (or was rolled back) while this partition was assigned: look again
+      // at what it holds, as on a new assignment, and project from there.
+      logger.warn({ topic, partition, fetched: fetched.toString() }, 'the read model lost this partition under us; checking Redis again');
+      this.checked.delete(field);
+      consumer.seek({ topic, partition, offset: fetched.toString() });
+    }
+  }
 
+  private async project(payload: EachBatchPayload, logical: LedgerTopic, guard: ContinuityGuard): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { redis, keyPrefix, logger, metrics, maxBatchSize, snapshotEvery, serde } = this.options;
+    const consumer = this.consumer!;
+    const { topic, partition } = batch;
     const { messages, complete } = committedMessages(batch);
     if (messages.length === 0) {
       // Only markers or aborted records: record that they are behind us, so waitFor on them ends.
       const next = (BigInt(batch.lastOffset()) + 1n).toString();
-      await applyBatch(redis, keyPrefix, [], { marks: [{ topic: logical, partition, next }] });
+      await applyBatch(redis, keyPrefix, [], { guard, marks: [{ topic: logical, partition, next }] });
       await consumer.commitOffsets([{ topic, partition, offset: next }]);
       resolveOffset(batch.lastOffset());
       this.events.emit('applied');
@@ -120,20 +143,24 @@ export class Projector {
       const next = (BigInt(endsBatch ? batch.lastOffset() : last.offset) + 1n).toString();
 
       const inputs: LedgerInput[] = [];
-      let undecodable = 0;
+      const deadLetters: OutputRecord[] = [];
       for (const message of chunk) {
         try {
           const input = toLedgerInput(logical, partition, message.offset, await serde.decode(message.value, logical));
           if (input) inputs.push(input);
         } catch (err) {
-          // A record that can never decode is skipped (the ledger produces nothing, so no DLQ of its
-          // own); anything else, e.g. the registry being down, fails the batch and kafkajs retries.
+          // A record that can never decode goes to the dead-letter topic and the ledger goes on;
+          // anything else, e.g. the registry being down, fails the batch and kafkajs retries.
           if (!(err instanceof UndecodableMessageError)) throw err;
-          undecodable += 1;
-          logger.error({ err, topic, partition, offset: message.offset }, 'skipping a record that cannot be decoded');
+          const dead = deadLetterRecord(toInputRecord(topic, partition, message), err);
+          deadLetters.push({ ...dead, headers: { ...dead.headers, 'x-consumer-group': this.options.groupId } });
+          logger.error({ err, topic, partition, offset: message.offset, deadLetterTopic: dead.topic }, 'dead-lettering a record that cannot be decoded');
         }
       }
-      const result = await applyBatch(redis, keyPrefix, inputs, { snapshotEvery, marks: [{ topic: logical, partition, next }] });
+      const undecodable = deadLetters.length;
+      // NOTE: at least once: a crash after this send and before the Redis write sends it again.
+      if (undecodable) await this.options.deadLetter(deadLetters);
+      const result = await applyBatch(redis, keyPrefix, inputs, { snapshotEvery, guard, marks: [{ topic: logical, partition, next }] });
       await consumer.commitOffsets([{ topic, partition, offset: next }]);
       if (endsBatch) resolveOffset(batch.lastOffset());
       else if (isLastChunk) consumer.seek({ topic, partition, offset: next });

@@ -40,6 +40,9 @@ export async function start(config: Config, logger: Logger): Promise<{ server: S
   await stream.start();
   const acks = new AlertAcks(redis, `${config.TOPIC_PREFIX}ledger-acks`);
 
+  const deadLetterProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await retry('connecting the dead-letter producer', logger, () => deadLetterProducer.connect());
+
   const projector = new Projector({
     kafka,
     redis,
@@ -53,6 +56,13 @@ export async function start(config: Config, logger: Logger): Promise<{ server: S
     partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
     logger,
     metrics,
+    deadLetter: async (records) => {
+      await deadLetterProducer.send({
+        topic: records[0].topic,
+        acks: -1,
+        messages: records.map(({ key, value, headers }) => ({ key, value, headers })),
+      });
+    },
     onAlerts: (alerts) => {
       for (const alert of alerts) {
         stream.publish('alert', alertView(alert, null)).catch((err) => logger.warn({ err, alertId: alert.eventId }, 'could not publish an alert to live streams'));
@@ -86,6 +96,7 @@ export async function start(config: Config, logger: Logger): Promise<{ server: S
       { name: 'alert streams', run: () => stream.stop() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'projector', run: () => projector.stop() },
+      { name: 'dead-letter producer', run: () => deadLetterProducer.disconnect() },
       { name: 'redis', run: async () => void (await redis.quit()) },
     ],
   };

@@ -3,7 +3,7 @@ import { TOPICS, type Serde } from '@waybill/contracts';
 import type { Logger, Principal } from '@waybill/platform';
 import { roleMaySend, validateCommand, type FieldError, type ShipmentCommand, type ShipmentCommandType } from '@waybill/shipment-domain';
 import { commandToRecord } from '@waybill/shipment-messages';
-import { fingerprint, IdempotencyStore } from './idempotency';
+import { fingerprint, idempotentCommandId, IdempotencyStore } from './idempotency';
 import { undeclaredFields } from './undeclared-fields';
 import type { OutcomeTracker, TrackedOutcome } from './outcome-tracker';
 import type { SerialProducer } from '@waybill/platform';
@@ -55,7 +55,7 @@ export class CommandService {
   async send(request: CommandRequest): Promise<CommandResult> {
     const { principal } = request;
     const traceId = request.traceId ?? randomUUID();
-    const commandId = randomUUID();
+    const commandId = request.idempotencyKey ? idempotentCommandId(principal.id, request.idempotencyKey, request.shipmentId) : randomUUID();
     const command = {
       type: request.type,
       data: request.data,

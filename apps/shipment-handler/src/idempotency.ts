@@ -15,6 +15,19 @@ export function fingerprint(parts: unknown): string {
 }
 
 /**
+ * The command id of a request with an Idempotency-Key: a function of who sent it, the key and the
+ * shipment (shaped as a UUID), so even when this store has forgotten the key (expiry, a Redis
+ * restarted empty) a retry carries the same command id and the reducer, which remembers the
+ * shipment's recent command ids, answers it again instead of acting twice.
+ */
+export function idempotentCommandId(principal: string, key: string, shipmentId: string): string {
+  const hex = createHash('sha256').update(JSON.stringify([principal, key, shipmentId])).digest('hex');
+  // RFC 9562 version 8 (custom) and variant bits: a well-formed UUID that says it is name-derived.
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
  * Idempotency keys, per principal: the first request with a key claims it (SET NX); a repeat
  * with the same request gets the first command's outcome; the same key on a different request
  * is refused rather than silently answered with someone else's result.

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { LedgerInput, OutcomeDoc } from './documents';
-import { ProjectionConflictError } from './errors';
+import { ProjectionConflictError, ReflectedOffsetLostError } from './errors';
 import { ledgerKeys } from './keys';
 import { keysToRead, planBatch, type OffsetMark, type ProjectionOptions } from './project';
 import type { Write } from './writes';
@@ -11,6 +11,15 @@ import type { Write } from './writes';
 // script back when it fails halfway.
 const APPLY_SCRIPT = `
 local req = cjson.decode(ARGV[1])
+if req.guard then
+  local g = req.guard
+  local v = redis.call('HGET', KEYS[g[1]], g[2])
+  if v then
+    if tonumber(v) < tonumber(g[3]) then return 2 end
+  elseif not g[4] then
+    return 2
+  end
+end
 for _, c in ipairs(req.expect) do
   local v = redis.call('GET', KEYS[c[1]])
   if c[2] == cjson.null then
@@ -38,7 +47,7 @@ end
 return 1
 `;
 
-function encode(expect: Array<[string, string | null]>, writes: readonly Write[]): { keys: string[]; arg: string } {
+function encode(expect: Array<[string, string | null]>, writes: readonly Write[], guard: ContinuityGuard | undefined, offsetsKey: string): { keys: string[]; arg: string } {
   const keys: string[] = [];
   const index = new Map<string, number>();
   const ix = (key: string) => {
@@ -66,7 +75,20 @@ function encode(expect: Array<[string, string | null]>, writes: readonly Write[]
     }
   });
   const checks = expect.map(([key, value]) => [ix(key), value]);
-  return { keys, arg: JSON.stringify({ expect: checks, writes: ops }) };
+  const guarded = guard ? [ix(offsetsKey), guard.field, guard.reflectedAtLeast, guard.allowMissing] : undefined;
+  return { keys, arg: JSON.stringify({ expect: checks, writes: ops, guard: guarded }) };
+}
+
+/**
+ * What the writer believes Redis holds for one partition: its offsets field reflects at least
+ * `reflectedAtLeast` (where this batch was fetched from), or the field may be missing only when
+ * the batch starts at the partition's first offset. Checked inside the write, so a Redis that
+ * restarted empty between batches cannot receive a batch on top of nothing.
+ */
+export interface ContinuityGuard {
+  field: string;
+  reflectedAtLeast: string;
+  allowMissing: boolean;
 }
 
 /** What `applyBatch` did. */
@@ -90,7 +112,7 @@ export async function applyBatch(
   redis: Redis,
   keyPrefix: string,
   inputs: readonly LedgerInput[],
-  options: ProjectionOptions & { marks?: readonly OffsetMark[]; maxAttempts?: number } = {},
+  options: ProjectionOptions & { marks?: readonly OffsetMark[]; maxAttempts?: number; guard?: ContinuityGuard } = {},
 ): Promise<BatchResult> {
   const keys = ledgerKeys(keyPrefix);
   const readKeys = [...new Set(inputs.flatMap((input) => keysToRead(keys, input)))];
@@ -99,8 +121,9 @@ export async function applyBatch(
     const values = readKeys.length ? await redis.mget(...readKeys) : [];
     const plan = planBatch(keyPrefix, new Map(readKeys.map((key, i) => [key, values[i] ?? null])), inputs, options);
     if (plan.writes.length === 0) return { applied: 0, duplicates: plan.duplicates, alerts: [], warnings: plan.warnings, retries: attempt - 1 };
-    const { keys: scriptKeys, arg } = encode(plan.expect, plan.writes);
+    const { keys: scriptKeys, arg } = encode(plan.expect, plan.writes, options.guard, keys.offsets);
     const ok = await redis.eval(APPLY_SCRIPT, scriptKeys.length, ...scriptKeys, arg);
+    if (ok === 2) throw new ReflectedOffsetLostError(options.guard!.field, { keyPrefix });
     if (ok === 1) return { applied: plan.applied, duplicates: plan.duplicates, alerts: plan.alerts, warnings: plan.warnings, retries: attempt - 1 };
     if (attempt >= maxAttempts) throw new ProjectionConflictError(attempt, { keyPrefix });
   }

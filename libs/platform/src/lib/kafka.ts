@@ -32,7 +32,7 @@ export interface NewTopic {
   configs?: Record<string, string>;
 }
 
-const METADATA_NOT_YET_PROPAGATED = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+const METADATA_NOT_YET_PROPAGATED = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER']);
 
 /**
  * Creates topics and waits until every partition has a leader. kafkajs' own `waitForLeaders`
@@ -63,7 +63,13 @@ export async function createTopicsAndAwaitLeaders(admin: Admin, topics: readonly
     try {
       const { topics: described } = await admin.fetchTopicMetadata({ topics: names });
       const led = described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-      if (led) return;
+      // The metadata cache can name a leader before that broker serves the partition, and a
+      // produce then gets NOT_LEADER (which a plain producer's retry turns into duplicates).
+      // ListOffsets is answered by the leader itself: once it answers, the partition is served.
+      if (led) {
+        for (const name of names) await admin.fetchTopicOffsets(name);
+        return;
+      }
     } catch (err) {
       if (!METADATA_NOT_YET_PROPAGATED.has((err as { type?: string }).type ?? '')) throw err;
     }
