@@ -2,7 +2,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kaf
 import type Redis from 'ioredis';
 import { TOPICS, UndecodableMessageError, type Serde, type TransactionRecorded } from '@waybill/contracts';
 import type { AppMetrics, Logger } from '@waybill/platform';
-import { committedMessages } from '@waybill/streams';
+import { committedMessages, deadLetterRecord, toInputRecord, type OutputRecord } from '@waybill/streams';
 import { readModelKeys, type AccountSnapshot, type TransactionEntry } from '@waybill/account-balances';
 
 export interface BalanceProjectorOptions {
@@ -20,6 +20,8 @@ export interface BalanceProjectorOptions {
   metrics: AppMetrics;
   /** A consumer kafkajs will not restart: the app exits and its supervisor starts it again. */
   onCrash: (error: Error) => void;
+  /** Sends records that can never decode to `<topic>.dlq`, acknowledged before the chunk is folded. */
+  deadLetter: (records: OutputRecord[]) => Promise<void>;
 }
 
 // Writes a chunk's account snapshots, their new transactions and the partition's next offset in
@@ -197,16 +199,21 @@ export class BalanceProjector {
   private async fold(topic: string, partition: number, chunk: KafkaMessage[]) {
     const { serde, redis, logger } = this.options;
     const events: Array<{ event: TransactionRecorded; offset: string }> = [];
+    const deadLetters: OutputRecord[] = [];
     for (const message of chunk) {
       try {
         const decoded = await serde.decode(message.value, TOPICS.accountingTransactions);
         events.push({ event: decoded.value as TransactionRecorded, offset: message.offset });
       } catch (err) {
-        // Nothing to fold; the offset still moves past it. Anything else (registry down) fails the chunk.
+        // Dead-lettered; the offset still moves past it. Anything else (registry down) fails the chunk.
         if (!(err instanceof UndecodableMessageError)) throw err;
-        logger.error({ err, partition, offset: message.offset }, 'skipping a transaction that cannot be decoded');
+        const dead = deadLetterRecord(toInputRecord(topic, partition, message), err, this.options.groupId);
+        deadLetters.push(dead);
+        logger.error({ err, partition, offset: message.offset, deadLetterTopic: dead.topic }, 'dead-lettering a transaction that cannot be decoded');
       }
     }
+    // NOTE: at least once: a crash after this send and before the Redis write sends it again.
+    if (deadLetters.length) await this.options.deadLetter(deadLetters);
     const accountIds = [...new Set(events.map((e) => e.event.aggregateId))];
     const texts = accountIds.length ? await redis.mget(...accountIds.map((id) => this.keys.account(id))) : [];
     const snapshots = new Map<string, AccountSnapshot | undefined>(accountIds.map((id, i) => [id, texts[i] ? (JSON.parse(texts[i]!) as AccountSnapshot) : undefined]));

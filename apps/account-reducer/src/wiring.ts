@@ -15,6 +15,8 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
   const topics = prefixedTopics(config.TOPIC_PREFIX);
 
+  const deadLetterProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await deadLetterProducer.connect();
   const projector = new BalanceProjector({
     kafka,
     redis,
@@ -28,6 +30,9 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     logger,
     metrics,
     onCrash,
+    deadLetter: async (records) => {
+      await deadLetterProducer.send({ topic: records[0].topic, acks: -1, messages: records.map(({ key, value, headers }) => ({ key, value, headers })) });
+    },
   });
   await projector.start();
 
@@ -48,6 +53,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     server,
     shutdown: [
       { name: 'balance loop', run: () => projector.stop() },
+      { name: 'dead-letter producer', run: () => deadLetterProducer.disconnect() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'redis', run: async () => void (await redis.quit()) },
     ],

@@ -1,7 +1,7 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
 import { TOPICS, type AccountingCommandOutcome, type Serde, type TransactionRecorded } from '@waybill/contracts';
-import type { Logger } from '@waybill/platform';
+import { crashWithConsumer, rewindToTime, type Logger } from '@waybill/platform';
 import { committedMessages } from '@waybill/streams';
 import { outcomeKey, type Position } from '@waybill/account-balances';
 
@@ -33,7 +33,7 @@ export class OutcomeTracker {
     private readonly kafka: Kafka,
     private readonly redis: Redis,
     private readonly serde: Serde,
-    private readonly options: { topic: string; groupId: string; topicPrefix: string; ttlSeconds: number },
+    private readonly options: { topic: string; groupId: string; topicPrefix: string; ttlSeconds: number; replayMs: number; onCrash: (err: Error) => void },
     private readonly logger: Logger,
   ) {}
 
@@ -45,8 +45,8 @@ export class OutcomeTracker {
     const consumer = this.kafka.consumer({ groupId: this.options.groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
+    crashWithConsumer(consumer, this.options.onCrash, this.logger);
     await consumer.connect();
-    // NOTE: a fresh group starts at the end; anything older is in Redis already.
     await consumer.subscribe({ topic: this.options.topic, fromBeginning: false });
     await consumer.run({
       eachBatchAutoResolve: false,
@@ -85,6 +85,16 @@ export class OutcomeTracker {
         else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resumeAt ?? batch.firstOffset() ?? '0' });
       },
     });
+    // The group is new on every start, so it would begin at the end and never store the answers
+    // that arrived while this instance was down: a client polling a payment sent before a restart
+    // would wait forever. Read the recent past again (storing an answer twice is harmless).
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await rewindToTime(admin, consumer, this.options.topic, Date.now() - this.options.replayMs);
+    } finally {
+      await admin.disconnect();
+    }
     const deadline = Date.now() + 30_000;
     while (!this.joined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     this.poller = setInterval(() => void this.poll(), POLL_MS);

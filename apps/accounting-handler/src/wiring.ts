@@ -24,7 +24,10 @@ async function retry<T>(what: string, logger: Logger, attempt: () => Promise<T>,
 }
 
 /** Connects everything accounting-handler needs and starts serving; returns the steps to stop it. */
-export async function start(config: Config, logger: Logger): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
+/** How far back a starting handler reads answers again, to pick up those that arrived while it was down. */
+const OUTCOME_REPLAY_MS = 10 * 60_000;
+
+export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
   const metrics = createMetrics('accounting-handler');
   const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? 'accounting-handler', brokers: config.KAFKA_BROKERS, logger });
@@ -42,6 +45,8 @@ export async function start(config: Config, logger: Logger): Promise<{ server: S
       groupId: `${config.TOPIC_PREFIX}accounting-handler-outcomes-${instanceId}`,
       topicPrefix: config.TOPIC_PREFIX,
       ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+      replayMs: OUTCOME_REPLAY_MS,
+      onCrash,
     },
     logger,
   );

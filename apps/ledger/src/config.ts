@@ -12,6 +12,8 @@ export const configSchema = z.object({
   /** Records per atomic Redis write. */
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(200),
   PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Consumer session timeout: how long a crashed ledger keeps its partitions from a new one. */
+  SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -3,7 +3,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
 import { UndecodableMessageError, type Serde } from '@waybill/contracts';
 import { applyBatch, ledgerKeys, offsetField, ReflectedOffsetLostError, toLedgerInput, type ContinuityGuard, type LedgerInput, type LedgerTopic, type OutcomeDoc } from '@waybill/ledger-projections';
-import type { AppMetrics, Logger } from '@waybill/platform';
+import { crashWithConsumer, type AppMetrics, type Logger } from '@waybill/platform';
 import { committedMessages, deadLetterRecord, toInputRecord, type OutputRecord } from '@waybill/streams';
 
 export interface ProjectorOptions {
@@ -18,6 +18,9 @@ export interface ProjectorOptions {
   snapshotEvery: number;
   maxBatchSize: number;
   partitionsConcurrently: number;
+  sessionTimeoutMs: number;
+  /** A consumer kafkajs gave up on: the app exits so its supervisor restarts it. */
+  onCrash: (err: Error) => void;
   logger: Logger;
   metrics: AppMetrics;
   /** Sends records that can never decode to `<topic>.dlq`, acknowledged before the batch goes on. */
@@ -56,13 +59,14 @@ export class Projector {
     const { kafka, groupId, topicPrefix, topics, partitionsConcurrently } = this.options;
     this.admin = kafka.admin();
     await this.admin.connect();
-    const consumer = kafka.consumer({ groupId, readUncommitted: false, maxBytesPerPartition: 1_048_576 });
+    const consumer = kafka.consumer({ groupId, readUncommitted: false, maxBytesPerPartition: 1_048_576, sessionTimeout: this.options.sessionTimeoutMs, heartbeatInterval: Math.min(3_000, Math.floor(this.options.sessionTimeoutMs / 3)) });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.joined = true;
       // A new assignment: check every partition against Redis again before trusting the group.
       this.checked = new Set();
     });
+    crashWithConsumer(consumer, this.options.onCrash, this.options.logger);
     await consumer.connect();
     // NOTE: a new group must start at the beginning: every read model is rebuilt from the topics.
     await consumer.subscribe({ topics: topics.map((t) => topicPrefix + t), fromBeginning: true });
@@ -152,8 +156,8 @@ export class Projector {
           // A record that can never decode goes to the dead-letter topic and the ledger goes on;
           // anything else, e.g. the registry being down, fails the batch and kafkajs retries.
           if (!(err instanceof UndecodableMessageError)) throw err;
-          const dead = deadLetterRecord(toInputRecord(topic, partition, message), err);
-          deadLetters.push({ ...dead, headers: { ...dead.headers, 'x-consumer-group': this.options.groupId } });
+          const dead = deadLetterRecord(toInputRecord(topic, partition, message), err, this.options.groupId);
+          deadLetters.push(dead);
           logger.error({ err, topic, partition, offset: message.offset, deadLetterTopic: dead.topic }, 'dead-lettering a record that cannot be decoded');
         }
       }

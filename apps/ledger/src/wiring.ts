@@ -27,7 +27,7 @@ async function retry<T>(what: string, logger: Logger, attempt: () => Promise<T>,
 }
 
 /** Connects the projector and the query API; returns the steps to stop them. */
-export async function start(config: Config, logger: Logger): Promise<{ server: Server; port: number; projector: Projector; shutdown: ShutdownStep[] }> {
+export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void = (err) => logger.error({ err }, 'consumer crashed and kafkajs will not restart it')): Promise<{ server: Server; port: number; projector: Projector; shutdown: ShutdownStep[] }> {
   const metrics = createMetrics(GROUP_ID);
   const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
@@ -54,6 +54,8 @@ export async function start(config: Config, logger: Logger): Promise<{ server: S
     snapshotEvery: config.SNAPSHOT_EVERY,
     maxBatchSize: config.MAX_BATCH_SIZE,
     partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
+    sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
+    onCrash,
     logger,
     metrics,
     deadLetter: async (records) => {

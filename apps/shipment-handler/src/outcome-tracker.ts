@@ -1,7 +1,8 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
 import { TOPICS, type CommandOutcome, type Serde } from '@waybill/contracts';
-import type { Logger } from '@waybill/platform';
+import { crashWithConsumer, rewindToTime, type Logger } from '@waybill/platform';
+import { committedMessages } from '@waybill/streams';
 
 /** Where an outcome sits on `shipment.outcomes`: what a reader passes to wait for its own write. */
 export interface OutcomePosition {
@@ -31,7 +32,7 @@ export class OutcomeTracker {
     private readonly kafka: Kafka,
     private readonly redis: Redis,
     private readonly serde: Serde,
-    private readonly options: { topic: string; groupId: string; keyPrefix: string; ttlSeconds: number },
+    private readonly options: { topic: string; groupId: string; keyPrefix: string; ttlSeconds: number; replayMs: number; onCrash: (err: Error) => void },
     private readonly logger: Logger,
   ) {}
 
@@ -47,14 +48,18 @@ export class OutcomeTracker {
     const consumer = this.kafka.consumer({ groupId: this.options.groupId, readUncommitted: false });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
+    crashWithConsumer(consumer, this.options.onCrash, this.logger);
     await consumer.connect();
-    // NOTE: a fresh group starts at the end; anything older is in Redis already.
     await consumer.subscribe({ topic: this.options.topic, fromBeginning: false });
     await consumer.run({
-      eachBatch: async ({ batch }) => {
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        // NOTE: judged by the transaction markers, not kafkajs's read_committed filter, which can
+        // hand over an aborted outcome after a reducer crash (see committedMessages).
+        const { messages, complete, resumeAt } = committedMessages(batch);
         const pipeline = this.redis.pipeline();
         const arrived: TrackedOutcome[] = [];
-        for (const message of batch.messages) {
+        for (const message of messages) {
           try {
             const decoded = await this.serde.decode(message.value, TOPICS.shipmentOutcomes);
             if (decoded.recordName !== 'CommandOutcome') continue;
@@ -65,10 +70,22 @@ export class OutcomeTracker {
             this.logger.warn({ err, partition: batch.partition, offset: message.offset }, 'skipping an outcome that does not decode');
           }
         }
-        await pipeline.exec();
+        if (arrived.length) await pipeline.exec();
         for (const tracked of arrived) this.settle(tracked);
+        if (complete) resolveOffset(batch.lastOffset());
+        else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resumeAt ?? batch.firstOffset() ?? '0' });
       },
     });
+    // The group is new on every start, so it would begin at the end and never store the outcomes
+    // that arrived while this instance was down: a client polling a command sent before a
+    // restart would wait forever. Read the recent past again (storing an outcome twice is harmless).
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await rewindToTime(admin, consumer, this.options.topic, Date.now() - this.options.replayMs);
+    } finally {
+      await admin.disconnect();
+    }
     const deadline = Date.now() + 30_000;
     while (!this.joined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }

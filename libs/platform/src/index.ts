@@ -5,6 +5,6 @@ export { createMetrics, type AppMetrics } from './lib/metrics';
 export { ROLES, type Role, type Principal, hashApiKey, parseApiKeys, authenticate, apiKeyAuth, requireRole } from './lib/auth';
 export { createHttpApp, jsonErrorHandler, listen, type ReadinessCheck, type HttpAppOptions } from './lib/http';
 export { installShutdown, type ShutdownStep } from './lib/shutdown';
-export { createKafka, createTopicsAndAwaitLeaders, type NewTopic } from './lib/kafka';
+export { createKafka, createTopicsAndAwaitLeaders, crashWithConsumer, rewindToTime, type NewTopic } from './lib/kafka';
 export { SerialProducer } from './lib/serial-producer';
 export { runApp, type AppStart } from './lib/run-app';

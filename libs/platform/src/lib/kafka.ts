@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -76,4 +76,30 @@ export async function createTopicsAndAwaitLeaders(admin: Admin, topics: readonly
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for leaders of ${names.join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * kafkajs restarts a consumer after a retriable failure, but after a non-retriable one (e.g. the
+ * broker unreachable for longer than the retry budget) it stops for good while the process lives
+ * on, serving HTTP from a loop that no longer runs. Hand that to `onCrash` (runApp exits 1, the
+ * supervisor restarts the app).
+ */
+export function crashWithConsumer(consumer: Consumer, onCrash: (err: Error) => void, logger: Logger): void {
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) {
+      logger.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
+      return;
+    }
+    onCrash(payload.error instanceof Error ? payload.error : new Error(String(payload.error)));
+  });
+}
+
+/**
+ * Moves a freshly started consumer of `topic` back to the first records written at or after
+ * `sinceMs` (epoch ms), on every partition. For a consumer group that is new on every start and
+ * would otherwise begin at the end, missing what arrived while the app was down.
+ */
+export async function rewindToTime(admin: Admin, consumer: Consumer, topic: string, sinceMs: number): Promise<void> {
+  const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, sinceMs);
+  for (const { partition, offset } of offsets) consumer.seek({ topic, partition, offset });
 }

@@ -20,8 +20,11 @@ export function decodeErrorPolicy(decodeErrorClass?: ErrorClass): BadRecordHandl
   return (_record, error) => (decodeErrorClass && error instanceof decodeErrorClass ? 'continue' : 'fail');
 }
 
-/** The dead-letter record for `record`: same key and value bytes, plus where it came from and why. */
-export function deadLetterRecord(record: InputRecord, error: unknown): OutputRecord {
+/**
+ * The dead-letter record for `record`: same key and value bytes, plus where it came from, why,
+ * and which consumer group gave up on it (several groups read one topic, each may dead-letter).
+ */
+export function deadLetterRecord(record: InputRecord, error: unknown, consumerGroup: string): OutputRecord {
   return {
     topic: deadLetterTopic(record.topic),
     key: record.key,
@@ -33,6 +36,7 @@ export function deadLetterRecord(record: InputRecord, error: unknown): OutputRec
       'x-original-topic': record.topic,
       'x-original-partition': String(record.partition),
       'x-original-offset': record.offset,
+      'x-consumer-group': consumerGroup,
     },
   };
 }

@@ -156,7 +156,7 @@ export class PartitionTask<S> {
           throw new BadRecordError(`record ${record.topic}/${record.partition}@${record.offset} failed: ${errorMessage(error)}`, { topic: record.topic, partition, offset: record.offset }, error);
         }
         this.log.warn({ offset: record.offset, key: record.key, error: errorMessage(error) }, 'bad record dead-lettered');
-        produced = [deadLetterRecord(record, error)];
+        produced = [deadLetterRecord(record, error, groupId)];
         deadLettered += 1;
       }
       for (const output of produced) {
