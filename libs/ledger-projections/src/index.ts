@@ -33,6 +33,6 @@ export {
 } from './lib/project';
 export { versionAt, timelineOf, foldTo, usableSnapshot, diffStates, type FieldChange } from './lib/as-of';
 export { applyBatch, type BatchResult, type ContinuityGuard } from './lib/apply-batch';
-export { listKeys, readKeyValue, dumpKeyspace } from './lib/keyspace';
+export { listKeys, readKeyValue, dumpKeyspace, loadKeyspace } from './lib/keyspace';
 export { groupOffsets, parseWaitFor, isReflected, type ReflectedOffsets, type WaitPosition } from './lib/offsets';
 export { LedgerReader, type Page, type StateAt, type ShipmentDiff, type TraceItem } from './lib/reader';

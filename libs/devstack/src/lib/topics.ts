@@ -7,7 +7,8 @@ import { createTopicsAndAwaitLeaders } from '@waybill/platform';
  * its data). Returns the topics it created.
  */
 export async function ensureTopics(brokers: string[], specs: readonly TopicSpec[]): Promise<string[]> {
-  const admin = new Kafka({ brokers, clientId: 'waybill-topics', logLevel: logLevel.ERROR }).admin();
+  // NOTE: silent: the wait for leaders retries NOT_LEADER answers kafkajs would log as errors; failures still throw.
+  const admin = new Kafka({ brokers, clientId: 'waybill-topics', logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());

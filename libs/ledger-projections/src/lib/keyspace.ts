@@ -54,3 +54,50 @@ export async function dumpKeyspace(redis: Redis, keyPrefix: string): Promise<Rec
   }
   return out;
 }
+
+/**
+ * Writes every key of `entries` into Redis (which must not hold them yet) in pipelined batches of
+ * about `batchCommands` commands, big hashes and zsets split into several HSET/ZADD calls. The
+ * bulk half of a rebuild: planning in memory and writing once is several times faster than one
+ * conditional script per batch.
+ */
+export async function loadKeyspace(
+  redis: Redis,
+  entries: Iterable<[string, KeyValue]>,
+  options: { batchCommands?: number; onProgress?: (keysWritten: number) => void } = {},
+): Promise<number> {
+  const batchCommands = options.batchCommands ?? 1_000;
+  const FIELDS_PER_COMMAND = 500;
+  let pipeline = redis.pipeline();
+  let queued = 0;
+  let written = 0;
+  const flush = async () => {
+    if (!queued) return;
+    const results = await pipeline.exec();
+    for (const [error] of results ?? []) if (error) throw error;
+    pipeline = redis.pipeline();
+    queued = 0;
+    options.onProgress?.(written);
+  };
+  for (const [key, entry] of entries) {
+    if (entry.type === 'string') {
+      pipeline.set(key, entry.value);
+      queued += 1;
+    } else if (entry.type === 'hash') {
+      const fields = Object.entries(entry.value);
+      for (let i = 0; i < fields.length; i += FIELDS_PER_COMMAND) {
+        pipeline.hset(key, ...fields.slice(i, i + FIELDS_PER_COMMAND).flat());
+        queued += 1;
+      }
+    } else {
+      for (let i = 0; i < entry.value.length; i += FIELDS_PER_COMMAND) {
+        pipeline.zadd(key, ...entry.value.slice(i, i + FIELDS_PER_COMMAND).flatMap(([member, score]) => [String(score), member]));
+        queued += 1;
+      }
+    }
+    written += 1;
+    if (queued >= batchCommands) await flush();
+  }
+  await flush();
+  return written;
+}

@@ -86,6 +86,17 @@ export class MemoryKeyspace {
   }
 
   /** Every key with its value, keys sorted: the same shape as `dumpKeyspace` reads from Redis. */
+  /** Every key with its value, unsorted: for loading into Redis, where order does not matter. */
+  *entries(): IterableIterator<[string, KeyValue]> {
+    for (const [k, value] of this.strings) yield [k, { type: 'string', value }];
+    for (const [k, h] of this.hashes) yield [k, { type: 'hash', value: Object.fromEntries(h) }];
+    for (const [k, z] of this.zsets) yield [k, { type: 'zset', value: [...z] }];
+  }
+
+  get size(): number {
+    return this.strings.size + this.hashes.size + this.zsets.size;
+  }
+
   dump(): Record<string, KeyValue> {
     const out: Array<[string, KeyValue]> = [
       ...[...this.strings].map(([k, value]): [string, KeyValue] => [k, { type: 'string', value }]),

@@ -295,6 +295,13 @@ describe('waybill rebuild ledger / verify ledger', () => {
     for (const [field, end] of Object.entries(await endOffsets())) expect(byField[field]).toBe(end);
   });
 
+  it('writes the same keyspace batch by batch (--write-per-batch) as it plans in memory', async () => {
+    const inMemory = await dumpKeyspace(redis, keyPrefix);
+    const run = await waybill(['rebuild', 'ledger', '--yes', '--write-per-batch', '--batch-size', '50']);
+    expect(run.code).toBe(0);
+    expect(await dumpKeyspace(redis, keyPrefix)).toEqual(inMemory);
+  });
+
   it('prints the summary as JSON for scripts', async () => {
     const run = await waybill(['rebuild', 'ledger', '--yes', '--output', 'json']);
     expect(run.code).toBe(0);

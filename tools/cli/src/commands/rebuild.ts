@@ -39,7 +39,9 @@ What it does, in order:
      (read_committed: where the ledger itself can get to);
   3. deletes every key under <prefix>ledger: (the read models and their offsets);
   4. replays the three topics from their log start to those end offsets through the ledger's own
-     projection (applyBatch: the same planning and atomic Redis write as the app);
+     projection (the same planning as the app) into memory, then writes the keyspace to Redis in
+     pipelined batches (--write-per-batch: the app's atomic write per batch instead, slower but
+     with memory bounded by one batch; the in-memory plan needs roughly 1 KB per event);
   5. commits those end offsets for the ledger's group, so the restarted app carries on from there.
 
 Examples:
@@ -67,8 +69,9 @@ export function rebuildCommand(io: CliIo): Command {
   const ledger = withReplayOptions(new Command('ledger').description('Clear the ledger read models and rebuild them by replaying the topics.'))
     .option('--yes', 'do not ask: the read models are deleted and rebuilt')
     .option('--force', 'go ahead even while the ledger group has live members')
+    .option('--write-per-batch', 'write each batch to Redis as the app does, instead of planning in memory and loading once: slower, memory bounded by one batch')
     .addHelpText('after', REBUILD_LEDGER_HELP)
-    .action(async (options: ReplayFlags & { yes?: boolean; force?: boolean }) => runRebuildLedger(options, io));
+    .action(async (options: ReplayFlags & { yes?: boolean; force?: boolean; writePerBatch?: boolean }) => runRebuildLedger(options, io));
 
   const store = withConnectionOptions(new Command('store').description("Wipe a reducer's Redis state store so it restores from its changelog on start."))
     .requiredOption('--app <app>', `the reducer: ${Object.keys(KNOWN_STORES).join(', ')}`)
@@ -82,7 +85,7 @@ export function rebuildCommand(io: CliIo): Command {
 
 const n = (x: number) => x.toLocaleString('en-US');
 
-async function runRebuildLedger(options: ReplayFlags & { yes?: boolean; force?: boolean }, io: CliIo): Promise<void> {
+async function runRebuildLedger(options: ReplayFlags & { yes?: boolean; force?: boolean; writePerBatch?: boolean }, io: CliIo): Promise<void> {
   const connection = resolveConnection(options, io.env);
   const snapshotEvery = snapshotEveryFrom(options.snapshotEvery, io.env);
   await withAdmin(connection.brokers, (admin, kafka) =>
@@ -105,6 +108,7 @@ async function runRebuildLedger(options: ReplayFlags & { yes?: boolean; force?: 
         snapshotEvery,
         batchSize: options.batchSize,
         partitionsConcurrently: options.partitionsConcurrently,
+        writePerBatch: options.writePerBatch,
         onProgress: (p) => progress.update((last = p)),
         onWarning: (message) => io.stderr(`warning: ${message}\n`),
       });

@@ -9,6 +9,7 @@ import {
   ledgerKeyPrefix,
   ledgerKeys,
   listKeys,
+  loadKeyspace,
   MemoryKeyspace,
   offsetField,
   type KeyValue,
@@ -33,6 +34,17 @@ export interface ReplaySettings {
   partitionsConcurrently: number;
   onProgress?: (progress: ReplayProgress) => void;
   onWarning?: (message: string) => void;
+}
+
+export interface RebuildSettings extends ReplaySettings {
+  /**
+   * Write each batch to Redis as the app does (conditional script per batch), instead of
+   * planning the whole keyspace in memory and loading it at the end: slower, but memory stays
+   * bounded by one batch whatever the history's size.
+   */
+  writePerBatch?: boolean;
+  /** Called while the in-memory keyspace is written to Redis. */
+  onLoad?: (keysWritten: number, keysTotal: number) => void;
 }
 
 export interface RebuildPlan {
@@ -97,12 +109,13 @@ export async function planLedgerRebuild(admin: Admin, redis: Redis, topicPrefix:
  * app's own write path), then commits those end offsets for the ledger's group so the restarted
  * app carries on exactly where the rebuild stopped.
  */
-export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: Redis, plan: RebuildPlan, settings: ReplaySettings): Promise<RebuildSummary> {
+export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: Redis, plan: RebuildPlan, settings: RebuildSettings): Promise<RebuildSummary> {
   const began = Date.now();
   const keysDeleted = await unlinkAll(redis, await listKeys(redis, plan.keyPrefix));
   const serde = createSerde({ registry: kafkajsRegistryClient(settings.registryUrl) });
   const ranges: PartitionRange[] = plan.partitions.map((p) => ({ topic: p.topic as PartitionRange['topic'], partition: p.partition, from: p.low, to: p.high }));
   const replayBegan = Date.now();
+  const memory = settings.writePerBatch ? undefined : new MemoryKeyspace();
   const counts = await replayLedger({
     kafka,
     admin,
@@ -113,12 +126,20 @@ export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: Redis, pl
     chunkSize: settings.batchSize,
     partitionsConcurrently: settings.partitionsConcurrently,
     apply: async (inputs, marks) => {
-      const result = await applyBatch(redis, plan.keyPrefix, inputs, { snapshotEvery: settings.snapshotEvery, marks });
+      // Planned by the app's own projection either way: in memory (one write at the end) or
+      // through applyBatch (the app's atomic write, one per batch).
+      const result = memory
+        ? applyToMemory(memory, plan.keyPrefix, inputs, { snapshotEvery: settings.snapshotEvery, marks })
+        : await applyBatch(redis, plan.keyPrefix, inputs, { snapshotEvery: settings.snapshotEvery, marks });
       for (const warning of result.warnings) settings.onWarning?.(warning);
     },
     onProgress: (c) => settings.onProgress?.(toProgress(c, replayBegan)),
     onWarning: settings.onWarning,
   });
+  if (memory) {
+    const total = memory.size;
+    await loadKeyspace(redis, memory.entries(), { onProgress: (written) => settings.onLoad?.(written, total) });
+  }
   const replaySeconds = (Date.now() - replayBegan) / 1000;
 
   // The group resumes at the end offsets the replay stopped at (every partition, empty ones too).
