@@ -32,7 +32,13 @@ describe('ChangelogRestorer', () => {
     await transactionalWrite(topic, 1, [{ key: 'c', version: 1 }, { key: 'c', version: 2 }], 'commit');
     await transactionalWrite(topic, 1, [{ key: 'c', version: 3 }, { key: 'd', version: 1 }], 'abort');
     const admin = await env.admin();
-    const ends = Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.high]));
+    // The coordinator writes the markers after EndTxn answers: the end offsets get there shortly.
+    const readEnds = async () => Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.high]));
+    let ends = await readEnds();
+    for (let i = 0; i < 100 && !(ends[0] === '4' && ends[1] === '6'); i += 1) {
+      await new Promise((r) => setTimeout(r, 100));
+      ends = await readEnds();
+    }
     expect(ends).toEqual({ 0: '4', 1: '6' });
 
     const store = new RedisStateStore(redis, prefix, counterStore(topic));
