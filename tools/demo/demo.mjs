@@ -156,6 +156,12 @@ export async function runDemo(options, out = process.stdout) {
             body: body === undefined ? undefined : JSON.stringify(body),
             signal: AbortSignal.timeout(20_000),
           });
+          // Rate limited: wait as long as the app asks, then the same request again.
+          if (res.status === 429 && attempt < 10) {
+            await res.text();
+            await sleep(Math.max(1, Number(res.headers.get('retry-after') ?? 1)) * 1000);
+            continue;
+          }
           const text = await res.text();
           let json;
           try {
