@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient, prefixedTopics } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep } from '@waybill/platform';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { BalanceProjector } from './balance-projector';
 import type { Config } from './config';
 
@@ -40,6 +40,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     logger,
     metrics,
     apiKeys: config.API_KEYS,
+    rateLimit: rateLimitOf(config),
     readiness: [
       { name: 'consumer group', check: () => projector.ready },
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },

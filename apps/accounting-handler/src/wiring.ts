@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient, prefixedTopics } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep } from '@waybill/platform';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { AccountingService } from './accounting-service';
 import type { Config } from './config';
 import { accountingRoutes } from './http/routes';
@@ -71,6 +71,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     logger,
     metrics,
     apiKeys: config.API_KEYS,
+    rateLimit: rateLimitOf(config),
     bodyLimit: config.BODY_LIMIT,
     readiness: [
       { name: 'transactions', check: () => tracker.ready },

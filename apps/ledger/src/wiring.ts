@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
 import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix } from '@waybill/ledger-projections';
-import { createKafka, createMetrics, listen, type Logger, type ShutdownStep } from '@waybill/platform';
+import { createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { AlertAcks, AlertStream } from './alerts';
 import type { Config } from './config';
 import { loadAdminConfig } from './http/admin';
@@ -79,6 +79,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
       logger,
       metrics,
       apiKeys: config.API_KEYS,
+      rateLimit: rateLimitOf(config),
       readiness: [
         { name: 'consumer group', check: () => projector.ready },
         { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },

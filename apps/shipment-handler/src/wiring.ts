@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient, prefixedTopics } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep } from '@waybill/platform';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { CommandService } from './command-service';
 import type { Config } from './config';
 import { shipmentRoutes } from './http/routes';
@@ -65,6 +65,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     logger,
     metrics,
     apiKeys: config.API_KEYS,
+    rateLimit: rateLimitOf(config),
     bodyLimit: config.BODY_LIMIT,
     readiness: [
       { name: 'outcomes', check: () => tracker.ready },

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, UndecodableMessageError } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep } from '@waybill/platform';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { runProcessor } from '@waybill/streams';
 import type { Config } from './config';
 import { shipmentProcessor, shipmentStore } from './shipment-processor';
@@ -41,6 +41,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     logger,
     metrics,
     apiKeys: config.API_KEYS,
+    rateLimit: rateLimitOf(config),
     readiness: [
       { name: 'consumer group', check: () => joined },
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },

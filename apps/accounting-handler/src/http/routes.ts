@@ -80,11 +80,15 @@ function accountParam(req: Request): string {
   return accountId;
 }
 
+// An instant names its offset (Z or ±hh:mm), as on the ledger: `Date.parse` alone would take
+// "1" for 2001-01-01 and "March 7" for a local time the reader never meant.
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
 function asOfParam(req: Request): number | undefined {
   const raw = req.query.asOf;
   if (raw === undefined) return undefined;
-  const at = typeof raw === 'string' ? Date.parse(raw) : NaN;
-  if (Number.isNaN(at)) throw new BadRequest([{ field: 'asOf', message: 'must be an ISO-8601 instant, e.g. 2025-01-31T12:00:00Z' }]);
+  const at = typeof raw === 'string' && ISO_INSTANT.test(raw) ? Date.parse(raw) : NaN;
+  if (Number.isNaN(at)) throw new BadRequest([{ field: 'asOf', message: 'must be an ISO-8601 instant with a zone, e.g. 2025-01-31T12:00:00Z' }]);
   return at;
 }
 

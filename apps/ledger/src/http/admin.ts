@@ -106,8 +106,12 @@ export function adminRoutes(options: AdminOptions & { authenticated: RequestHand
     res.redirect(301, '/admin/');
   });
   router.get('/admin/index.html', csp, sendIndex);
-  // Asset names carry a content hash, so they can be cached for good.
-  router.use('/admin/assets', csp, express.static(join(webDir, 'assets'), { index: false, fallthrough: false, immutable: true, maxAge: '365d' }));
+  // Asset names carry a content hash, so they can be cached for good (instead of the API's no-store).
+  const cacheable = (_req: Request, res: Response, next: NextFunction) => {
+    res.removeHeader('Cache-Control');
+    next();
+  };
+  router.use('/admin/assets', csp, cacheable, express.static(join(webDir, 'assets'), { index: false, fallthrough: false, immutable: true, maxAge: '365d' }));
 
   router.get('/admin/whoami', authenticated, (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -127,6 +131,16 @@ export function adminRoutes(options: AdminOptions & { authenticated: RequestHand
 
   router.post('/admin/api/shipments/:id/correct-status', authenticated, async (req, res) => {
     const body = (req.body ?? {}) as { toStatus?: unknown; reason?: unknown };
+    // shipment-handler judges the values; only what cannot be forwarded as a command is refused
+    // here (a 100 000-deep array cannot even be serialised), with the same 400 shipment-handler gives.
+    const fieldErrors =
+      typeof body !== 'object' || Array.isArray(body)
+        ? [{ field: '(body)', message: 'must be a JSON object { toStatus, reason }' }]
+        : (['toStatus', 'reason'] as const).filter((f) => body[f] !== undefined && body[f] !== null && typeof body[f] !== 'string').map((field) => ({ field, message: 'must be a string' }));
+    if (fieldErrors.length) {
+      res.status(400).json({ error: 'VALIDATION', message: 'the request has invalid fields', fieldErrors });
+      return;
+    }
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     // The caller's own credentials: shipment-handler authorises (and alerts) exactly as if called directly.
     for (const name of ['x-api-key', 'authorization', 'x-trace-id', 'if-match', 'idempotency-key']) {

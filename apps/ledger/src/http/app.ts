@@ -1,12 +1,12 @@
 import type { Express } from 'express';
-import { createHttpApp, jsonErrorHandler, type AppMetrics, type Logger, type ReadinessCheck } from '@waybill/platform';
+import { createHttpApp, jsonErrorHandler, type HttpAppOptions } from '@waybill/platform';
 import { adminRoutes, type AdminOptions } from './admin';
 import { ledgerRoutes, type LedgerRouteDeps } from './routes';
 
 /** The ledger's express app: platform endpoints, the admin page (when given), then the query API behind the API key. */
 export function createLedgerApp(
   deps: LedgerRouteDeps,
-  options: { logger: Logger; metrics: AppMetrics; apiKeys: string; readiness: ReadinessCheck[]; admin?: AdminOptions },
+  options: HttpAppOptions & { admin?: AdminOptions },
 ): Express {
   const { app, authenticated } = createHttpApp(options);
   if (options.admin) app.use(adminRoutes({ ...options.admin, authenticated }));

@@ -23,6 +23,7 @@ describe('the OpenAPI document', () => {
   const app: Express = createLedgerApp({} as LedgerRouteDeps, {
     logger: createLogger('ledger-test', 'silent'),
     metrics: createMetrics('ledger-test'),
+    rateLimit: { perMinute: 100, anonymousPerMinute: 100 },
     apiKeys: `vic:viewer:${'a'.repeat(64)}`,
     readiness: [],
   });

@@ -20,6 +20,30 @@ class BadRequest {
   constructor(readonly fieldErrors: Array<{ field: string; message: string }>) {}
 }
 
+/** Longest text any command field may hold (ids, names, addresses, reasons; the admin page's reason box holds 500). */
+const MAX_TEXT_LENGTH = 500;
+/** Most lines one shipment may have. */
+const MAX_LIST_LENGTH = 500;
+/** Command data is at most this deep (a shipment's `lines[i].sku` is 2); deeper values are left to the type checks. */
+const MAX_DEPTH = 6;
+
+/**
+ * Sizes the domain's rules leave open: every string at most `MAX_TEXT_LENGTH` characters, every
+ * list at most `MAX_LIST_LENGTH` items. Without them a 1 MB address or 20 000 lines would become
+ * an event every projection and page has to carry for good.
+ */
+function sizeErrors(value: unknown, path: string, depth = 0): Array<{ field: string; message: string }> {
+  if (typeof value === 'string') {
+    return value.length > MAX_TEXT_LENGTH ? [{ field: path || '(body)', message: `must be at most ${MAX_TEXT_LENGTH} characters` }] : [];
+  }
+  if (typeof value !== 'object' || value === null || depth >= MAX_DEPTH) return [];
+  if (Array.isArray(value)) {
+    if (value.length > MAX_LIST_LENGTH) return [{ field: path || '(body)', message: `must have at most ${MAX_LIST_LENGTH} items` }];
+    return value.flatMap((item, i) => sizeErrors(item, `${path}[${i}]`, depth + 1));
+  }
+  return Object.entries(value).flatMap(([name, item]) => sizeErrors(item, path ? `${path}.${name}` : name, depth + 1));
+}
+
 function expectedVersion(req: Request): number | undefined {
   const header = req.header('if-match');
   if (header === undefined) return undefined;
@@ -107,6 +131,8 @@ export function shipmentRoutes(service: CommandService): Router {
           throw new BadRequest([{ field: '(body)', message: 'must be a JSON object' }]);
         }
         const { shipmentId, type, data } = build(req);
+        const tooLarge = sizeErrors(data, '');
+        if (tooLarge.length) throw new BadRequest(tooLarge);
         const result = await service.send({
           principal: req.principal!,
           shipmentId,
@@ -153,6 +179,10 @@ export function shipmentRoutes(service: CommandService): Router {
       const data = typeof rawData === 'object' && rawData !== null && !Array.isArray(rawData) ? withoutInitiatedBy(rawData) : rawData;
       const errors = [];
       if (!SHIPMENT_ID.test(shipmentId)) errors.push({ field: 'shipmentId', message: 'is not a shipment id' });
+      // A command without fields still takes an object: `[]` or `"x"` is a mistake, not "no data".
+      if (rawData !== undefined && rawData !== null && (typeof rawData !== 'object' || Array.isArray(rawData))) {
+        errors.push({ field: 'data', message: 'must be a JSON object (or left out when the command has no fields)' });
+      }
       if (typeof type !== 'string' || !isShipmentCommandType(type) || type === 'CreateShipment') {
         errors.push({ field: 'type', message: 'must be one of ReleaseForPicking, PickItem, CompletePicking, Pack, MarkReadyForShipping, Ship, ConfirmDelivery, Cancel, CorrectStatus' });
       }

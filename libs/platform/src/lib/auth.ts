@@ -66,10 +66,24 @@ function presentedKey(req: Request): string | undefined {
   return authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
 }
 
+/**
+ * Sets `req.principal` when the request presents a valid key and never refuses: it runs before
+ * the rate limiter, so a request is counted against its principal (or, without a valid key, its
+ * client address). `apiKeyAuth` does the refusing.
+ */
+export function identifyApiKey(keys: readonly StoredKey[]) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const principal = authenticate(keys, presentedKey(req));
+    if (principal) req.principal = principal;
+    next();
+  };
+}
+
 /** 401 for a missing or unknown key, otherwise `req.principal` is set. */
 export function apiKeyAuth(keys: readonly StoredKey[]) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const principal = authenticate(keys, presentedKey(req));
+    // Already identified (identifyApiKey, from the same headers): no second hash.
+    const principal = req.principal ?? authenticate(keys, presentedKey(req));
     if (!principal) {
       res.status(401).json({ error: 'UNAUTHENTICATED', message: 'a valid API key is required (X-API-Key header)' });
       return;

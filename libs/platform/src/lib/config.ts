@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseApiKeys } from './auth';
 import { ConfigError } from './errors';
 
 const commaList = z
@@ -15,10 +16,35 @@ export const baseConfigShape = {
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   SCHEMA_REGISTRY_URL: z.string().url(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
-  API_KEYS: z.string().min(1).describe('comma-separated principal:role:sha256-hex-of-key entries'),
+  // Checked here, not only when the HTTP app starts: a key given in clear (or a typo in a hash) is
+  // a configuration error the app names at once (exit 2), before it connects to anything.
+  API_KEYS: z
+    .string()
+    .min(1)
+    .superRefine((spec, ctx) => {
+      try {
+        parseApiKeys(spec);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        for (const problem of err.problems) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+      }
+    })
+    .describe('comma-separated principal:role:sha256-hex-of-key entries (hashes only, never keys)'),
   TOPIC_PREFIX: z.string().default(''),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * Requests per minute one principal (API key's principal) may make to one app instance before
+   * answering 429 with `Retry-After`. High enough for normal load and the benchmarks.
+   */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(6_000),
+  /** Requests per minute per client IP without a valid API key (401s, the admin page's assets). */
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(600),
 } as const;
+
+/** The limits `createHttpApp` enforces, from an app's validated configuration. */
+export function rateLimitOf(config: { RATE_LIMIT_PER_MINUTE: number; RATE_LIMIT_ANONYMOUS_PER_MINUTE: number }): { perMinute: number; anonymousPerMinute: number } {
+  return { perMinute: config.RATE_LIMIT_PER_MINUTE, anonymousPerMinute: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE };
+}
 
 export const baseConfigSchema = z.object(baseConfigShape);
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -1,8 +1,10 @@
-import express, { Express, NextFunction, Request, Response } from 'express';
-import type { Server } from 'node:http';
+import express, { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { AppMetrics } from './metrics';
-import { apiKeyAuth, parseApiKeys, requireRole, ROLES } from './auth';
+import { apiKeyAuth, identifyApiKey, parseApiKeys, requireRole, ROLES } from './auth';
 
 export interface ReadinessCheck {
   name: string;
@@ -15,21 +17,67 @@ export interface HttpAppOptions {
   apiKeys: string;
   readiness?: ReadinessCheck[];
   bodyLimit?: string;
+  /**
+   * Requests a minute per principal, and per client address for requests without a valid key
+   * (`rateLimitOf(config)`: RATE_LIMIT_PER_MINUTE and RATE_LIMIT_ANONYMOUS_PER_MINUTE).
+   */
+  rateLimit: { perMinute: number; anonymousPerMinute: number };
 }
+
+/**
+ * A fixed one-minute window per principal (per client address without a valid key), in this
+ * instance's memory: past the limit, 429 with `Retry-After` (seconds) and `RateLimit` headers.
+ */
+function rateLimiter(limits: { perMinute: number; anonymousPerMinute: number }) {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: (req: Request) => (req.principal ? limits.perMinute : limits.anonymousPerMinute),
+    keyGenerator: (req: Request) => (req.principal ? `principal:${req.principal.id}` : `address:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`),
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    // No proxy is trusted: the address is the socket's, so a forged X-Forwarded-For changes nothing.
+    validate: { xForwardedForHeader: false, forwardedHeader: false },
+    handler: (req: Request, res: Response) => {
+      const who = req.principal ? `principal ${req.principal.id}` : 'this address without a valid API key';
+      const limit = req.principal ? limits.perMinute : limits.anonymousPerMinute;
+      res.status(429).json({
+        error: 'RATE_LIMITED',
+        message: `too many requests: at most ${limit} a minute for ${who}; retry after ${String(res.getHeader('Retry-After'))} s`,
+        retryAfterSeconds: Number(res.getHeader('Retry-After')),
+      });
+    },
+  });
+}
+
+/**
+ * Sent on every answer, errors and health checks included (a route may tighten or replace one,
+ * as the admin page does with its own Content-Security-Policy and caching). The answers are JSON
+ * for programs: nothing may sniff, frame, cache or refer them anywhere.
+ */
+export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
+  ['Cross-Origin-Opener-Policy', 'same-origin'],
+  ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"],
+  ['X-Permitted-Cross-Domain-Policies', 'none'],
+  ['Cache-Control', 'no-store'],
+];
 
 /**
  * An express app with the endpoints every Waybill app has: `/healthz` (alive), `/readyz` (its
  * dependencies answer), `/metrics` (Prometheus, API key needed like every non-health route),
- * JSON bodies with a size limit, and security headers. Routes added afterwards need a key.
+ * JSON bodies with a size limit (413 past it), `SECURITY_HEADERS` on every answer, and a rate limit
+ * per principal (per address without a valid key) on everything but the health checks (429 with
+ * `Retry-After`). Routes added afterwards need a key (`authenticated`); finish with
+ * `app.use(jsonErrorHandler(logger))` and serve with `listen`.
  */
 export function createHttpApp(options: HttpAppOptions): { app: Express; authenticated: ReturnType<typeof apiKeyAuth> } {
   const app = express();
   app.disable('x-powered-by');
   app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
     next();
   });
   app.get('/healthz', (_req, res) => {
@@ -48,7 +96,10 @@ export function createHttpApp(options: HttpAppOptions): { app: Express; authenti
     const ready = results.every((r) => r.ok);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });
   });
-  const authenticated = apiKeyAuth(parseApiKeys(options.apiKeys));
+  const keys = parseApiKeys(options.apiKeys);
+  const authenticated = apiKeyAuth(keys);
+  // Everything below the health checks counts against a rate limit, keyed by who is asking.
+  app.use(identifyApiKey(keys), rateLimiter(options.rateLimit));
   app.get('/metrics', authenticated, requireRole(...ROLES), async (_req, res) => {
     res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });
@@ -56,20 +107,66 @@ export function createHttpApp(options: HttpAppOptions): { app: Express; authenti
   return { app, authenticated };
 }
 
-/** The last middleware: turns body-parser and unexpected errors into JSON, never an HTML page. */
-export function jsonErrorHandler(logger: Logger) {
-  return (err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
-    if (err.type === 'entity.too.large') return res.status(413).json({ error: 'PAYLOAD_TOO_LARGE', message: err.message });
-    if (err.type === 'entity.parse.failed') return res.status(400).json({ error: 'INVALID_JSON', message: 'the body is not valid JSON' });
-    if (err.status && err.status >= 400 && err.status < 500) return res.status(err.status).json({ error: 'BAD_REQUEST', message: err.message });
-    logger.error({ err }, 'unhandled error in request');
-    return res.status(500).json({ error: 'INTERNAL', message: 'internal error' });
+/**
+ * The last middleware (`app.use(jsonErrorHandler(logger))`): a JSON 404 for a path or method no
+ * route has, and body-parser and unexpected errors as JSON, never express's HTML page.
+ */
+export function jsonErrorHandler(logger: Logger): [RequestHandler, ErrorRequestHandler] {
+  const notFound: RequestHandler = (req, res) => {
+    const path = req.path.length > 200 ? `${req.path.slice(0, 200)}…` : req.path;
+    res.status(404).json({ error: 'NOT_FOUND', message: `no endpoint ${req.method} ${path}` });
   };
+  const errors: ErrorRequestHandler = (err: Error & { status?: number; statusCode?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
+    // Too late for an answer of its own (a stream broke midway): let express close the connection.
+    if (res.headersSent) return next(err);
+    // A route may have relaxed caching (the admin assets); an error is never kept.
+    res.setHeader('Cache-Control', 'no-store');
+    const status = err.status ?? err.statusCode;
+    if (err.type === 'entity.too.large') return void res.status(413).json({ error: 'PAYLOAD_TOO_LARGE', message: err.message });
+    if (err.type === 'entity.parse.failed') return void res.status(400).json({ error: 'INVALID_JSON', message: 'the body is not valid JSON' });
+    if (err.type === 'charset.unsupported' || err.type === 'encoding.unsupported') return void res.status(415).json({ error: 'UNSUPPORTED_MEDIA_TYPE', message: err.message });
+    if (status && status >= 400 && status < 500) return void res.status(status).json({ error: status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', message: err.message });
+    logger.error({ err }, 'unhandled error in request');
+    return void res.status(500).json({ error: 'INTERNAL', message: 'internal error' });
+  };
+  return [notFound, errors];
+}
+
+const HTTP_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+};
+
+/**
+ * Requests node's HTTP parser refuses before express sees them (a request line or headers past
+ * 16 kB, bytes that are not HTTP) would get a bare status line; answer them like any other error:
+ * JSON, with the security headers, then close.
+ */
+function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = HTTP_ERROR_STATUS[err.code ?? ''] ?? 400;
+  const body = JSON.stringify({
+    error: status === 431 ? 'HEADERS_TOO_LARGE' : status === 408 ? 'REQUEST_TIMEOUT' : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST',
+    message: status === 431 ? 'the request line and headers must fit in 16 kB' : status === 408 ? 'the request did not arrive in time' : 'the request is not valid HTTP/1.1',
+  });
+  const headers = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    ...SECURITY_HEADERS.map(([name, value]) => `${name}: ${value}`),
+  ];
+  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
 }
 
 export function listen(app: Express, port: number, host = '0.0.0.0'): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, () => resolve(server));
+    server.on('clientError', answerUnparsable);
     server.once('error', reject);
   });
 }
