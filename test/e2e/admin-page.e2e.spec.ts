@@ -213,6 +213,12 @@ describe('the ledger admin page', () => {
     await shot('04-events-filtered-by-order');
 
     await page.goto(`${ledger.url}/admin/#/events`);
+    // Same document, new hash: wait until the page has re-read its filters from the URL (the
+    // order id of the previous filter gone), or that re-render can overwrite what is typed next.
+    await page.waitForFunction(() => {
+      const field = Array.from(document.querySelectorAll('label')).find((l) => l.textContent?.includes('Shipment or order id'))?.control as HTMLInputElement | null | undefined;
+      return field?.value === '' && !/events of 2 shipments/.test(document.body.textContent ?? '') && !document.querySelector('table.events.busy');
+    });
     await page.getByLabel('Shipment or order id').fill(id('1'));
     await page.getByLabel('User').fill('ana.associate');
     await page.getByRole('button', { name: 'Filter' }).click();
