@@ -52,8 +52,11 @@ describe('Kafka from the cached jars, driven by kafkajs and by Kafka\'s own tool
   }
 
   it('a group of three over 12 partitions consumes every message once per committed offset, even when a member is SIGKILLed', async () => {
-    await produce(1);
     for (const name of ['a', 'b', 'c']) members.push(startMember(env.brokers.join(','), topic, groupId, name, events));
+    // All three in the group before anything arrives: a member that starts late on a busy
+    // machine would otherwise find the first phase already consumed by the others.
+    await waitFor('all three members to join', () => ['a', 'b', 'c'].every((m) => events.some((e) => e.member === m && e.e === 'joined')));
+    await produce(1);
     await waitFor('member b to process 50 messages', () => events.filter((e) => e.member === 'b' && e.e === 'processed').length >= 50);
     members[1].kill('SIGKILL');
     await new Promise((resolve) => members[1].once('exit', resolve));
