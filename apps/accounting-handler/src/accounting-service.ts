@@ -157,7 +157,15 @@ export class AccountingService {
     const value = await this.deps.serde.encode(TOPICS.accountingCommands, 'AccountingCommand', command);
     const wait = this.deps.tracker.expect(commandId);
     await this.deps.redis.set(this.pendingKey(commandId), JSON.stringify({ accountId, transactionId, traceId }), 'EX', this.deps.ttlSeconds);
-    await this.deps.producer.send(this.deps.commandsTopic, { key: accountId, value, headers: { 'x-trace-id': traceId, 'x-command-type': 'AccountingCommand' } });
+    try {
+      await this.deps.producer.send(this.deps.commandsTopic, { key: accountId, value, headers: { 'x-trace-id': traceId, 'x-command-type': 'AccountingCommand' } });
+    } catch (err) {
+      // Not acknowledged: nothing is pending, and the key must let a retry produce it. (Had it
+      // reached the topic after all, the retry's same transactionId is dropped as a duplicate.)
+      await this.deps.redis.del(this.pendingKey(commandId)).catch(() => undefined);
+      if (request.idempotencyKey) await this.deps.idempotency.release(principal.id, request.idempotencyKey, commandId).catch(() => undefined);
+      throw err;
+    }
     this.deps.logger.info({ traceId, commandId, accountId, transactionId, kind, initiatedBy: principal.id }, 'accounting command produced');
     return this.finish(commandId, accountId, transactionId, traceId, began, await wait(this.deps.outcomeWaitMs));
   }

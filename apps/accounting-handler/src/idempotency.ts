@@ -24,6 +24,12 @@ export function idempotentTransactionId(principal: string, key: string, accountI
   return `http:${createHash('sha256').update(JSON.stringify([principal, key, accountId])).digest('hex').slice(0, 40)}`;
 }
 
+const RELEASE_SCRIPT = `
+local stored = redis.call('GET', KEYS[1])
+if stored and cjson.decode(stored).commandId == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 /**
  * Idempotency keys, per principal: the first request with a key claims it (SET NX); a repeat of
  * the same request gets the first command's answer; the same key on a different request is refused.
@@ -35,8 +41,21 @@ export class IdempotencyStore {
     private readonly ttlSeconds: number,
   ) {}
 
+  /**
+   * Gives the key back when the command it claimed for could not be produced, so the client's
+   * retry produces it (with the same id) instead of waiting forever for an answer to nothing.
+   * Only this claim is removed: a newer one for the same key stays.
+   */
+  async release(principal: string, key: string, commandId: string): Promise<void> {
+    await this.redis.eval(RELEASE_SCRIPT, 1, this.redisKey(principal, key), commandId);
+  }
+
+  private redisKey(principal: string, key: string): string {
+    return `${this.keyPrefix}:idempotency:${principal}:${key}`;
+  }
+
   async claim(principal: string, key: string, record: IdempotencyRecord): Promise<Claim> {
-    const redisKey = `${this.keyPrefix}:idempotency:${principal}:${key}`;
+    const redisKey = this.redisKey(principal, key);
     const claimed = await this.redis.set(redisKey, JSON.stringify(record), 'EX', this.ttlSeconds, 'NX');
     if (claimed === 'OK') return { kind: 'new' };
     const stored = await this.redis.get(redisKey);

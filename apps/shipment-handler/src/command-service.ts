@@ -92,11 +92,19 @@ export class CommandService {
     const record = commandToRecord(command);
     const value = await this.deps.serde.encode(TOPICS.shipmentCommands, record.type, record.value as never);
     await this.deps.redis.set(this.pendingKey(commandId), JSON.stringify({ shipmentId: request.shipmentId, traceId }), 'EX', this.deps.ttlSeconds);
-    await this.deps.producer.send(this.deps.commandsTopic, {
-      key: request.shipmentId,
-      value,
-      headers: { 'x-trace-id': traceId, 'x-command-type': request.type },
-    });
+    try {
+      await this.deps.producer.send(this.deps.commandsTopic, {
+        key: request.shipmentId,
+        value,
+        headers: { 'x-trace-id': traceId, 'x-command-type': request.type },
+      });
+    } catch (err) {
+      // Not acknowledged: nothing is pending, and the key must let a retry produce it. (Had it
+      // reached the topic after all, the retry's same command id is answered, not applied twice.)
+      await this.deps.redis.del(this.pendingKey(commandId)).catch(() => undefined);
+      if (request.idempotencyKey) await this.deps.idempotency.release(principal.id, request.idempotencyKey, commandId).catch(() => undefined);
+      throw err;
+    }
     this.deps.logger.info({ traceId, commandId, shipmentId: request.shipmentId, type: request.type, initiatedBy: principal.id }, 'command produced');
     const tracked = await wait(this.deps.outcomeWaitMs);
     return tracked ? { kind: 'answered', commandId, tracked } : { kind: 'pending', commandId, shipmentId: request.shipmentId, traceId };

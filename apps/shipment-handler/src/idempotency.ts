@@ -27,6 +27,12 @@ export function idempotentCommandId(principal: string, key: string, shipmentId: 
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+const RELEASE_SCRIPT = `
+local stored = redis.call('GET', KEYS[1])
+if stored and cjson.decode(stored).commandId == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 /**
  * Idempotency keys, per principal: the first request with a key claims it (SET NX); a repeat
  * with the same request gets the first command's outcome; the same key on a different request
@@ -39,8 +45,21 @@ export class IdempotencyStore {
     private readonly ttlSeconds: number,
   ) {}
 
+  /**
+   * Gives the key back when the command it claimed for could not be produced, so the client's
+   * retry produces it (with the same id) instead of waiting forever for an answer to nothing.
+   * Only this claim is removed: a newer one for the same key stays.
+   */
+  async release(principal: string, key: string, commandId: string): Promise<void> {
+    await this.redis.eval(RELEASE_SCRIPT, 1, this.redisKey(principal, key), commandId);
+  }
+
+  private redisKey(principal: string, key: string): string {
+    return `${this.keyPrefix}:idempotency:${principal}:${key}`;
+  }
+
   async claim(principal: string, key: string, record: IdempotencyRecord): Promise<Claim> {
-    const redisKey = `${this.keyPrefix}:idempotency:${principal}:${key}`;
+    const redisKey = this.redisKey(principal, key);
     const claimed = await this.redis.set(redisKey, JSON.stringify(record), 'EX', this.ttlSeconds, 'NX');
     if (claimed === 'OK') return { kind: 'new' };
     const stored = await this.redis.get(redisKey);

@@ -126,10 +126,23 @@ export function jsonErrorHandler(logger: Logger): [RequestHandler, ErrorRequestH
     if (err.type === 'entity.parse.failed') return void res.status(400).json({ error: 'INVALID_JSON', message: 'the body is not valid JSON' });
     if (err.type === 'charset.unsupported' || err.type === 'encoding.unsupported') return void res.status(415).json({ error: 'UNSUPPORTED_MEDIA_TYPE', message: err.message });
     if (status && status >= 400 && status < 500) return void res.status(status).json({ error: status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', message: err.message });
+    // Kafka (or Redis) unreachable: nothing was acknowledged, and the same request may be retried
+    // (with its Idempotency-Key) once the dependency is back.
+    if (isDependencyUnavailable(err)) {
+      logger.warn({ err }, 'a dependency is unavailable; answering 503');
+      res.setHeader('Retry-After', '1');
+      return void res.status(503).json({ error: 'UNAVAILABLE', message: 'Kafka or Redis is unavailable right now; the request may not have been recorded: retry it with the same Idempotency-Key' });
+    }
     logger.error({ err }, 'unhandled error in request');
     return void res.status(500).json({ error: 'INTERNAL', message: 'internal error' });
   };
   return [notFound, errors];
+}
+
+function isDependencyUnavailable(err: Error): boolean {
+  // kafkajs errors all carry a KafkaJS* name; ioredis gives up with MaxRetriesPerRequestError or
+  // "Connection is closed." while Redis restarts.
+  return /^KafkaJS/.test(err.name ?? '') || err.name === 'MaxRetriesPerRequestError' || /Connection is closed|ECONNREFUSED|ECONNRESET/.test(err.message ?? '');
 }
 
 const HTTP_ERROR_STATUS: Record<string, number> = {
