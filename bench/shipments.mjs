@@ -440,7 +440,9 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
   const log = createWriteStream(logFile, { flags: 'a' });
   progress.step(`starting the reducer (${relative(root, entry)}) on ${K} waiting commands`);
   const started = performance.now();
-  const child = spawn(process.execPath, [entry], {
+  // BENCH_REDUCER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the reducer.
+  const nodeArgs = (process.env.BENCH_REDUCER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

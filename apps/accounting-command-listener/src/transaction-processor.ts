@@ -31,6 +31,8 @@ export function accountStore(serde: Serde, topics: TopicMap): StateStoreDefiniti
       const event = decoded.value as TransactionRecorded;
       return evolveAccount(state ?? initialAccountState(event.aggregateId), { type: 'TransactionRecorded', data: event.data });
     },
+    // A transaction carries its own time and version; where the broker put it changes nothing.
+    ignoresPosition: true,
     serialize: (state) => JSON.stringify(state),
     deserialize: (text) => JSON.parse(text) as AccountState,
   };

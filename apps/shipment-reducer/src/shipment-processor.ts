@@ -45,6 +45,8 @@ export function shipmentStore(serde: Serde, topics: TopicMap): StateStoreDefinit
         recent: remember(before, envelope.causationId, envelope.version, envelope.eventId),
       };
     },
+    // Events carry their own time and version; where the broker put them changes nothing.
+    ignoresPosition: true,
     serialize: (state) => JSON.stringify(state),
     deserialize: (text) => JSON.parse(text) as ReducerState,
   };

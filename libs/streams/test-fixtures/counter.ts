@@ -6,6 +6,17 @@ import type { InputRecord, OutputRecord, Processor, StateStoreDefinition } from 
 export interface CounterState {
   count: number;
   version: number;
+  /** Only with `tracksOffset`: the changelog offset of the last event folded. */
+  lastOffset?: string;
+}
+
+export interface CounterStoreOptions {
+  shapeVersion?: number;
+  /** Make the fold read the record's offset, so only a fold with the broker's offsets stores the truth. */
+  tracksOffset?: boolean;
+  ignoresPosition?: boolean;
+  /** Called on every fold, live or on restore. */
+  onApply?: () => void;
 }
 
 export interface CounterTopics {
@@ -39,14 +50,17 @@ function decode(value: Buffer | null): Command {
   return command as Command;
 }
 
-export function counterStore(events: string, shapeVersion = 1): StateStoreDefinition<CounterState> {
+export function counterStore(events: string, options: CounterStoreOptions = {}): StateStoreDefinition<CounterState> {
   return {
     name: 'counter',
     changelogTopic: events,
-    shapeVersion,
+    shapeVersion: options.shapeVersion ?? 1,
+    ignoresPosition: options.ignoresPosition,
     apply: (state, record: InputRecord) => {
+      options.onApply?.();
       const event = JSON.parse(record.value?.toString() ?? '{}') as { version: number };
-      return { count: (state?.count ?? 0) + 1, version: event.version };
+      const next: CounterState = { count: (state?.count ?? 0) + 1, version: event.version };
+      return options.tracksOffset ? { ...next, lastOffset: record.offset } : next;
     },
     serialize: (state) => JSON.stringify(state),
     deserialize: (text) => JSON.parse(text) as CounterState,

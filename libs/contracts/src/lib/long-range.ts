@@ -41,9 +41,63 @@ function walk(type: TypeShape, value: unknown, path: string[], out: string[]): v
   }
 }
 
+// Types with no long anywhere inside need no walk; most envelopes have one or two.
+const holdsLongs = new WeakMap<TypeShape, boolean>();
+
+function containsLong(type: TypeShape, visiting = new Set<TypeShape>()): boolean {
+  const cached = holdsLongs.get(type);
+  if (cached !== undefined) return cached;
+  if (visiting.has(type)) return false;
+  visiting.add(type);
+  const children = [...(type.fields ?? []).map((f) => f.type), ...(type.types ?? []), type.itemsType, type.valuesType].filter((t): t is TypeShape => t !== undefined);
+  const result = type.typeName === 'long' || children.some((child) => containsLong(child, visiting));
+  visiting.delete(type);
+  holdsLongs.set(type, result);
+  return result;
+}
+
+// The allocation-free first pass: every record encoded goes through it, paths are only built
+// for the rare value that fails.
+function inRange(type: TypeShape, value: unknown): boolean {
+  switch (type.typeName) {
+    case 'long':
+      return typeof value !== 'number' || (value >= MIN_LONG && value <= MAX_LONG);
+    case 'record': {
+      const fields = type.fields ?? [];
+      for (let i = 0; i < fields.length; i += 1) {
+        const field = fields[i];
+        if (containsLong(field.type) && !inRange(field.type, (value as Record<string, unknown>)[field.name])) return false;
+      }
+      return true;
+    }
+    case 'array': {
+      const items = value as unknown[];
+      const itemType = type.itemsType as TypeShape;
+      if (!containsLong(itemType)) return true;
+      for (let i = 0; i < items.length; i += 1) if (!inRange(itemType, items[i])) return false;
+      return true;
+    }
+    case 'map': {
+      const valuesType = type.valuesType as TypeShape;
+      if (!containsLong(valuesType)) return true;
+      for (const key in value as Record<string, unknown>) if (!inRange(valuesType, (value as Record<string, unknown>)[key])) return false;
+      return true;
+    }
+    case 'union:unwrapped': {
+      if (value === null) return true;
+      const branch = (type.types ?? []).find((t) => t.isValid(value));
+      return branch === undefined || inRange(branch, value);
+    }
+    default:
+      return true;
+  }
+}
+
 /** Paths of long fields outside [MIN_LONG, MAX_LONG] in a value that is otherwise valid for `type`. */
 export function outOfRangeLongPaths(type: Type, value: unknown): string[] {
+  const shape = type as unknown as TypeShape;
+  if (!containsLong(shape) || inRange(shape, value)) return [];
   const out: string[] = [];
-  walk(type as unknown as TypeShape, value, [], out);
+  walk(shape, value, [], out);
   return out;
 }

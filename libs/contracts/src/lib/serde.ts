@@ -36,6 +36,8 @@ interface Decoder {
 }
 
 function invalidPaths(type: Type, value: unknown): string[] {
+  // The hook makes avsc build a path per field it visits; only a value that fails needs them.
+  if (type.isValid(value, { noUndeclaredFields: true })) return outOfRangeLongPaths(type, value);
   const paths: string[] = [];
   type.isValid(value, {
     noUndeclaredFields: true,
@@ -47,13 +49,17 @@ function invalidPaths(type: Type, value: unknown): string[] {
 // avsc builds records as instances of generated classes; callers get plain data they can spread,
 // compare with toStrictEqual and structuredClone.
 function toPlain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(toPlain);
-  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [key, field] of Object.entries(value)) out[key] = toPlain(field);
-    return out;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const items = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i += 1) items[i] = toPlain(value[i]);
+    return items;
   }
-  return value;
+  if (Buffer.isBuffer(value)) return value;
+  const out: Record<string, unknown> = {};
+  const fields = Object.keys(value);
+  for (let i = 0; i < fields.length; i += 1) out[fields[i]] = toPlain((value as Record<string, unknown>)[fields[i]]);
+  return out;
 }
 
 /** A serde over a schema registry. Caches subject ids and decoders for the life of the process. */

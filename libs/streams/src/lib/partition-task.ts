@@ -198,10 +198,16 @@ export class PartitionTask<S> {
 
     const result = { processed: records.length, deadLettered };
     if (!store || changelog.length === 0) return { ...result, storeWritten: true };
-    return { ...result, storeWritten: await this.writeStore(store, changelog, metadata, base) };
+    return { ...result, storeWritten: await this.writeStore(store, changelog, metadata, base, overlay) };
   }
 
-  private async writeStore(store: RedisStateStore<S>, changelog: PendingChangelog[], metadata: RecordMetadata[], base: Map<string, S | undefined>): Promise<boolean> {
+  private async writeStore(
+    store: RedisStateStore<S>,
+    changelog: PendingChangelog[],
+    metadata: RecordMetadata[],
+    base: Map<string, S | undefined>,
+    decided: ReadonlyMap<string, S>,
+  ): Promise<boolean> {
     const { partition } = this.options;
     const changelogTopic = store.definition.changelogTopic;
     const written = metadata.find((m) => m.topicName === changelogTopic && m.partition === partition);
@@ -213,14 +219,18 @@ export class PartitionTask<S> {
     // baseOffset, baseOffset + 1, ... in the order sent. States are folded again with those exact
     // offsets, so what Redis holds is what a restore would compute.
     const baseOffset = BigInt(written.baseOffset);
-    const finals = new Map<string, S>();
     const changelogOffset = baseOffset + BigInt(changelog.length);
     // NOTE: the transaction's commit marker takes the offset right after our last record.
     this.nextChangelogOffset = changelogOffset + 1n;
     try {
-      for (const [index, { record, timestamp }] of changelog.entries()) {
-        const previous = finals.has(record.key) ? finals.get(record.key) : base.get(record.key);
-        finals.set(record.key, await store.definition.apply(previous, asChangelogRecord(record, baseOffset + BigInt(index), timestamp)));
+      let finals = decided;
+      if (!store.definition.ignoresPosition) {
+        const refolded = new Map<string, S>();
+        for (const [index, { record, timestamp }] of changelog.entries()) {
+          const previous = refolded.has(record.key) ? refolded.get(record.key) : base.get(record.key);
+          refolded.set(record.key, await store.definition.apply(previous, asChangelogRecord(record, baseOffset + BigInt(index), timestamp)));
+        }
+        finals = refolded;
       }
       const applied = await store.commit(partition, this.storeOffset, changelogOffset.toString(), finals);
       if (!applied) {

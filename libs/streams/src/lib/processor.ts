@@ -58,6 +58,12 @@ export interface StateStoreDefinition<S> {
    * (e.g. an Avro decode that looks a schema up); records are still folded one at a time, in order.
    */
   apply(state: S | undefined, changelogRecord: InputRecord): S | Promise<S>;
+  /**
+   * True when `apply` reads neither the record's offset nor its timestamp. The live path then
+   * stores the states it folded while deciding, instead of folding the batch a second time with the
+   * offsets the broker gave (one Avro decode and evolve per event saved).
+   */
+  ignoresPosition?: boolean;
   serialize(state: S): string;
   deserialize(text: string): S;
 }

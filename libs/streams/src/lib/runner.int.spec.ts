@@ -144,7 +144,7 @@ describe('runProcessor', () => {
       // Same offset, wrong numbers, old shape: only a wipe + full restore gets the right answer.
       await redis.hset(`${s.keyPrefix}:counter:0:state`, 'k1', JSON.stringify({ count: 1, version: 1 }));
       const { lines, logger } = capturingLogger('warn');
-      runner = await start(s, { store: counterStore(s.topics.events, 2), logger });
+      runner = await start(s, { store: counterStore(s.topics.events, { shapeVersion: 2 }), logger });
       const second = makeCommands(40, 4, 's2');
       await produce(env.kafka, s.topics.commands, second);
       await outcomes.waitFor((r) => r.length >= 100, 30_000, 'second outcomes');
@@ -154,6 +154,42 @@ describe('runProcessor', () => {
       const states = await storedStates(redis, s.keyPrefix, 1);
       for (const [key, n] of expected) expect(states.get(key)).toEqual({ count: n, version: n });
       expect(await redis.hget(`${s.keyPrefix}:counter:0:meta`, 'shapeVersion')).toBe('2');
+    } finally {
+      await Promise.all([outcomes.stop(), events.stop()]);
+    }
+  });
+
+  it("stores the broker's offsets for a fold that reads them, and folds once for a store that ignores them", async () => {
+    const s = await setup(2);
+    const outcomes = await collect(env.kafka, s.topics.outcomes);
+    const events = await collect(env.kafka, s.topics.events);
+    try {
+      let folds = 0;
+      const first = makeCommands(120, 6, 'p1');
+      let runner = await start(s, { store: counterStore(s.topics.events, { tracksOffset: true, onApply: () => (folds += 1) }) });
+      await produce(env.kafka, s.topics.commands, first);
+      const incs = (commands: typeof first) => commands.filter((c) => c.op === 'inc').length;
+      await outcomes.waitFor((r) => r.length >= first.length, 30_000, 'first outcomes');
+      await events.waitFor((r) => r.length >= incs(first), 30_000, 'first events');
+      await runner.stop();
+      const firstEvents = events.records.length;
+      // Decided with predicted offsets, stored after a second fold with the ones the broker gave.
+      expect(folds).toBe(2 * firstEvents);
+      const lastOffsets = new Map(events.records.map((r) => [r.key, r.offset]));
+      const tracked = await storedStates(redis, s.keyPrefix, 2);
+      for (const [key, offset] of lastOffsets) expect(tracked.get(key)?.lastOffset).toBe(offset);
+
+      folds = 0;
+      const second = makeCommands(90, 6, 'p2');
+      runner = await start(s, { store: counterStore(s.topics.events, { ignoresPosition: true, onApply: () => (folds += 1) }) });
+      await produce(env.kafka, s.topics.commands, second);
+      await outcomes.waitFor((r) => r.length >= first.length + second.length, 30_000, 'second outcomes');
+      await events.waitFor((r) => r.length >= incs(first) + incs(second), 30_000, 'second events');
+      await runner.stop();
+      expect(folds).toBe(events.records.length - firstEvents);
+      const expected = checkInvariants([...first, ...second], outcomes.records, events.records);
+      const states = await storedStates(redis, s.keyPrefix, 2);
+      for (const [key, n] of expected) expect(states.get(key)).toMatchObject({ count: n, version: n });
     } finally {
       await Promise.all([outcomes.stop(), events.stop()]);
     }
