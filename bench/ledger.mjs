@@ -173,7 +173,7 @@ async function measureRebuild({ ws, stack, settings, progress }) {
     batchSize: settings.batchSize,
     partitionsConcurrently: settings.partitionsConcurrently,
     measuredFrom: 'first fetch of the replay consumer',
-    measuredTo: 'the last Redis write of the rebuild (in-memory plan loaded in pipelined batches)',
+    measuredTo: 'the last Redis write of the rebuild (net writes of each batch streamed as MULTI/EXEC during the replay)',
   };
 }
 

@@ -5,7 +5,9 @@
 // - transactional (and transactionalFastRetry, the same with a short kafkajs retry delay): what the reducer's loop does around its work (libs/streams): one transactional
 //   producer per input partition (initialised on assignment, fencing any zombie), and per chunk of
 //   at most `batchSize` records one transaction holding the produced records and the consumed
-//   offsets (sendOffsets), committed before the next chunk.
+//   offsets (sendOffsets), committed before the next chunk. With `secondOutputTopic` (the bench's
+//   reducerShaped run) each record is also written there, in the same sendBatch: the reducer's
+//   Kafka work for an accepted command (an event and an outcome) with nothing decided.
 //
 //   node bench/lib/passthrough-worker.mjs '{"brokers":["127.0.0.1:9092"],"inputTopic":"in","outputTopic":"out","groupId":"g","mode":"plain"}'
 import { createRequire } from 'node:module';
@@ -18,7 +20,7 @@ const options = {
   partitionsConcurrently: 4,
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
-const { brokers, inputTopic, outputTopic, groupId, mode, batchSize, partitionsConcurrently, retryInitialMs } = options;
+const { brokers, inputTopic, outputTopic, secondOutputTopic, groupId, mode, batchSize, partitionsConcurrently, retryInitialMs } = options;
 // retryInitialMs: kafkajs' first retry delay (its default is 300 ms). It matters for transactions:
 // a transaction begun right after the previous commit on the same producer is answered
 // CONCURRENT_TRANSACTIONS until the broker has written the commit markers, and kafkajs waits this
@@ -100,7 +102,10 @@ async function runTransactional() {
         const last = chunk[chunk.length - 1].offset;
         const tx = await producer.transaction();
         try {
-          await tx.send({ topic: outputTopic, acks: -1, messages: chunk.map(toOutput) });
+          const outputs = chunk.map(toOutput);
+          const topicMessages = [{ topic: outputTopic, messages: outputs }];
+          if (secondOutputTopic) topicMessages.push({ topic: secondOutputTopic, messages: outputs });
+          await tx.sendBatch({ topicMessages, acks: -1 });
           await tx.sendOffsets({
             consumerGroupId: groupId,
             topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(BigInt(last) + 1n) }] }],

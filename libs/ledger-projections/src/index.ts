@@ -28,11 +28,13 @@ export {
   projectTransaction,
   type BatchPlan,
   type OffsetMark,
+  type ParsedValues,
   type ProjectionOptions,
   type ProjectionResult,
 } from './lib/project';
 export { versionAt, timelineOf, foldTo, usableSnapshot, diffStates, type FieldChange } from './lib/as-of';
 export { applyBatch, type BatchResult, type ContinuityGuard } from './lib/apply-batch';
-export { listKeys, readKeyValue, dumpKeyspace, loadKeyspace } from './lib/keyspace';
+export { listKeys, readKeyValue, dumpKeyspace } from './lib/keyspace';
+export { RebuildWriter, type RebuildWriterOptions } from './lib/rebuild-writer';
 export { groupOffsets, parseWaitFor, isReflected, type ReflectedOffsets, type WaitPosition } from './lib/offsets';
 export { LedgerReader, type Page, type StateAt, type ShipmentDiff, type TraceItem } from './lib/reader';

@@ -57,8 +57,11 @@ export function envelopeToRecord(envelope: ShipmentEventEnvelope): ShipmentEvent
 /** The domain envelope inside a `shipment.events` record; wire-only fields stay on the wire. */
 export function recordToEnvelope(record: ShipmentEventRecord): ShipmentEventEnvelope {
   const { data, ...meta } = record.value;
-  const domainData: Record<string, unknown> = { ...data };
-  for (const field of Object.keys(EVENT_WIRE_DEFAULTS[record.type] ?? {})) delete domainData[field];
+  const wireOnly = EVENT_WIRE_DEFAULTS[record.type];
+  const domainData: Record<string, unknown> = {};
+  // Copied field by field rather than spread-then-delete: a delete turns the object into a slow
+  // dictionary, and every ledger projection and reducer fold goes through here.
+  for (const field in data) if (wireOnly === undefined || !(field in wireOnly)) domainData[field] = (data as Record<string, unknown>)[field];
   return { ...meta, type: record.type, data: domainData } as ShipmentEventEnvelope;
 }
 

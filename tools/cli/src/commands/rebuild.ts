@@ -39,9 +39,10 @@ What it does, in order:
      (read_committed: where the ledger itself can get to);
   3. deletes every key under <prefix>ledger: (the read models and their offsets);
   4. replays the three topics from their log start to those end offsets through the ledger's own
-     projection (the same planning as the app) into memory, then writes the keyspace to Redis in
-     pipelined batches (--write-per-batch: the app's atomic write per batch instead, slower but
-     with memory bounded by one batch; the in-memory plan needs roughly 1 KB per event);
+     projection (the same planning as the app) and streams each batch's net writes, with its
+     offsets, to Redis as one MULTI/EXEC while the replay goes on (--write-per-batch: the app's
+     own conditional script per batch instead, slower); memory holds only the summaries the
+     projection reads back (about 1 KB per shipment or account);
   5. commits those end offsets for the ledger's group, so the restarted app carries on from there.
 
 Examples:
@@ -69,7 +70,7 @@ export function rebuildCommand(io: CliIo): Command {
   const ledger = withReplayOptions(new Command('ledger').description('Clear the ledger read models and rebuild them by replaying the topics.'))
     .option('--yes', 'do not ask: the read models are deleted and rebuilt')
     .option('--force', 'go ahead even while the ledger group has live members')
-    .option('--write-per-batch', 'write each batch to Redis as the app does, instead of planning in memory and loading once: slower, memory bounded by one batch')
+    .option('--write-per-batch', "write each batch with the app's own conditional script, reading back what it needs, instead of streaming net writes: slower")
     .addHelpText('after', REBUILD_LEDGER_HELP)
     .action(async (options: ReplayFlags & { yes?: boolean; force?: boolean; writePerBatch?: boolean }) => runRebuildLedger(options, io));
 

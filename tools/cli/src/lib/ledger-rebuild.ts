@@ -9,9 +9,9 @@ import {
   ledgerKeyPrefix,
   ledgerKeys,
   listKeys,
-  loadKeyspace,
   MemoryKeyspace,
   offsetField,
+  RebuildWriter,
   type KeyValue,
 } from '@waybill/ledger-projections';
 import { GroupActiveError } from '../errors';
@@ -38,13 +38,11 @@ export interface ReplaySettings {
 
 export interface RebuildSettings extends ReplaySettings {
   /**
-   * Write each batch to Redis as the app does (conditional script per batch), instead of
-   * planning the whole keyspace in memory and loading it at the end: slower, but memory stays
-   * bounded by one batch whatever the history's size.
+   * Write each batch to Redis as the app does (one conditional script per batch, reading back
+   * what it needs), instead of streaming each batch's net writes while the replay goes on: slower,
+   * but it exercises the app's exact write path.
    */
   writePerBatch?: boolean;
-  /** Called while the in-memory keyspace is written to Redis. */
-  onLoad?: (keysWritten: number, keysTotal: number) => void;
 }
 
 export interface RebuildPlan {
@@ -115,7 +113,7 @@ export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: Redis, pl
   const serde = createSerde({ registry: kafkajsRegistryClient(settings.registryUrl) });
   const ranges: PartitionRange[] = plan.partitions.map((p) => ({ topic: p.topic as PartitionRange['topic'], partition: p.partition, from: p.low, to: p.high }));
   const replayBegan = Date.now();
-  const memory = settings.writePerBatch ? undefined : new MemoryKeyspace();
+  const writer = settings.writePerBatch ? undefined : new RebuildWriter(redis, plan.keyPrefix, { snapshotEvery: settings.snapshotEvery });
   const counts = await replayLedger({
     kafka,
     admin,
@@ -126,20 +124,17 @@ export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: Redis, pl
     chunkSize: settings.batchSize,
     partitionsConcurrently: settings.partitionsConcurrently,
     apply: async (inputs, marks) => {
-      // Planned by the app's own projection either way: in memory (one write at the end) or
-      // through applyBatch (the app's atomic write, one per batch).
-      const result = memory
-        ? applyToMemory(memory, plan.keyPrefix, inputs, { snapshotEvery: settings.snapshotEvery, marks })
+      // Planned by the app's own projection either way: streamed net writes into the emptied
+      // keyspace, or through applyBatch (the app's atomic write, one per batch).
+      const result = writer
+        ? await writer.apply(inputs, marks)
         : await applyBatch(redis, plan.keyPrefix, inputs, { snapshotEvery: settings.snapshotEvery, marks });
       for (const warning of result.warnings) settings.onWarning?.(warning);
     },
     onProgress: (c) => settings.onProgress?.(toProgress(c, replayBegan)),
     onWarning: settings.onWarning,
   });
-  if (memory) {
-    const total = memory.size;
-    await loadKeyspace(redis, memory.entries(), { onProgress: (written) => settings.onLoad?.(written, total) });
-  }
+  await writer?.finish();
   const replaySeconds = (Date.now() - replayBegan) / 1000;
 
   // The group resumes at the end offsets the replay stopped at (every partition, empty ones too).
