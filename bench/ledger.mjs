@@ -119,12 +119,15 @@ async function encodeAll(serde, records, topic) {
 function runCli(args, env) {
   return new Promise((resolve, reject) => {
     const began = performance.now();
-    // BENCH_CLI_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the rebuild process.
-    const nodeArgs = (process.env.BENCH_CLI_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // The node flags the binary's own launcher passes (its `#!/usr/bin/env -S node …` line), so the
+    // bench runs the CLI as an operator does; BENCH_CLI_NODE_ARGS (e.g. "--cpu-prof
+    // --cpu-prof-dir=/tmp/prof") adds to them.
+    const launcherArgs = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(cliEntry, 'utf8').split('\n', 1)[0])?.[1] ?? '').split(' ').filter(Boolean);
+    const nodeArgs = [...launcherArgs, ...(process.env.BENCH_CLI_NODE_ARGS ?? '').split(' ').filter(Boolean)];
     execFile(process.execPath, [...nodeArgs, cliEntry, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const wallSeconds = (performance.now() - began) / 1000;
       if (err) reject(new Error(`waybill ${args.slice(0, 2).join(' ')} failed (${err.code}): ${stderr.trim().split('\n').slice(-5).join('\n')}`));
-      else resolve({ json: JSON.parse(stdout), stderr, wallSeconds });
+      else resolve({ json: JSON.parse(stdout), stderr, wallSeconds, nodeArgs });
     });
   });
 }
@@ -148,7 +151,7 @@ async function measureRebuild({ ws, stack, settings, progress }) {
   progress.done(`${prefix}shipment.events: ${encoded.length} events, ${round(encoded.reduce((a, m) => a + m.value.length, 0) / encoded.length, 0)} B each; each shipment ends ${check.status}`);
 
   progress.step('waybill rebuild ledger (the built CLI, child process)');
-  const { json, wallSeconds } = await runCli(
+  const { json, wallSeconds, nodeArgs } = await runCli(
     ['rebuild', 'ledger', '--yes', '--output', 'json', '--snapshot-every', String(settings.snapshotEvery), '--batch-size', String(settings.batchSize), '--partitions-concurrently', String(settings.partitionsConcurrently), '--progress-interval', '5'],
     { KAFKA_BROKERS: stack.brokers.join(','), REDIS_URL: stack.redisUrl, SCHEMA_REGISTRY_URL: stack.registryUrl, TOPIC_PREFIX: prefix },
   );
@@ -172,6 +175,7 @@ async function measureRebuild({ ws, stack, settings, progress }) {
     processEventsPerSecond: round(json.records / wallSeconds, 0),
     batchSize: settings.batchSize,
     partitionsConcurrently: settings.partitionsConcurrently,
+    cliNodeArgs: nodeArgs,
     measuredFrom: 'first fetch of the replay consumer',
     measuredTo: 'the last Redis write of the rebuild (net writes of each batch streamed as MULTI/EXEC during the replay)',
   };
