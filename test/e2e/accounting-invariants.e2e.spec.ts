@@ -189,8 +189,14 @@ describe(`accounting invariants under crashes (${SHIPMENTS} shipments, seed ${se
 
     const balances = async () => new Map(await Promise.all(accountIds.map(async (id) => [id, (await call(handler, 'GET', `/accounts/${id}`, { role: 'finance' })).body?.balanceMinor] as const)));
     await waitFor(async () => [...(await balances())].every(([id, b]) => b === expected.get(id)), 60_000);
-
     phase('balances rebuilt');
+
+    // 4b. Redis loses them under the running reducer (restarted empty), and nothing new arrives:
+    // its offsets watch must notice on its own.
+    const again = await redis.keys(`${p.prefix}account-reducer:*`);
+    if (again.length) await redis.del(...again);
+    await waitFor(async () => [...(await balances())].every(([id, b]) => b === expected.get(id)), 60_000);
+    phase('balances rebuilt again while running');
     // 5. The invariants.
     const recorded = (await p.readTopic('accountingTransactions', 1)).map((r) => r.value as TransactionRecorded);
     const ids = recorded.map((t) => t.data.transactionId);

@@ -2,7 +2,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kaf
 import type Redis from 'ioredis';
 import { TOPICS, UndecodableMessageError, type Serde, type TransactionRecorded } from '@waybill/contracts';
 import type { AppMetrics, Logger } from '@waybill/platform';
-import { committedMessages, deadLetterRecord, toInputRecord, type OutputRecord } from '@waybill/streams';
+import { committedMessages, deadLetterRecord, toInputRecord, watchReflectedOffsets, type OutputRecord } from '@waybill/streams';
 import { readModelKeys, type AccountSnapshot, type TransactionEntry } from '@waybill/account-balances';
 
 export interface BalanceProjectorOptions {
@@ -16,6 +16,8 @@ export interface BalanceProjectorOptions {
   maxBatchSize: number;
   partitionsConcurrently: number;
   sessionTimeout: number;
+  /** How often the stored offsets are compared with what this instance knows (see watchReflectedOffsets). */
+  offsetsWatchIntervalMs: number;
   logger: Logger;
   metrics: AppMetrics;
   /** A consumer kafkajs will not restart: the app exits and its supervisor starts it again. */
@@ -66,6 +68,10 @@ export class BalanceProjector {
   private joined = false;
   /** Per partition, the stored next offset this instance last saw or wrote (`''` = none); absent = look again. */
   private readonly expected = new Map<number, string>();
+  /** Per partition, the stored next offset seen on assignment, until a batch sets `expected`. */
+  private readonly observed = new Map<number, bigint>();
+  private assigned: number[] = [];
+  private watch?: { stop(): void };
   private readonly keys: ReturnType<typeof readModelKeys>;
 
   constructor(private readonly options: BalanceProjectorOptions) {
@@ -89,7 +95,9 @@ export class BalanceProjector {
       this.joined = true;
       // NOTE: rebalance. Another owner may have moved any partition on meanwhile: look at Redis again.
       this.expected.clear();
+      this.observed.clear();
       const assigned = payload.memberAssignment[topic] ?? [];
+      this.assigned = assigned;
       this.options.logger.info({ assigned }, 'partitions assigned');
       // NOTE: a partition with nothing new would never reach eachBatch, so a Redis that lost its
       // keys (a rebuild) would wait for the next transaction: seek every assigned partition to what
@@ -106,11 +114,26 @@ export class BalanceProjector {
       partitionsConsumedConcurrently: partitionsConcurrently,
       eachBatch: (payload) => this.eachBatch(payload),
     });
+    this.watch = watchReflectedOffsets({
+      redis: this.options.redis,
+      offsetsKey: this.keys.offsets,
+      partitions: () => this.assigned.map((partition) => ({ topic, partition, field: String(partition) })),
+      lastKnown: (field) => {
+        const partition = Number(field);
+        const expected = this.expected.get(partition);
+        if (expected !== undefined) return expected === '' ? undefined : BigInt(expected);
+        return this.observed.get(partition);
+      },
+      onLost: ({ partition }) => this.lost(topic, partition),
+      intervalMs: this.options.offsetsWatchIntervalMs,
+      logger: this.options.logger,
+    });
     const deadline = Date.now() + 30_000;
     while (!this.joined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
   async stop(): Promise<void> {
+    this.watch?.stop();
     await this.consumer?.disconnect();
     await this.admin?.disconnect();
   }
@@ -290,12 +313,14 @@ export class BalanceProjector {
   private async lost(topic: string, partition: number): Promise<void> {
     this.options.logger.warn({ partition }, 'the stored offset changed under this instance; reading again from what Redis reflects');
     this.expected.delete(partition);
+    this.observed.delete(partition);
     await this.resume(topic, partition);
   }
 
   /** Seeks `partition` to the offset Redis reflects (the beginning when it reflects nothing). */
   private async resume(topic: string, partition: number): Promise<void> {
     const stored = await this.options.redis.hget(this.keys.offsets, String(partition));
+    if (stored !== null) this.observed.set(partition, BigInt(stored));
     const from = stored !== null ? BigInt(stored) : await this.earliest(topic, partition);
     this.consumer!.seek({ topic, partition, offset: from.toString() });
   }

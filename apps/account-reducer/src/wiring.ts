@@ -27,6 +27,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     maxBatchSize: config.MAX_BATCH_SIZE,
     partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
     sessionTimeout: config.SESSION_TIMEOUT_MS,
+    offsetsWatchIntervalMs: config.OFFSETS_WATCH_INTERVAL_MS,
     logger,
     metrics,
     onCrash,

@@ -14,6 +14,8 @@ export const configSchema = z.object({
   PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(4),
   /** Consumer session timeout: how long a crashed ledger keeps its partitions from a new one. */
   SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+  /** How often the stored offsets are compared with what this instance wrote (a Redis that lost them is noticed without traffic). */
+  OFFSETS_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

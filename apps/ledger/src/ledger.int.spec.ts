@@ -302,4 +302,22 @@ describe('ledger query API', () => {
     for (const inputs of byPartition.values()) applyToMemory(memory, ledgerKeyPrefix(prefix), inputs, { snapshotEvery: 3 });
     expect(await dumpKeyspace(redis, ledgerKeyPrefix(prefix))).toEqual(memory.dump());
   });
+
+  it('projects everything again when Redis loses the read model under it, with no new record to notice it by', async () => {
+    await get(`/shipments/S1?${all()}`);
+    const before = await dumpKeyspace(redis, ledgerKeyPrefix(prefix));
+    // What a Redis restarted empty looks like to the running ledger (no AOF, or a flush).
+    const keys = await redis.keys(`${ledgerKeyPrefix(prefix)}*`);
+    await redis.del(...keys);
+
+    // Nothing is produced: the offsets watch (every 2 s by default) has to find the loss itself.
+    const deadline = Date.now() + 30_000;
+    let after = await dumpKeyspace(redis, ledgerKeyPrefix(prefix));
+    while (JSON.stringify(after) !== JSON.stringify(before) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      after = await dumpKeyspace(redis, ledgerKeyPrefix(prefix));
+    }
+    expect(after).toEqual(before);
+    expect((await get('/shipments/S1')).body).toMatchObject({ status: 'Shipped' });
+  });
 });

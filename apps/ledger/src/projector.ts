@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { UndecodableMessageError, type Serde } from '@waybill/contracts';
 import { applyBatch, ledgerKeys, offsetField, ReflectedOffsetLostError, toLedgerInput, type ContinuityGuard, type LedgerInput, type LedgerTopic, type OutcomeDoc } from '@waybill/ledger-projections';
 import { crashWithConsumer, type AppMetrics, type Logger } from '@waybill/platform';
-import { committedMessages, deadLetterRecord, toInputRecord, type OutputRecord } from '@waybill/streams';
+import { committedMessages, deadLetterRecord, toInputRecord, watchReflectedOffsets, type OutputRecord, type WatchedPartition } from '@waybill/streams';
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -19,6 +19,8 @@ export interface ProjectorOptions {
   maxBatchSize: number;
   partitionsConcurrently: number;
   sessionTimeoutMs: number;
+  /** How often the stored offsets are compared with what this instance wrote (see watchReflectedOffsets). */
+  offsetsWatchIntervalMs: number;
   /** A consumer kafkajs gave up on: the app exits so its supervisor restarts it. */
   onCrash: (err: Error) => void;
   logger: Logger;
@@ -46,6 +48,10 @@ export class Projector {
   private checked = new Set<string>();
   /** First offset of a partition, learned when Redis held nothing for it. */
   private lowWatermarks = new Map<string, bigint>();
+  /** Per offsets field, the next offset this instance last wrote or found in Redis. */
+  private readonly reflected = new Map<string, bigint>();
+  private assigned: WatchedPartition[] = [];
+  private watch?: { stop(): void };
 
   constructor(private readonly options: ProjectorOptions) {
     this.events.setMaxListeners(0);
@@ -61,10 +67,19 @@ export class Projector {
     await this.admin.connect();
     const consumer = kafka.consumer({ groupId, readUncommitted: false, maxBytesPerPartition: 1_048_576, sessionTimeout: this.options.sessionTimeoutMs, heartbeatInterval: Math.min(3_000, Math.floor(this.options.sessionTimeoutMs / 3)) });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
       // A new assignment: check every partition against Redis again before trusting the group.
       this.checked = new Set();
+      this.reflected.clear();
+      this.assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+        partitions.map((partition) => ({ topic, partition, field: offsetField(topic.slice(topicPrefix.length), partition) })),
+      );
+      // NOTE: a partition with nothing new never reaches eachBatch, so one that Redis lost while this
+      // ledger was away would wait for its next record: start each where Redis says, now.
+      void Promise.all(this.assigned.map((p) => this.resume(p))).catch((err: unknown) =>
+        this.options.logger.warn({ err }, 'could not read the stored offsets on assignment; the first batch checks again'),
+      );
     });
     crashWithConsumer(consumer, this.options.onCrash, this.options.logger);
     await consumer.connect();
@@ -76,11 +91,21 @@ export class Projector {
       partitionsConsumedConcurrently: partitionsConcurrently,
       eachBatch: (payload) => this.eachBatch(payload),
     });
+    this.watch = watchReflectedOffsets({
+      redis: this.options.redis,
+      offsetsKey: ledgerKeys(this.options.keyPrefix).offsets,
+      partitions: () => this.assigned,
+      lastKnown: (field) => this.reflected.get(field),
+      onLost: (partition) => this.resume(partition),
+      intervalMs: this.options.offsetsWatchIntervalMs,
+      logger: this.options.logger,
+    });
     const deadline = Date.now() + 30_000;
     while (!this.joined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
   async stop(): Promise<void> {
+    this.watch?.stop();
     await this.consumer?.disconnect();
     await this.admin?.disconnect();
   }
@@ -100,6 +125,7 @@ export class Projector {
       const stored = await redis.hget(ledgerKeys(keyPrefix).offsets, field);
       const from = stored !== null ? BigInt(stored) : await this.earliest(topic, partition);
       if (stored === null) this.lowWatermarks.set(field, from);
+      else this.reflected.set(field, from);
       if (from < fetched) {
         logger.warn({ topic, partition, fetched: fetched.toString(), from: from.toString() }, 'Redis reflects less than the group committed; projecting again from there');
         consumer.seek({ topic, partition, offset: from.toString() });
@@ -115,8 +141,19 @@ export class Projector {
       // at what it holds, as on a new assignment, and project from there.
       logger.warn({ topic, partition, fetched: fetched.toString() }, 'the read model lost this partition under us; checking Redis again');
       this.checked.delete(field);
+      this.reflected.delete(field);
       consumer.seek({ topic, partition, offset: fetched.toString() });
     }
+  }
+
+  /** Seeks a partition to the offset Redis reflects (its log start when Redis holds nothing), to be checked again by its next batch. */
+  private async resume({ topic, partition, field }: WatchedPartition): Promise<void> {
+    this.checked.delete(field);
+    this.reflected.delete(field);
+    const stored = await this.options.redis.hget(ledgerKeys(this.options.keyPrefix).offsets, field);
+    const from = stored !== null ? BigInt(stored) : await this.earliest(topic, partition);
+    if (stored !== null) this.reflected.set(field, from);
+    this.consumer!.seek({ topic, partition, offset: from.toString() });
   }
 
   private async project(payload: EachBatchPayload, logical: LedgerTopic, guard: ContinuityGuard): Promise<void> {
@@ -129,6 +166,7 @@ export class Projector {
       // Only markers or aborted records: record that they are behind us, so waitFor on them ends.
       const next = (BigInt(batch.lastOffset()) + 1n).toString();
       await applyBatch(redis, keyPrefix, [], { guard, marks: [{ topic: logical, partition, next }] });
+      this.reflected.set(guard.field, BigInt(next));
       await consumer.commitOffsets([{ topic, partition, offset: next }]);
       resolveOffset(batch.lastOffset());
       this.events.emit('applied');
@@ -165,6 +203,7 @@ export class Projector {
       // NOTE: at least once: a crash after this send and before the Redis write sends it again.
       if (undecodable) await this.options.deadLetter(deadLetters);
       const result = await applyBatch(redis, keyPrefix, inputs, { snapshotEvery, guard, marks: [{ topic: logical, partition, next }] });
+      this.reflected.set(guard.field, BigInt(next));
       await consumer.commitOffsets([{ topic, partition, offset: next }]);
       if (endsBatch) resolveOffset(batch.lastOffset());
       else if (isLastChunk) consumer.seek({ topic, partition, offset: next });

@@ -55,6 +55,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     maxBatchSize: config.MAX_BATCH_SIZE,
     partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
+    offsetsWatchIntervalMs: config.OFFSETS_WATCH_INTERVAL_MS,
     onCrash,
     logger,
     metrics,

@@ -14,3 +14,4 @@ export {
   isFencingError,
 } from './lib/errors';
 export { committedMessages, type CommittedMessages } from './lib/transaction-filter';
+export { watchReflectedOffsets, type WatchedPartition, type ReflectedOffsetsWatchOptions } from './lib/reflected-offsets-watch';
