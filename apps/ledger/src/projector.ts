@@ -35,7 +35,8 @@ export interface ProjectorOptions {
  * The ledger's consumer loop: reads the three topics read_committed in one consumer group, decodes
  * each partition's records in order, applies them with the offsets they reach in one atomic Redis
  * write (`applyBatch`), then commits the group offsets. Redis, not the group, says what is
- * reflected: on assignment a partition restarts from the offset Redis holds if that is earlier
+ * reflected: on assignment a partition restarts from the offset Redis holds, and a Redis that
+ * loses the read model while the ledger runs is noticed by the write guard or the offsets watch
  * (a flushed or restored Redis is rebuilt from the topics); replays are harmless, the projection
  * being idempotent.
  */
