@@ -88,13 +88,7 @@ export class OutcomeTracker {
     // The group is new on every start, so it would begin at the end and never store the answers
     // that arrived while this instance was down: a client polling a payment sent before a restart
     // would wait forever. Read the recent past again (storing an answer twice is harmless).
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      await rewindToTime(admin, consumer, this.options.topic, Date.now() - this.options.replayMs);
-    } finally {
-      await admin.disconnect();
-    }
+    await rewindToTime(this.kafka, consumer, this.options.topic, Date.now() - this.options.replayMs);
     const deadline = Date.now() + 30_000;
     while (!this.joined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     this.poller = setInterval(() => void this.poll(), POLL_MS);

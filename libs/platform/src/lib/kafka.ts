@@ -99,7 +99,13 @@ export function crashWithConsumer(consumer: Consumer, onCrash: (err: Error) => v
  * `sinceMs` (epoch ms), on every partition. For a consumer group that is new on every start and
  * would otherwise begin at the end, missing what arrived while the app was down.
  */
-export async function rewindToTime(admin: Admin, consumer: Consumer, topic: string, sinceMs: number): Promise<void> {
-  const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, sinceMs);
-  for (const { partition, offset } of offsets) consumer.seek({ topic, partition, offset });
+export async function rewindToTime(kafka: Kafka, consumer: Consumer, topic: string, sinceMs: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, sinceMs);
+    for (const { partition, offset } of offsets) consumer.seek({ topic, partition, offset });
+  } finally {
+    await admin.disconnect();
+  }
 }
