@@ -28,7 +28,6 @@ export {
   projectTransaction,
   type BatchPlan,
   type OffsetMark,
-  type ParsedValues,
   type ProjectionOptions,
   type ProjectionResult,
 } from './lib/project';

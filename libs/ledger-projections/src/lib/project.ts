@@ -29,46 +29,13 @@ export function offsetField(topic: string, partition: number): string {
   return `${topic}:${partition}`;
 }
 
-/**
- * Parsed values a caller already holds, with the exact text each stands for (a rebuild keeps the
- * summaries it wrote; parsing their text again would only give the same objects).
- */
-export type ParsedValues = Map<string, { text: string; value: unknown }>;
-
-/**
- * What a projection sees of the keys it reads: the stored text (null = absent) and, when the
- * caller holds it, the value that text parses to.
- */
-export interface ReadView {
-  text(key: string): string | null;
-  parsed?(key: string): unknown;
-}
-
-function parse<T>(key: string, view: ReadView): T | undefined {
-  const held = view.parsed?.(key);
-  if (held !== undefined) return held as T;
-  const raw = view.text(key);
+function parse<T>(key: string, raw: string | null): T | undefined {
   if (raw === null) return undefined;
   try {
     return JSON.parse(raw) as T;
   } catch (error) {
     throw new CorruptReadModelError(key, { cause: error });
   }
-}
-
-/**
- * A `set` whose text is rendered on first use: a shipment's summary is rewritten by each of its
- * events, and a rebuild sends only the last of a batch, so the others need never be rendered.
- */
-function lazySet(key: string, render: () => string): Write {
-  let text: string | undefined;
-  return {
-    op: 'set',
-    key,
-    get value(): string {
-      return (text ??= render());
-    },
-  };
 }
 
 function eventDoc(record: ShipmentEventRecord, position: Position): EventDoc {
@@ -118,7 +85,7 @@ export function projectShipmentEvent(
   };
   const member = `${timeKey(doc.timestamp)}|${doc.eventId}`;
   const writes: Write[] = [
-    lazySet(keys.shipment(id), () => JSON.stringify(next)),
+    { op: 'set', key: keys.shipment(id), value: JSON.stringify(next) },
     { op: 'set', key: keys.event(doc.eventId), value: JSON.stringify(doc) },
     { op: 'zadd', key: keys.shipmentEvents(id), score: doc.version, member: doc.eventId },
     { op: 'zadd', key: keys.shipmentTimeline(id), score: effectiveAt, member: versionKey(doc.version) },
@@ -182,7 +149,7 @@ export function projectTransaction(
   };
   const writes: Write[] = [
     { op: 'set', key: keys.transaction(transactionId), value: JSON.stringify(doc) },
-    lazySet(keys.account(accountId), () => JSON.stringify(next)),
+    { op: 'set', key: keys.account(accountId), value: JSON.stringify(next) },
     { op: 'zadd', key: keys.accountTransactions(accountId), score: next.version, member: transactionId },
     { op: 'zadd', key: keys.accounts, score: 0, member: accountId },
     { op: 'zadd', key: keys.trace(doc.traceId), score: 0, member: `${timeKey(doc.timestamp)}|transaction|${transactionId}` },
@@ -204,38 +171,32 @@ export function keysToRead(keys: LedgerKeys, input: LedgerInput): string[] {
 }
 
 /**
- * Projects one record given the current values of the keys `keysToRead` names. Pure: the same
- * values and record give the same writes. `held` is the summary or account the writes leave
- * behind (the parsed form of the `set` to `held.key`), for a caller that keeps parsed values.
+ * Projects one record given the current values of the keys `keysToRead` names (`read(key)` returns
+ * the stored string or null). Pure: the same values and record give the same writes.
  */
-export function projectRecord(
-  keys: LedgerKeys,
-  view: ReadView,
-  input: LedgerInput,
-  options: ProjectionOptions = {},
-): ProjectionResult & { held?: { key: string; value: unknown } } {
+export function projectRecord(keys: LedgerKeys, read: (key: string) => string | null, input: LedgerInput, options: ProjectionOptions = {}): ProjectionResult {
   const { record, position } = input;
   switch (record.type) {
     case 'CommandOutcome': {
       const doc: OutcomeDoc = { ...record.value, position };
-      return projectOutcome(keys, view.text(keys.outcome(doc.eventId)) !== null, doc);
+      return projectOutcome(keys, read(keys.outcome(doc.eventId)) !== null, doc);
     }
     case 'TransactionRecorded': {
       const doc: TransactionDoc = { ...record.value, position };
       const accountKey = keys.account(doc.data.accountId);
-      const { account, ...result } = projectTransaction(
+      const { account: _account, ...result } = projectTransaction(
         keys,
-        view.text(keys.transaction(doc.data.transactionId)) !== null,
-        parse<AccountSummary>(accountKey, view),
+        read(keys.transaction(doc.data.transactionId)) !== null,
+        parse<AccountSummary>(accountKey, read(accountKey)),
         doc,
       );
-      return account ? { ...result, held: { key: accountKey, value: account } } : result;
+      return result;
     }
     default: {
       const doc = eventDoc(record, position);
       const key = keys.shipment(doc.aggregateId);
-      const { summary, ...result } = projectShipmentEvent(keys, parse<ShipmentSummary>(key, view), doc, options);
-      return summary ? { ...result, held: { key, value: summary } } : result;
+      const { summary: _summary, ...result } = projectShipmentEvent(keys, parse<ShipmentSummary>(key, read(key)), doc, options);
+      return result;
     }
   }
 }
@@ -249,8 +210,6 @@ export interface BatchPlan {
   duplicates: number;
   alerts: OutcomeDoc[];
   warnings: string[];
-  /** The parsed value of each key whose last write in the batch left a summary or account behind. */
-  held: Map<string, unknown>;
 }
 
 /** A partition's new "next offset" (everything before it is reflected). */
@@ -269,49 +228,20 @@ export function planBatch(
   keyPrefix: string,
   initial: ReadonlyMap<string, string | null>,
   inputs: readonly LedgerInput[],
-  options: ProjectionOptions & { marks?: readonly OffsetMark[]; parsed?: ParsedValues } = {},
+  options: ProjectionOptions & { marks?: readonly OffsetMark[] } = {},
 ): BatchPlan {
   const keys = ledgerKeys(keyPrefix);
-  // What each key holds now: the initial text, or the write of this batch that set it last.
-  const current = new Map<string, string | null | Write>(initial);
-  // Parsed values, valid while `current` still holds the text or write they came from.
-  const held = new Map<string, { source: string | Write; value: unknown }>();
-  if (options.parsed) {
-    for (const [key, text] of initial) {
-      const known = text === null ? undefined : options.parsed.get(key);
-      if (known !== undefined && known.text === text) held.set(key, { source: text, value: known.value });
-    }
-  }
-  const view: ReadView = {
-    text(key) {
-      const value = current.get(key);
-      return value === undefined || value === null ? null : typeof value === 'string' ? value : (value as { value: string }).value;
-    },
-    parsed(key) {
-      const entry = held.get(key);
-      return entry !== undefined && entry.source === current.get(key) ? entry.value : undefined;
-    },
-  };
-  const plan: BatchPlan = { expect: [...initial], writes: [], applied: 0, duplicates: 0, alerts: [], warnings: [], held: new Map() };
+  const view = new Map(initial);
+  const plan: BatchPlan = { expect: [...initial], writes: [], applied: 0, duplicates: 0, alerts: [], warnings: [] };
   const next = new Map<string, bigint>();
   const bump = (topic: string, partition: number, offset: bigint) => {
     const field = offsetField(topic, partition);
-    const known = next.get(field);
-    if (known === undefined || offset > known) next.set(field, offset);
+    const current = next.get(field);
+    if (current === undefined || offset > current) next.set(field, offset);
   };
   for (const input of inputs) {
-    const result = projectRecord(keys, view, input, options);
-    for (const write of result.writes) {
-      if (write.op !== 'set') continue;
-      current.set(write.key, write);
-      if (result.held?.key === write.key) {
-        held.set(write.key, { source: write, value: result.held.value });
-        plan.held.set(write.key, result.held.value);
-      } else {
-        held.delete(write.key);
-        plan.held.delete(write.key);
-      }
-    }
+    const result = projectRecord(keys, (key) => view.get(key) ?? null, input, options);
+    for (const write of result.writes) if (write.op === 'set') view.set(write.key, write.value);
     plan.writes.push(...result.writes);
     plan.warnings.push(...result.warnings);
     if (result.outcome === 'applied') plan.applied += 1;

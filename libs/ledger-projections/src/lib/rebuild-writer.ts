@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import type { LedgerInput } from './documents';
 import { ledgerKeys } from './keys';
-import { keysToRead, planBatch, type BatchPlan, type OffsetMark, type ParsedValues, type ProjectionOptions } from './project';
+import { keysToRead, planBatch, type BatchPlan, type OffsetMark, type ProjectionOptions } from './project';
 import type { Write } from './writes';
 
 /** Redis arguments per command when a batch of members or pairs is split (bounds one reply and one write). */
@@ -10,8 +10,7 @@ const PAIRS_PER_COMMAND = 500;
 
 /** What one batch changes, each key and member once: the last write wins, increments add up. */
 class BatchDelta {
-  /** The last `set` of each key; its text is rendered only when queued. */
-  readonly strings = new Map<string, Write & { op: 'set' }>();
+  readonly strings = new Map<string, string>();
   /** member → score, or null when the batch's last word on it was a removal. */
   readonly zsets = new Map<string, Map<string, number | null>>();
   readonly increments = new Map<string, Map<string, number>>();
@@ -20,7 +19,7 @@ class BatchDelta {
   add(write: Write, reached: Map<string, Map<string, bigint>>): void {
     switch (write.op) {
       case 'set':
-        this.strings.set(write.key, write);
+        this.strings.set(write.key, write.value);
         return;
       case 'zadd':
         inner(this.zsets, write.key).set(write.member, write.score);
@@ -62,8 +61,8 @@ class BatchDelta {
         pairs.length = 0;
       }
     };
-    for (const [key, write] of this.strings) {
-      pairs.push(key, write.value);
+    for (const [key, value] of this.strings) {
+      pairs.push(key, value);
       if (pairs.length >= 2 * PAIRS_PER_COMMAND) flushStrings();
     }
     flushStrings();
@@ -124,7 +123,6 @@ export interface RebuildWriterOptions extends ProjectionOptions {
 export class RebuildWriter {
   private readonly keys: ReturnType<typeof ledgerKeys>;
   private readonly known = new Map<string, string>();
-  private readonly parsed: ParsedValues = new Map();
   private readonly offsetsSent = new Map<string, Map<string, bigint>>();
   private readonly inFlight: Array<Promise<void>> = [];
   private failure: unknown;
@@ -150,18 +148,14 @@ export class RebuildWriter {
     for (const input of inputs) {
       for (const key of keysToRead(this.keys, input)) if (!initial.has(key)) initial.set(key, this.known.get(key) ?? null);
     }
-    const plan = planBatch(this.keyPrefix, initial, inputs, { ...this.options, marks, parsed: this.parsed });
+    const plan = planBatch(this.keyPrefix, initial, inputs, { ...this.options, marks });
     const delta = new BatchDelta();
     for (const write of plan.writes) delta.add(write, this.offsetsSent);
     // Only keys the projection reads are kept: they are read before they are written, so each is
     // in `initial` of the batch that writes it.
     for (const key of initial.keys()) {
       const last = delta.strings.get(key);
-      if (last === undefined) continue;
-      this.known.set(key, last.value);
-      const value = plan.held.get(key);
-      if (value !== undefined) this.parsed.set(key, { text: last.value, value });
-      else this.parsed.delete(key);
+      if (last !== undefined) this.known.set(key, last);
     }
     const transaction = this.redis.multi();
     const queued = delta.queue(transaction);
