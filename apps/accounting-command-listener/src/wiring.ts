@@ -23,6 +23,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     kafka,
     groupId,
     inputTopic: topics.accountingCommands,
+    outputTopics: [topics.accountingTransactions],
     processor: transactionProcessor(serde, topics, logger, (outcome) => outcomes.write(outcome)),
     store: accountStore(serde, topics),
     redis,

@@ -21,6 +21,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     kafka,
     groupId,
     inputTopic: topics.shipmentEvents,
+    outputTopics: [topics.accountingCommands],
     processor: chargeProcessor(serde, topics, logger),
     transactionalIdPrefix: groupId,
     decodeErrorClass: UndecodableMessageError,

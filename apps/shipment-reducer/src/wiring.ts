@@ -21,6 +21,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     kafka,
     groupId,
     inputTopic: topics.shipmentCommands,
+    outputTopics: [topics.shipmentEvents, topics.shipmentOutcomes],
     processor: shipmentProcessor(serde, topics, logger),
     store: shipmentStore(serde, topics),
     redis,

@@ -32,6 +32,7 @@ async function main() {
     kafka,
     groupId: config.groupId,
     inputTopic: config.topics.commands,
+    outputTopics: [config.topics.events, config.topics.outcomes],
     processor: counterProcessor(config.topics),
     store: counterStore(config.topics.events),
     redis,

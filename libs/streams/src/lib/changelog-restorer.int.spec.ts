@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { testEnvironment } from '@waybill/devstack';
 import { ChangelogRestorer, IllegalStateTransitionError, RedisStateStore } from '../index';
+import { KafkaWire } from './kafka-wire';
 import { counterStore } from '../../test-fixtures/counter';
 import { capturingLogger } from '../../test-fixtures/harness';
 
@@ -43,7 +44,9 @@ describe('ChangelogRestorer', () => {
 
     const store = new RedisStateStore(redis, prefix, counterStore(topic));
     const { logger } = capturingLogger('warn');
-    const restore = (partition: number) => new ChangelogRestorer({ kafka: env.kafka, admin, store, partition, ownerGroupId: owner, logger, stallTimeoutMs: 15_000 });
+    const wire = new KafkaWire(env.kafka);
+    await wire.connect();
+    const restore = (partition: number) => new ChangelogRestorer({ kafka: env.kafka, admin, wire, store, partition, ownerGroupId: owner, logger, stallTimeoutMs: 15_000 });
 
     const began = Date.now();
     const first = restore(0);
@@ -74,5 +77,6 @@ describe('ChangelogRestorer', () => {
     const { groups } = await admin.listGroups();
     expect(groups.filter((g) => g.groupId.startsWith(`${owner}.restore`))).toEqual([]);
     await redis.del(store.stateKey(0), store.metaKey(0), store.stateKey(1), store.metaKey(1));
+    await wire.disconnect();
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@waybill/platform';
 import { IllegalStateTransitionError, RestoreFailedError, TaskCorruptedError, TaskMigratedError, errorMessage, isRebalanceError } from './errors';
+import type { KafkaWire } from './kafka-wire';
 import { toInputRecord } from './processor';
 import type { RedisStateStore } from './state-store';
 
@@ -18,6 +19,8 @@ const TRANSITIONS = {
 export interface RestoreOptions<S> {
   kafka: Kafka;
   admin: Admin;
+  /** Reads the changelog's high watermark (READ_UNCOMMITTED), which kafkajs's admin cannot. */
+  wire: KafkaWire;
   store: RedisStateStore<S>;
   partition: number;
   /** Names the throwaway restore group after its owner, so an operator can tell where it came from. */
@@ -29,6 +32,8 @@ export interface RestoreOptions<S> {
   stallTimeoutMs?: number;
   /** Write restored states to Redis every this many distinct keys, so memory stays bounded. */
   flushEvery?: number;
+  /** A store whose offset lies past this one holds records that were aborted: wipe it. */
+  trustedUpTo?: bigint;
 }
 
 export interface RestoreResult {
@@ -78,17 +83,20 @@ export class ChangelogRestorer<S> {
   }
 
   private async run(): Promise<RestoreResult> {
-    const { admin, store, partition, logger } = this.options;
+    const { admin, wire, store, partition, logger } = this.options;
     const topic = store.definition.changelogTopic;
     const offsets = await admin.fetchTopicOffsets(topic);
     const entry = offsets.find((o) => o.partition === partition);
     if (!entry) throw new RestoreFailedError(`changelog ${topic} has no partition ${partition}`, { topic, partition });
     const low = BigInt(entry.low);
-    // NOTE: fetchTopicOffsets asks ListOffsets with kafkajs's default READ_COMMITTED isolation, so
-    // this is the last stable offset. The owner initialised its transactional producer before
-    // calling us, which aborted any transaction a zombie left open on this partition, so the LSO is
-    // the true end of what has been committed.
-    const end = BigInt(entry.high);
+    // NOTE: the end is the high watermark (READ_UNCOMMITTED), as Kafka Streams' StoreChangelogReader
+    // takes it (KAFKA-10167), not the last stable offset: EndTxn is answered before the markers are
+    // written, so the LSO can still lie before a transaction that has committed. The read_committed
+    // restore consumer below cannot pass the LSO, so it waits there until every transaction before
+    // the end is decided; one that never is (a hanging transaction) stalls the restore and fails it,
+    // rather than letting the owner decide on a store that lacks it.
+    const end = (await wire.offsets([{ topic, partitions: [partition] }])).get(`${topic}:${partition}`)?.high;
+    if (end === undefined) throw new RestoreFailedError(`changelog ${topic} has no partition ${partition}`, { topic, partition });
 
     let meta = await store.readMeta(partition);
     let wiped = false;
@@ -127,6 +135,10 @@ export class ChangelogRestorer<S> {
     // Past the end: the changelog was recreated under us. Before the start: records it needs are gone.
     if (offset > end || offset < low) {
       return new TaskCorruptedError(`store offset ${offset} lies outside the changelog [${low}, ${end}]`, context);
+    }
+    const trustedUpTo = this.options.trustedUpTo;
+    if (trustedUpTo !== undefined && offset > trustedUpTo) {
+      return new TaskCorruptedError(`store offset ${offset} lies past records aborted at ${trustedUpTo}`, context);
     }
     return undefined;
   }

@@ -34,6 +34,18 @@ export class RestoreFailedError extends WaybillError {
   }
 }
 
+/**
+ * A transaction of this task's own transactional id still holds a partition open after it was
+ * resolved (its markers did not land in time): nothing may be decided there yet; retried.
+ */
+export class HangingTransactionError extends WaybillError {
+  readonly code = 'STREAMS_HANGING_TRANSACTION';
+  override readonly retriable = true;
+  constructor(message: string, context: ErrorContext = {}) {
+    super(message, context);
+  }
+}
+
 /** A state machine was asked for a move its table does not allow: a bug, never retried. */
 export class IllegalStateTransitionError extends WaybillError {
   readonly code = 'STREAMS_ILLEGAL_STATE_TRANSITION';

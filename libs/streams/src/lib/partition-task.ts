@@ -2,6 +2,8 @@ import type { Admin, Kafka, KafkaMessage, Message, Producer, RecordMetadata, Tra
 import type { Logger } from '@waybill/platform';
 import { ChangelogRestorer } from './changelog-restorer';
 import { deadLetterRecord, type BadRecordHandler } from './dead-letter';
+import { fenceAndResolveHanging } from './hanging-transactions';
+import type { KafkaWire } from './kafka-wire';
 import { BadRecordError, TaskCorruptedError, TaskMigratedError, errorMessage, isFencingError } from './errors';
 import { toInputRecord, type InputRecord, type OutputRecord, type Processor, type ProcessorContext } from './processor';
 import type { RedisStateStore } from './state-store';
@@ -18,6 +20,10 @@ export interface PartitionTaskOptions<S> {
   onBadRecord: BadRecordHandler;
   logger: Logger;
   restoreStallTimeoutMs?: number;
+  /** The transaction protocol spoken directly: fencing and hanging-transaction resolution. */
+  wire: KafkaWire;
+  /** Every partition a transaction of this task may write (its hanging records are looked for there). */
+  outputPartitions: () => Promise<Array<{ topic: string; partitions: number[] }>>;
 }
 
 export interface ChunkResult {
@@ -58,9 +64,14 @@ export class PartitionTask<S> {
     return this.disposed;
   }
 
-  /** Fences any previous owner, then brings the store to the end of the changelog partition. */
+  /**
+   * Fences any previous owner, closes any transaction of this transactional id that hangs on the
+   * task's output partitions (as the coordinator decided it), then brings the store to the end of
+   * the changelog partition. Nothing is decided before all three are done.
+   */
   async init(onProgress: () => Promise<void>): Promise<void> {
-    const { kafka, transactionalId, store } = this.options;
+    const { kafka, transactionalId, store, wire, groupId, partition } = this.options;
+    const resolution = await fenceAndResolveHanging({ wire, transactionalId, groupId, partitions: await this.options.outputPartitions(), logger: this.log });
     // NOTE: right after a commit the coordinator may still be writing markers and answers the next
     // transaction's AddPartitionsToTxn with CONCURRENT_TRANSACTIONS; kafkajs's default first retry
     // (300 ms) would then cap a partition at ~3 transactions/s. Retry fast, back off from there.
@@ -74,22 +85,25 @@ export class PartitionTask<S> {
     this.producer = producer;
     await producer.connect();
     // NOTE: kafkajs sends InitProducerId lazily, on the first transaction(). Opening and aborting an
-    // empty one does it now: the coordinator bumps the epoch, which fences the previous holder of
-    // this transactional id and aborts its open transaction (kafkajs retries CONCURRENT_TRANSACTIONS
-    // until that abort is complete). abort() with nothing added sends no EndTxn (eosManager
-    // isOngoing), so kafkajs #469 does not apply.
+    // empty one does it now, so this producer holds the newest epoch before anything is decided.
+    // abort() with nothing added sends no EndTxn (eosManager isOngoing), so kafkajs #469 does not apply.
     const transaction = await producer.transaction();
     await transaction.abort();
     if (store) {
+      // Records of ours that were just aborted may be in a store an earlier owner wrote after a
+      // commit it believed in; such a store is not trusted past their first offset.
+      const aborted = resolution.fate === 'abort' ? resolution.hanging.find((h) => h.topic === store.definition.changelogTopic && h.partition === partition) : undefined;
       const restorer = new ChangelogRestorer({
         kafka,
         admin: this.options.admin,
+        wire,
         store,
-        partition: this.options.partition,
-        ownerGroupId: this.options.groupId,
+        partition,
+        ownerGroupId: groupId,
         logger: this.log,
         onProgress,
         stallTimeoutMs: this.options.restoreStallTimeoutMs,
+        trustedUpTo: aborted?.firstOffset,
       });
       const restored = await restorer.restore();
       this.storeOffset = restored.changelogOffset;

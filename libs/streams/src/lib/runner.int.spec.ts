@@ -27,6 +27,7 @@ function start(s: Setup, overrides: Partial<Parameters<typeof runProcessor>[0]> 
     kafka: env.kafka,
     groupId: s.groupId,
     inputTopic: s.topics.commands,
+    outputTopics: [s.topics.events, s.topics.outcomes],
     processor: counterProcessor(s.topics, hooks),
     store: counterStore(s.topics.events),
     redis,

@@ -1,8 +1,10 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
 import type { AppMetrics, Logger } from '@waybill/platform';
+import { deadLetterTopic } from '@waybill/contracts';
 import { decodeErrorPolicy, type BadRecordHandler, type ErrorClass } from './dead-letter';
 import { BadRecordError, ProcessingFailedError, StreamsConfigError, TaskCorruptedError, TaskMigratedError, errorMessage, isRebalanceError } from './errors';
+import { KafkaWire } from './kafka-wire';
 import { PartitionTask } from './partition-task';
 import { committedMessages } from './transaction-filter';
 import type { Processor, StateStoreDefinition } from './processor';
@@ -14,6 +16,12 @@ export interface RunProcessorOptions<S> {
   /** Consumer group; also the group whose offsets each transaction commits. */
   groupId: string;
   inputTopic: string;
+  /**
+   * Every topic the processor may produce to (the changelog and the input's dead-letter topic are
+   * added): on assignment, records a transaction of this partition's transactional id left
+   * hanging on any of them are closed before the first decision.
+   */
+  outputTopics: readonly string[];
   processor: Processor<S>;
   /** The state store; its changelog topic must have the input topic's partition count and key. */
   store?: StateStoreDefinition<S>;
@@ -87,6 +95,18 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
   const sessionTimeout = options.sessionTimeout ?? 30_000;
 
   const admin: Admin = kafka.admin();
+  const wire = new KafkaWire(kafka);
+  let outputPartitions: Promise<Array<{ topic: string; partitions: number[] }>> | undefined;
+  const loadOutputPartitions = async () => {
+    const topics = [...new Set([...options.outputTopics, ...(options.store ? [options.store.changelogTopic] : []), deadLetterTopic(inputTopic)])];
+    const { topics: described } = await admin.fetchTopicMetadata({ topics });
+    return described.map((t) => ({ topic: t.name, partitions: t.partitions.map((p) => p.partitionId) }));
+  };
+  // Topics keep their partitions for the runner's life; a failed lookup is asked again next time.
+  const partitionsWritten = () => (outputPartitions ??= loadOutputPartitions().catch((error: unknown) => {
+    outputPartitions = undefined;
+    throw error;
+  }));
   const consumer: Consumer = kafka.consumer({
     groupId,
     readUncommitted: false,
@@ -126,6 +146,7 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
     await consumer.disconnect().catch(() => undefined);
     await dropAllTasks();
     await admin.disconnect().catch(() => undefined);
+    await wire.disconnect();
   };
 
   const crash = (error: Error) => {
@@ -179,6 +200,8 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
         onBadRecord,
         logger,
         restoreStallTimeoutMs: options.restoreStallTimeoutMs,
+        wire,
+        outputPartitions: partitionsWritten,
       });
       tasks.set(partition, task);
     }
@@ -289,6 +312,7 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
   });
 
   await admin.connect();
+  await wire.connect();
   await consumer.connect();
   await consumer.subscribe({ topic: inputTopic, fromBeginning: options.fromBeginning ?? true });
   await consumer.run({
