@@ -36,4 +36,6 @@ export { applyBatch, type BatchResult, type ContinuityGuard } from './lib/apply-
 export { listKeys, readKeyValue, dumpKeyspace } from './lib/keyspace';
 export { RebuildWriter, type RebuildWriterOptions } from './lib/rebuild-writer';
 export { groupOffsets, parseWaitFor, isReflected, type ReflectedOffsets, type WaitPosition } from './lib/offsets';
+export { parseReadTokenParam } from './lib/read-token';
+export type { ReadToken } from '@waybill/shipment-messages';
 export { LedgerReader, type Page, type StateAt, type ShipmentDiff, type TraceItem } from './lib/reader';

@@ -26,9 +26,11 @@ export interface WaitPosition {
 /**
  * Parses `waitFor` values: each `<topic>:<partition>:<offset>` (repeated or comma-separated). The
  * topic may be logical (`shipment.outcomes`) or physical (`<TOPIC_PREFIX>shipment.outcomes`, what
- * shipment-handler's `position.topic` says).
+ * shipment-handler's `position.topic` says), and must be one `readsFrom`, the topics the read's
+ * data is projected from: the topics are projected independently, so having passed a position on
+ * another topic says nothing about this data, and such a wait would be a promise it cannot keep.
  */
-export function parseWaitFor(values: readonly string[], topicPrefix = ''): WaitPosition[] {
+export function parseWaitFor(values: readonly string[], topicPrefix = '', readsFrom: readonly LedgerTopic[] = LEDGER_TOPICS): WaitPosition[] {
   const parts = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
   if (parts.length > 50) throw new InvalidQueryError('waitFor', 'at most 50 positions');
   return parts.map((part) => {
@@ -38,6 +40,10 @@ export function parseWaitFor(values: readonly string[], topicPrefix = ''): WaitP
     const topic = named.startsWith(topicPrefix) && (LEDGER_TOPICS as readonly string[]).includes(named.slice(topicPrefix.length)) ? named.slice(topicPrefix.length) : named;
     if (!(LEDGER_TOPICS as readonly string[]).includes(topic)) {
       throw new InvalidQueryError('waitFor', `"${named}" is not a topic the ledger reads (${LEDGER_TOPICS.join(', ')})`);
+    }
+    if (!(readsFrom as readonly string[]).includes(topic)) {
+      const hint = topic === 'shipment.outcomes' ? "; to read a shipment after a command, pass the answer's readToken instead" : '';
+      throw new InvalidQueryError('waitFor', `"${part}" is on ${topic}, but this read is projected from ${readsFrom.join(', ')} only: waiting for it cannot make the answer any fresher${hint}`);
     }
     return { topic: topic as LedgerTopic, partition: Number(partition), offset: BigInt(offset) };
   });

@@ -16,6 +16,13 @@ describe('waitFor positions', () => {
     expect(() => parseWaitFor(['shipment.outcomes:1'])).toThrow(/waitFor/);
   });
 
+  it('refuses a position on a topic the read is not projected from, pointing a shipment read at readToken', () => {
+    const shipmentRead = ['shipment.events'] as const;
+    expect(parseWaitFor(['t1.shipment.events:2:9'], 't1.', shipmentRead)).toEqual([{ topic: 'shipment.events', partition: 2, offset: 9n }]);
+    expect(() => parseWaitFor(['shipment.outcomes:3:42'], '', shipmentRead)).toThrow(/waitFor: "shipment.outcomes:3:42" is on shipment.outcomes, .*readToken/);
+    expect(() => parseWaitFor(['accounting.transactions:0:1'], '', shipmentRead)).toThrow(/projected from shipment.events only/);
+  });
+
   it('is reflected once the stored next offset is past the position', () => {
     const offsets = groupOffsets({ 'shipment.outcomes:3': '43', 'shipment.events:10': '5', 'shipment.events:2': '1' });
     expect(Object.keys(offsets['shipment.events']!)).toEqual(['2', '10']);
