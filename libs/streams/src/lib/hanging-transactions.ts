@@ -109,7 +109,7 @@ export async function findHangingTransactions(wire: KafkaWire, partitions: Resol
  * committed offsets with a store no newer than the aborted records.
  */
 export async function fenceAndResolveHanging(options: ResolveHangingOptions): Promise<HangResolution> {
-  const { wire, transactionalId, groupId, partitions, logger } = options;
+  const { wire, transactionalId, partitions, logger } = options;
   const described: DescribedTransaction | undefined = await wire.describeTransaction(transactionalId);
   const fenced = await wire.initProducerId(transactionalId);
   if (!described) return { fate: 'none', decidedBy: 'none', hanging: [], ...fenced };
@@ -133,24 +133,58 @@ export async function fenceAndResolveHanging(options: ResolveHangingOptions): Pr
       ? `hanging transaction found (markers lost, LSO pinned): completing it as the coordinator decided (${fate})`
       : 'hanging transaction found and the coordinator no longer says how it ended: aborting it (nobody has read it)',
   );
+  await closeHanging({ ...options, producerId: fenced.producerId, producerEpoch: fenced.producerEpoch, hanging, fate });
+  return { fate, decidedBy: recorded ? 'coordinator' : 'unknown', hanging, ...fenced };
+}
+
+/**
+ * Writes the markers for `hanging` with an empty transaction of (producerId, producerEpoch) that
+ * holds exactly those partitions and the group's offsets partition, then waits until none of
+ * them is open any more: nothing may be decided there before.
+ */
+async function closeHanging(options: ResolveHangingOptions & { producerId: string; producerEpoch: number; hanging: HangingTransaction[]; fate: HangFate }): Promise<void> {
+  const { wire, transactionalId, groupId, producerId, producerEpoch, hanging, fate } = options;
   const byTopic = new Map<string, number[]>();
   for (const h of hanging) byTopic.set(h.topic, [...new Set([...(byTopic.get(h.topic) ?? []), h.partition])]);
   const topics = [...byTopic].map(([topic, parts]) => ({ topic, partitions: parts }));
-  await wire.endEmptyTransaction({ transactionalId, producerId: fenced.producerId, producerEpoch: fenced.producerEpoch, topics, groupId, commit: fate === 'commit' });
-
-  // EndTxn answers once the coordinator logged its decision; the markers follow. Nothing may be
-  // decided on these partitions until they are down.
+  await wire.endEmptyTransaction({ transactionalId, producerId, producerEpoch, topics, groupId, commit: fate === 'commit' });
+  // EndTxn answers once the coordinator logged its decision; the markers follow.
+  const producerIds = new Set(hanging.map((h) => h.producerId));
   const deadline = Date.now() + (options.settleTimeoutMs ?? 30_000);
   for (;;) {
     const left = await findHangingTransactions(wire, topics, producerIds);
     if (!left.length) break;
     if (Date.now() > deadline) {
-      throw new HangingTransactionError(`transaction of ${transactionalId} still hangs after ${fate}: ${left.map((h) => `${h.topic}:${h.partition}@${h.firstOffset}`).join(', ')}`, {
-        transactionalId,
-      });
+      throw new HangingTransactionError(`transaction of ${transactionalId} still hangs after ${fate}: ${left.map((h) => `${h.topic}:${h.partition}@${h.firstOffset}`).join(', ')}`, { transactionalId });
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  logger.info({ transactionalId, fate, partitions: hanging.length }, 'hanging transaction resolved');
-  return { fate, decidedBy: recorded ? 'coordinator' : 'unknown', hanging, ...fenced };
+  options.logger.info({ transactionalId, fate, partitions: hanging.map((h) => `${h.topic}:${h.partition}`) }, 'hanging transaction resolved');
+}
+
+/**
+ * For a task that keeps its producer: commits records of the producer's *current* epoch that hang
+ * on `partitions`. A live task only goes on after a commit that was answered (any failure throws
+ * the task away and its successor fences), so such records belong to a transaction the
+ * coordinator committed whose markers a restarting broker lost; its next transaction would
+ * commit them too, but only on the partitions it happens to write again, and until then the
+ * partition is stuck for every read_committed reader. Must run between two transactions of the
+ * task; returns what it closed.
+ */
+export async function commitHangingOfLiveProducer(options: ResolveHangingOptions): Promise<HangingTransaction[]> {
+  const { wire, transactionalId, partitions, logger } = options;
+  const described = await wire.describeTransaction(transactionalId);
+  if (!described || described.state !== 'CompleteCommit') return [];
+  const found = await findHangingTransactions(wire, partitions, new Set([described.producerId]));
+  const hanging = found.filter((h) => h.producerEpoch === described.producerEpoch);
+  if (hanging.length < found.length) {
+    logger.warn({ transactionalId, older: found.filter((h) => h.producerEpoch !== described.producerEpoch).map((h) => `${h.topic}:${h.partition}@${h.firstOffset}`) }, 'records of an older epoch hang; the next assignment resolves them');
+  }
+  if (!hanging.length) return [];
+  logger.warn(
+    { transactionalId, producerId: described.producerId, producerEpoch: described.producerEpoch, hanging: hanging.map((h) => `${h.topic}:${h.partition}@${h.firstOffset}`) },
+    'hanging transaction of this live producer (markers lost after a broker restart, LSO pinned): committing it, as the coordinator did',
+  );
+  await closeHanging({ ...options, producerId: described.producerId, producerEpoch: described.producerEpoch, hanging, fate: 'commit' });
+  return hanging;
 }

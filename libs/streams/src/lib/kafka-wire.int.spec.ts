@@ -27,7 +27,9 @@ describe('KafkaWire', () => {
       await committed.commit();
       const afterCommit = await wire.describeTransaction(transactionalId);
       expect(afterCommit).toMatchObject({ state: expect.stringMatching(/^(PrepareCommit|CompleteCommit)$/), producerEpoch: 0 });
-      expect(afterCommit!.producerId).toMatch(/^\d+$/);
+      if (!afterCommit) throw new Error('no transaction state after a commit');
+      const { producerId } = afterCommit;
+      expect(producerId).toMatch(/^\d+$/);
 
       const aborted = await producer.transaction();
       await aborted.send({ topic, messages: [{ key: 'c', value: '3', partition: 0 }] });
@@ -44,17 +46,17 @@ describe('KafkaWire', () => {
       expect(ends.get(`${topic}:0`)).toEqual({ stable: 5n, high: 5n });
       const records = await wire.readUncommitted(topic, 0, 0n, 5n);
       expect(records.map((r) => [r.offset, r.isControlRecord, r.batchContext.producerId])).toEqual([
-        ['0', false, afterCommit!.producerId],
-        ['1', false, afterCommit!.producerId],
-        ['2', true, afterCommit!.producerId],
-        ['3', false, afterCommit!.producerId],
-        ['4', true, afterCommit!.producerId],
+        ['0', false, producerId],
+        ['1', false, producerId],
+        ['2', true, producerId],
+        ['3', false, producerId],
+        ['4', true, producerId],
       ]);
       expect(openTransactions(records)).toEqual(new Map());
 
       // A fence, then an empty transaction of the new epoch: a marker and no record.
       const fenced = await wire.initProducerId(transactionalId);
-      expect(fenced).toEqual({ producerId: afterCommit!.producerId, producerEpoch: 1 });
+      expect(fenced).toEqual({ producerId: producerId, producerEpoch: 1 });
       await wire.endEmptyTransaction({ transactionalId, ...fenced, topics: [{ topic, partitions: [0] }], commit: true });
       for (let i = 0; i < 50 && (await wire.offsets([{ topic, partitions: [0] }])).get(`${topic}:0`)?.high !== 6n; i += 1) await new Promise((r) => setTimeout(r, 100));
       const tail = await wire.readUncommitted(topic, 0, 5n, 6n);

@@ -2,7 +2,7 @@ import type { Admin, Kafka, KafkaMessage, Message, Producer, RecordMetadata, Tra
 import type { Logger } from '@waybill/platform';
 import { ChangelogRestorer } from './changelog-restorer';
 import { deadLetterRecord, type BadRecordHandler } from './dead-letter';
-import { fenceAndResolveHanging } from './hanging-transactions';
+import { commitHangingOfLiveProducer, fenceAndResolveHanging, type HangingTransaction } from './hanging-transactions';
 import type { KafkaWire } from './kafka-wire';
 import { BadRecordError, TaskCorruptedError, TaskMigratedError, errorMessage, isFencingError } from './errors';
 import { toInputRecord, type InputRecord, type OutputRecord, type Processor, type ProcessorContext } from './processor';
@@ -50,6 +50,7 @@ export class PartitionTask<S> {
   private initialized = false;
   private disposed = false;
   private busy: Promise<unknown> = Promise.resolve();
+  private fencedProducerId: string | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: PartitionTaskOptions<S>) {
@@ -72,6 +73,7 @@ export class PartitionTask<S> {
   async init(onProgress: () => Promise<void>): Promise<void> {
     const { kafka, transactionalId, store, wire, groupId, partition } = this.options;
     const resolution = await fenceAndResolveHanging({ wire, transactionalId, groupId, partitions: await this.options.outputPartitions(), logger: this.log });
+    this.fencedProducerId = resolution.producerId;
     // NOTE: right after a commit the coordinator may still be writing markers and answers the next
     // transaction's AddPartitionsToTxn with CONCURRENT_TRANSACTIONS; kafkajs's default first retry
     // (300 ms) would then cap a partition at ~3 transactions/s. Retry fast, back off from there.
@@ -117,7 +119,28 @@ export class PartitionTask<S> {
    * the group, then writes the changed states and the changelog offset to Redis.
    */
   runChunk(messages: KafkaMessage[], commitOffset: bigint): Promise<ChunkResult> {
-    const run = this.execute(messages, commitOffset);
+    return this.exclusively(() => this.execute(messages, commitOffset));
+  }
+
+  /** The producer id of this task's transactions, once init() has fenced. */
+  get producerId(): string | undefined {
+    return this.fencedProducerId;
+  }
+
+  /**
+   * Between two chunks: commits records of this task's own producer that a restarting broker left
+   * hanging on `partitions` after a commit it had answered (see commitHangingOfLiveProducer).
+   */
+  closeHanging(partitions: Array<{ topic: string; partitions: number[] }>): Promise<HangingTransaction[]> {
+    return this.exclusively(async () => {
+      if (!this.ready) return [];
+      const { wire, transactionalId, groupId } = this.options;
+      return commitHangingOfLiveProducer({ wire, transactionalId, groupId, partitions, logger: this.log });
+    });
+  }
+
+  private exclusively<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(work);
     this.busy = run.catch(() => undefined);
     return run;
   }

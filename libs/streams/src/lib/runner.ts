@@ -4,6 +4,7 @@ import type { AppMetrics, Logger } from '@waybill/platform';
 import { deadLetterTopic } from '@waybill/contracts';
 import { decodeErrorPolicy, type BadRecordHandler, type ErrorClass } from './dead-letter';
 import { BadRecordError, ProcessingFailedError, StreamsConfigError, TaskCorruptedError, TaskMigratedError, errorMessage, isRebalanceError } from './errors';
+import { openTransactions } from './hanging-transactions';
 import { KafkaWire } from './kafka-wire';
 import { PartitionTask } from './partition-task';
 import { committedMessages } from './transaction-filter';
@@ -53,6 +54,11 @@ export interface RunProcessorOptions<S> {
   /** Consecutive infrastructure failures of one partition before the runner gives up. Default 10. */
   maxRetries?: number;
   restoreStallTimeoutMs?: number;
+  /**
+   * How often the output partitions are checked for a last stable offset pinned by one of this
+   * runner's own live producers (a broker restart lost a commit's markers). Default 5000.
+   */
+  hangCheckIntervalMs?: number;
   /** Called once when the runner crashes (after logging); apps usually exit here. */
   onCrash?: (error: Error) => void;
 }
@@ -141,7 +147,46 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
     await Promise.all(all.map((task) => task.dispose()));
   };
 
+  // A partition whose LSO stays below its high watermark for a whole interval, held open by a
+  // producer of one of our live tasks: that task's commit lost its markers (see
+  // commitHangingOfLiveProducer). Tasks that are assigned again resolve their hangs in init.
+  const stableSeen = new Map<string, bigint>();
+  const checkForHangs = async () => {
+    const owners = new Map<string, PartitionTask<S>>();
+    for (const task of tasks.values()) if (task.ready && task.producerId) owners.set(task.producerId, task);
+    if (!owners.size) return;
+    const offsets = await wire.offsets(await partitionsWritten());
+    const held = new Map<PartitionTask<S>, Map<string, number[]>>();
+    for (const [key, { stable, high }] of offsets) {
+      const before = stableSeen.get(key);
+      if (stable < high) stableSeen.set(key, stable);
+      else stableSeen.delete(key);
+      if (stable >= high || before !== stable) continue;
+      const cut = key.lastIndexOf(':');
+      const topic = key.slice(0, cut);
+      const partition = Number(key.slice(cut + 1));
+      for (const producerId of openTransactions(await wire.readUncommitted(topic, partition, stable, high)).keys()) {
+        const task = owners.get(producerId);
+        if (!task) continue;
+        const topics = held.get(task) ?? new Map<string, number[]>();
+        topics.set(topic, [...(topics.get(topic) ?? []), partition]);
+        held.set(task, topics);
+      }
+    }
+    for (const [task, topics] of held) await task.closeHanging([...topics].map(([topic, partitions]) => ({ topic, partitions })));
+  };
+  let hangCheck: Promise<void> | undefined;
+  const hangTimer = setInterval(() => {
+    if (hangCheck || crashError || stopping) return;
+    hangCheck = checkForHangs()
+      .catch((error: unknown) => logger.warn({ error: errorMessage(error) }, 'hanging-transaction check failed; trying again at the next interval'))
+      .finally(() => (hangCheck = undefined));
+  }, options.hangCheckIntervalMs ?? 5_000);
+  hangTimer.unref();
+
   const shutdown = async () => {
+    clearInterval(hangTimer);
+    await hangCheck;
     await consumer.stop().catch(() => undefined);
     await consumer.disconnect().catch(() => undefined);
     await dropAllTasks();
