@@ -42,6 +42,17 @@ export interface Acknowledgement {
   transactionId?: string;
 }
 
+/** A command a client gave up on: no decided answer within its deadline, however often it asked. */
+export interface UnansweredCommand {
+  kind: 'shipment' | 'payment';
+  /** The Idempotency-Key every attempt carried. */
+  idempotencyKey: string;
+  request: string;
+  /** The last thing the client was told, e.g. `202 pending` or `0 fetch failed`. */
+  lastAnswer: string;
+  waitedMs: number;
+}
+
 /** What the accounting API answered for an account at the end. */
 export interface BalanceAnswer {
   accountId: string;
@@ -75,6 +86,7 @@ export interface History {
   /** `topic:partition` → where the read_uncommitted read ended (the high watermark). */
   logEnds: Record<string, string>;
   acknowledged: Acknowledgement[];
+  unanswered?: UnansweredCommand[];
   balances: BalanceAnswer[];
   /** Left out when the run has no ledger to ask; its three kinds then report "not checked". */
   ledger?: LedgerObservations;
@@ -94,6 +106,7 @@ export const ANOMALY_KINDS = {
   'lost write': 'every acknowledged command is decided (an outcome on shipment.outcomes; a payment told recorded is booked)',
   'decided twice': 'no acknowledged command has two different decisions on shipment.outcomes',
   'wrong answer': 'every client was told what the topics decided',
+  'no answer': 'every command a client sent got a decided answer before the client gave up',
   'duplicate event': 'an acknowledged command’s events are on shipment.events no more than once',
   'lost event': 'an acknowledged command’s events are all on shipment.events',
   phantom: 'every event, outcome, transaction and derived command has its cause on its input topic',
@@ -423,6 +436,10 @@ export function checkHistory(history: History): HistoryVerdict {
   );
   findings.covered(['duplicate event', 'lost event'], `${acknowledgedEvents} events of acknowledged commands`);
 
+  const unanswered = history.unanswered ?? [];
+  for (const u of unanswered) findings.add('no answer', `${u.kind} ${u.request} (Idempotency-Key ${u.idempotencyKey}): still ${u.lastAnswer} after ${Math.round(u.waitedMs / 1000)} s`);
+  findings.covered('no answer', `${history.acknowledged.length + unanswered.length} commands sent`);
+
   // Causes: nothing may be derived from what is not on its input topic.
   const commandIds = new Set(commands.map((c) => c.commandId));
   const accountingCommandIds = new Set(accountingCommands.map((c) => c.commandId));
@@ -492,7 +509,8 @@ export function checkHistory(history: History): HistoryVerdict {
 /** The table a reader sees: every kind, its count, and its first example (or what it covered). */
 export function renderHistoryTable(verdict: HistoryVerdict): string {
   const width = Math.max(...verdict.kinds.map((k) => k.kind.length));
-  const lines = [`history checker: ${verdict.anomalies === 0 ? 'no anomalies' : `${verdict.anomalies} anomalies`} (${verdict.kinds.filter((k) => k.count > 0).length} of ${verdict.kinds.length} kinds)`];
+  const failing = verdict.kinds.filter((k) => k.count > 0).length;
+  const lines = [`history checker: ${verdict.anomalies === 0 ? 'no anomalies' : verdict.anomalies === 1 ? '1 anomaly' : `${verdict.anomalies} anomalies`} (${failing} of ${verdict.kinds.length} kinds)`];
   for (const k of verdict.kinds) {
     const result = k.covered === null ? 'n/a ' : k.count === 0 ? 'PASS' : 'FAIL';
     const detail = k.count > 0 ? `first: ${k.examples[0]}` : k.covered === null ? 'not checked in this run' : k.covered;

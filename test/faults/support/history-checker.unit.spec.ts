@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { deadLetterTopic, TOPICS } from '@waybill/contracts';
 import {
   acknowledgedShipmentVersions,
@@ -282,6 +284,14 @@ describe('history checker', () => {
     expect(found(rejectedPayment)).toEqual({ 'wrong answer': 1 });
   });
 
+  it('reports a command a client gave up on', () => {
+    const history = historyOf(cleanWrites(), {
+      unanswered: [{ kind: 'payment', idempotencyKey: 'pay-7', request: 'POST /accounts/FA-1/payments', lastAnswer: '202 pending', waitedMs: 150_000 }],
+    });
+    expect(found(history)).toEqual({ 'no answer': 1 });
+    expect(firstExample(history, 'no answer')).toBe('payment POST /accounts/FA-1/payments (Idempotency-Key pay-7): still 202 pending after 150 s');
+  });
+
   it('reports an accepted command whose event is not on shipment.events', () => {
     const writes = cleanWrites();
     writes[5] = outcome('c2', 'FS-1', 2, 'Accepted', ['c2:0', 'c2:1']);
@@ -335,5 +345,13 @@ describe('history checker', () => {
     expect(expectedBalances(history.committed)).toEqual(new Map([['FA-1', { balanceMinor: 300, version: 2 }]]));
     expect(ledgerLag({ 'shipment.events:0': '4', 'shipment.outcomes:0': '5' }, history.committedEnds)).toEqual(['accounting.transactions:0 at nothing of 4', 'shipment.outcomes:0 at 5 of 6']);
     expect(acknowledgedShipmentVersions(history.acknowledged, history.committed)).toEqual(new Map([['FS-1', 2]]));
+  });
+
+  it('is documented: README’s table of the history checker lists every kind', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('#### The history checker'));
+    const rows = section.slice(0, section.indexOf('\n\n', section.indexOf('| kind |'))).split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| kind') && !l.startsWith('| ---'));
+    const documented = rows.flatMap((row) => row.split('|')[1].trim().split(' / '));
+    expect(documented.sort()).toEqual([...KIND_ORDER].sort());
   });
 });
