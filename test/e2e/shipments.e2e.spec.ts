@@ -40,7 +40,8 @@ describe('shipments, end to end', () => {
     const sentAt = Date.now();
     const refused = await call(handler, 'POST', '/shipments/1345693/commands', { role: 'team-lead', body: { type: 'ReleaseForPicking' } });
     expect(refused.status).toBe(422);
-    expect(refused.body).toMatchObject({ status: 'rejected', error: 'INVALID_TRANSITION', currentStatus: 'Packed', currentVersion: 6, alert: true });
+    // A refusal changed nothing: its read token names the version it found.
+    expect(refused.body).toMatchObject({ status: 'rejected', error: 'INVALID_TRANSITION', currentStatus: 'Packed', currentVersion: 6, readToken: '1345693@6', alert: true });
     expect(refused.body.allowedCommands).toEqual(['MarkReadyForShipping', 'Cancel', 'CorrectStatus']);
     expect(refused.body.message).toContain('Packed');
 
@@ -57,7 +58,7 @@ describe('shipments, end to end', () => {
       body: { type: 'MarkReadyForShipping' },
       headers: { 'If-Match': '"6"' },
     });
-    expect([next.status, next.body.version]).toEqual([200, 7]);
+    expect([next.status, next.body.version, next.body.readToken]).toEqual([200, 7, '1345693@7']);
   });
 
   it('lets a supervisor correct a status with a reason (StatusCorrected), refuses a team lead with 403 and an alert', async () => {

@@ -3,6 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { InvalidRecordError } from '@waybill/contracts';
 import { requireRole, ROLES } from '@waybill/platform';
 import { isShipmentCommandType, type ShipmentCommandType } from '@waybill/shipment-domain';
+import { formatReadToken, SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
 import type { CommandResult, CommandService } from '../command-service';
 
 const REJECTION_STATUS: Record<string, number> = {
@@ -13,7 +14,6 @@ const REJECTION_STATUS: Record<string, number> = {
   INVALID_TRANSITION: 422,
 };
 
-const SHIPMENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const TOKEN = /^[\x21-\x7e]{1,200}$/;
 
 class BadRequest {
@@ -91,7 +91,10 @@ function send(res: Response, result: CommandResult, created: boolean): void {
       return;
     case 'answered': {
       const { outcome, position } = result.tracked;
-      const common = { commandId: outcome.commandId, shipmentId: outcome.aggregateId, traceId: outcome.traceId, version: outcome.version, position };
+      // The ledger projects the shipment from shipment.events, not from the outcome's topic: what a
+      // read of this write needs is the version, which the token names.
+      const readToken = formatReadToken({ shipmentId: outcome.aggregateId, version: outcome.version });
+      const common = { commandId: outcome.commandId, shipmentId: outcome.aggregateId, traceId: outcome.traceId, version: outcome.version, readToken, position };
       if (outcome.status === 'Accepted') {
         res.setHeader('ETag', `"${outcome.version}"`);
         if (created) res.location(`/shipments/${outcome.aggregateId}`);
@@ -162,7 +165,7 @@ export function shipmentRoutes(service: CommandService): Router {
     operate,
     handle(true, (req) => {
       const { shipmentId, initiatedBy: _ignored, ...data } = req.body as Record<string, unknown>;
-      if (shipmentId !== undefined && (typeof shipmentId !== 'string' || !SHIPMENT_ID.test(shipmentId))) {
+      if (shipmentId !== undefined && (typeof shipmentId !== 'string' || !SHIPMENT_ID_PATTERN.test(shipmentId))) {
         throw new BadRequest([{ field: 'shipmentId', message: 'must be 1 to 64 letters, digits, ".", "_" or "-"' }]);
       }
       return { shipmentId: (shipmentId as string | undefined) ?? newShipmentId(), type: 'CreateShipment', data };
@@ -178,7 +181,7 @@ export function shipmentRoutes(service: CommandService): Router {
       // `initiatedBy` always comes from the API key; one in the body is ignored, not an error.
       const data = typeof rawData === 'object' && rawData !== null && !Array.isArray(rawData) ? withoutInitiatedBy(rawData) : rawData;
       const errors = [];
-      if (!SHIPMENT_ID.test(shipmentId)) errors.push({ field: 'shipmentId', message: 'is not a shipment id' });
+      if (!SHIPMENT_ID_PATTERN.test(shipmentId)) errors.push({ field: 'shipmentId', message: 'is not a shipment id' });
       // A command without fields still takes an object: `[]` or `"x"` is a mistake, not "no data".
       if (rawData !== undefined && rawData !== null && (typeof rawData !== 'object' || Array.isArray(rawData))) {
         errors.push({ field: 'data', message: 'must be a JSON object (or left out when the command has no fields)' });
