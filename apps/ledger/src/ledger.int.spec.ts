@@ -2,7 +2,7 @@ import type { Producer } from 'kafkajs';
 import type Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, TOPICS, type CommandOutcome, type ShipmentEventRecord, type TransactionRecorded } from '@waybill/contracts';
 import { apiKeysSpec, DEMO_KEYS, testEnvironment, type TestEnvironment } from '@waybill/devstack';
-import { applyToMemory, dumpKeyspace, ledgerKeyPrefix, MemoryKeyspace, type LedgerInput, type LedgerTopic } from '@waybill/ledger-projections';
+import { applyToMemory, dumpKeyspace, LEDGER_TOPICS, ledgerKeyPrefix, MemoryKeyspace, type LedgerInput, type LedgerTopic } from '@waybill/ledger-projections';
 import { createLogger, loadConfig, type ShutdownStep } from '@waybill/platform';
 import { configSchema } from './config';
 import { start } from './wiring';
@@ -147,8 +147,14 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-/** waitFor for everything produced so far. */
-const all = () => sent.map((s) => `waitFor=${encodeURIComponent(`${s.position.topic}:${s.position.partition}:${s.position.offset}`)}`).join('&');
+/** waitFor for everything produced so far on `topics`. */
+const all = (topics: readonly string[] = LEDGER_TOPICS) =>
+  sent
+    .filter((s) => topics.includes(s.position.topic))
+    .map((s) => `waitFor=${encodeURIComponent(`${s.position.topic}:${s.position.partition}:${s.position.offset}`)}`)
+    .join('&');
+/** Waits until everything produced so far is projected: a trace is projected from every topic, so it may wait for any position. */
+const reflectEverything = async () => expect((await get(`/traces/trace-1?${all()}`)).status).toBe(200);
 
 describe('ledger query API', () => {
   it('needs an API key everywhere but health', async () => {
@@ -160,7 +166,7 @@ describe('ledger query API', () => {
   });
 
   it('answers the current state once the projection reached the waited-for offsets, saying which', async () => {
-    const res = await get(`/shipments/S1?${all()}`);
+    const res = await get(`/shipments/S1?${all([TOPICS.shipmentEvents])}`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ shipmentId: 'S1', status: 'Shipped', version: 7, orderId: 'ORD-S1', allowedCommands: ['ConfirmDelivery', 'CorrectStatus'] });
     const events = sent.filter((s) => s.position.topic === 'shipment.events' && s.record.value.aggregateId === 'S1');
@@ -196,6 +202,18 @@ describe('ledger query API', () => {
     expect((await get('/events?cursor=!!')).body).toMatchObject({ param: 'cursor' });
     expect((await get('/shipments/S1/diff?from=2025-03-01T10:00:00Z')).body).toMatchObject({ param: 'to' });
     expect((await get('/shipments/S1?waitFor=elsewhere:0:1')).body).toMatchObject({ param: 'waitFor' });
+    // The shipment is projected from shipment.events alone: an outcome's position says nothing about it.
+    const outcomesPosition = await get('/shipments/S1?waitFor=shipment.outcomes:0:0');
+    expect(outcomesPosition.body).toMatchObject({ error: 'BAD_REQUEST', param: 'waitFor' });
+    expect(outcomesPosition.body.message).toContain('readToken');
+    expect((await get('/alerts?waitFor=shipment.events:0:0')).body).toMatchObject({ param: 'waitFor' });
+    expect((await get('/shipments/S1?readToken=S1')).body).toMatchObject({ error: 'BAD_REQUEST', param: 'readToken' });
+    expect((await get('/shipments/S1?readToken=S1@-1')).body).toMatchObject({ param: 'readToken' });
+    expect((await get('/shipments/S1?readToken=S1@1&readToken=S1@2')).body).toMatchObject({ param: 'readToken' });
+    const otherShipment = await get('/shipments/S1/events?readToken=S2@1');
+    expect(otherShipment.body).toMatchObject({ error: 'BAD_REQUEST', param: 'readToken' });
+    expect(otherShipment.body.message).toContain('S2, not S1');
+    expect((await get('/shipments?readToken=S1@1')).body).toMatchObject({ param: 'readToken' });
   });
 
   it('lists shipments by status and search, and counts them per status', async () => {
@@ -223,7 +241,7 @@ describe('ledger query API', () => {
   });
 
   it('shows everything a trace caused across domains, in time order', async () => {
-    const res = await get('/traces/trace-1');
+    const res = await get(`/traces/trace-1?${all()}`);
     expect(res.status).toBe(200);
     const kinds = res.body.items.map((i: { kind: string }) => i.kind);
     expect(kinds.filter((k: string) => k === 'event')).toHaveLength(7);
@@ -234,7 +252,7 @@ describe('ledger query API', () => {
   });
 
   it('projects accounts, counting a transactionId once and naming its cause', async () => {
-    expect((await get('/accounts/ACC-S1')).body).toMatchObject({ accountId: 'ACC-S1', balanceMinor: 2500, currency: 'EUR', version: 1 });
+    expect((await get(`/accounts/ACC-S1?${all([TOPICS.accountingTransactions])}`)).body).toMatchObject({ accountId: 'ACC-S1', balanceMinor: 2500, currency: 'EUR', version: 1 });
     const txs = (await get('/accounts/ACC-S1/transactions')).body;
     expect(txs.items).toHaveLength(1);
     expect(txs.items[0]).toMatchObject({ transactionId: 'tx-S1', shipmentId: 'S1', sourceEventId: 'c-S1-7:0', cause: { eventId: 'c-S1-7:0', type: 'ShipmentShipped' } });
@@ -242,7 +260,7 @@ describe('ledger query API', () => {
   });
 
   it('lists alerts, lets a team lead acknowledge one (not a viewer) and records who', async () => {
-    const alerts = (await get('/alerts')).body.items;
+    const alerts = (await get(`/alerts?${all([TOPICS.shipmentOutcomes])}`)).body.items;
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ shipmentId: 'S1', acknowledged: false, rejection: { code: 'INVALID_TRANSITION' } });
     const id = encodeURIComponent(alerts[0].id);
@@ -277,11 +295,33 @@ describe('ledger query API', () => {
     expect(received).toContain('"acknowledged":false');
   });
 
-  it('makes a read wait for its own write (a position as shipment-handler returns it)', async () => {
-    const [, , , released] = shipmentEvents('S2', 'trace-3');
-    const position = await produce(TOPICS.shipmentEvents, 'S2', released);
+  it('makes a read wait for a position on the topic it is projected from (physical topic name)', async () => {
+    const [, , , completed] = shipmentEvents('S2', 'trace-3');
+    const position = await produce(TOPICS.shipmentEvents, 'S2', completed);
     const res = await get(`/shipments/S2?waitFor=${encodeURIComponent(`${position.topic}:${position.partition}:${position.offset}`)}`);
     expect(res.body).toMatchObject({ version: 4, status: 'Picked' });
+  });
+
+  it('makes a read wait for its own write: the readToken shipment-handler answers with', async () => {
+    const [, , , , packed] = shipmentEvents('S2', 'trace-3');
+    await produce(TOPICS.shipmentEvents, 'S2', packed);
+    const shipment = await get('/shipments/S2?readToken=S2@5');
+    expect(shipment.body).toMatchObject({ shipmentId: 'S2', version: 5, status: 'Packed' });
+    expect(shipment.body.meta.offsets['shipment.events']).toBeDefined();
+    const events = await get('/shipments/S2/events?readToken=S2@5');
+    expect(events.body.items.map((e: { version: number }) => e.version)).toEqual([1, 2, 3, 4, 5]);
+    // An older version is already there; version 0 is what a command refused as NOT_FOUND saw.
+    expect((await get('/shipments/S2?readToken=S2@2')).body).toMatchObject({ version: 5 });
+    expect((await get('/shipments/NEVER?readToken=NEVER@0')).body).toMatchObject({ error: 'NOT_FOUND' });
+  });
+
+  it('answers 504 when the shipment does not reach the readToken version in time, saying what it holds', async () => {
+    const began = Date.now();
+    const res = await get('/shipments/S1?readToken=S1@8');
+    expect(res.status).toBe(504);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(1_400);
+    expect(res.body).toMatchObject({ error: 'WAIT_FOR_TIMEOUT', readToken: 'S1@8', projectedVersion: 7 });
+    expect(res.body.meta.offsets).toBeDefined();
   });
 
   it('answers 504 when the waited-for offset is not reached in time', async () => {
@@ -292,7 +332,7 @@ describe('ledger query API', () => {
   });
 
   it('leaves exactly the keyspace a rebuild from the same records would write', async () => {
-    await get(`/shipments/S1?${all()}`);
+    await reflectEverything();
     const memory = new MemoryKeyspace();
     const byPartition = new Map<string, LedgerInput[]>();
     for (const input of sent) {
@@ -304,7 +344,7 @@ describe('ledger query API', () => {
   });
 
   it('projects everything again when Redis loses the read model under it, with no new record to notice it by', async () => {
-    await get(`/shipments/S1?${all()}`);
+    await reflectEverything();
     const before = await dumpKeyspace(redis, ledgerKeyPrefix(prefix));
     // What a Redis restarted empty looks like to the running ledger (no AOF, or a flush).
     const keys = await redis.keys(`${ledgerKeyPrefix(prefix)}*`);

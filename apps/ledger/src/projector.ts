@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
-import { UndecodableMessageError, type Serde } from '@waybill/contracts';
+import { TOPICS, UndecodableMessageError, type Serde } from '@waybill/contracts';
 import { applyBatch, ledgerKeys, offsetField, ReflectedOffsetLostError, toLedgerInput, type ContinuityGuard, type LedgerInput, type LedgerTopic, type OutcomeDoc } from '@waybill/ledger-projections';
 import { crashWithConsumer, type AppMetrics, type Logger } from '@waybill/platform';
 import { committedMessages, deadLetterRecord, toInputRecord, watchReflectedOffsets, type OutputRecord, type WatchedPartition } from '@waybill/streams';
+import type { ProjectedVersions } from './version-waiter';
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -41,7 +42,10 @@ export interface ProjectorOptions {
  * being idempotent.
  */
 export class Projector {
-  /** Emits `applied` after every write, so waiting readers look again at once. */
+  /**
+   * Emits `shipments` (a `ProjectedVersions`) as soon as a write of shipment events is in Redis,
+   * and `applied` after every write, so waiting readers look again at once.
+   */
   readonly events = new EventEmitter();
   private consumer?: Consumer;
   private admin?: Admin;
@@ -205,6 +209,8 @@ export class Projector {
       if (undecodable) await this.options.deadLetter(deadLetters);
       const result = await applyBatch(redis, keyPrefix, inputs, { snapshotEvery, guard, marks: [{ topic: logical, partition, next }] });
       this.reflected.set(guard.field, BigInt(next));
+      // The shipments are in Redis now: a reader waiting for one need not wait for the group commit.
+      if (logical === TOPICS.shipmentEvents) this.events.emit('shipments', projectedVersions(inputs));
       await consumer.commitOffsets([{ topic, partition, offset: next }]);
       if (endsBatch) resolveOffset(batch.lastOffset());
       else if (isLastChunk) consumer.seek({ topic, partition, offset: next });
@@ -228,4 +234,15 @@ export class Projector {
     const low = offsets.find((o) => o.partition === partition)?.low ?? '0';
     return BigInt(low);
   }
+}
+
+/** Each shipment the records are events of, with the highest version among them. */
+function projectedVersions(inputs: readonly LedgerInput[]): ProjectedVersions {
+  const versions = new Map<string, number>();
+  for (const { record } of inputs) {
+    if (record.type === 'CommandOutcome' || record.type === 'TransactionRecorded') continue;
+    const { aggregateId, version } = record.value;
+    if (version > (versions.get(aggregateId) ?? 0)) versions.set(aggregateId, version);
+  }
+  return versions;
 }

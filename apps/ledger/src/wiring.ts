@@ -11,6 +11,7 @@ import { createLedgerApp } from './http/app';
 import { alertView } from './http/views';
 import { OffsetWaiter } from './offset-waiter';
 import { Projector } from './projector';
+import { ShipmentVersionWaiter } from './version-waiter';
 
 export const GROUP_ID = 'ledger';
 
@@ -75,7 +76,15 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   await projector.start();
 
   const app = createLedgerApp(
-    { reader, waiter: new OffsetWaiter(reader, projector.events), acks, stream, topicPrefix: config.TOPIC_PREFIX, waitForTimeoutMs: config.WAIT_FOR_TIMEOUT_MS },
+    {
+      reader,
+      waiter: new OffsetWaiter(reader, projector.events),
+      versions: new ShipmentVersionWaiter(reader, projector.events),
+      acks,
+      stream,
+      topicPrefix: config.TOPIC_PREFIX,
+      waitForTimeoutMs: config.WAIT_FOR_TIMEOUT_MS,
+    },
     {
       logger,
       metrics,

@@ -1,4 +1,6 @@
+import type { LedgerTopic } from '@waybill/ledger-projections';
 import { SHIPMENT_EVENT_TYPES, SHIPMENT_STATUSES } from '@waybill/shipment-domain';
+import { QUERY_READS, type QueryPath } from './reads';
 
 type Schema = Record<string, unknown>;
 
@@ -16,16 +18,22 @@ const param = (name: string, where: 'path' | 'query', description: string, schem
   schema,
 });
 
-const waitFor = {
+const waitFor = (readsFrom: readonly LedgerTopic[]) => ({
   name: 'waitFor',
   in: 'query',
   required: false,
-  description:
-    'Wait until the ledger reflects these record positions: <topic>:<partition>:<offset>, repeated or comma-separated. The topic is logical (shipment.outcomes) or physical (what shipment-handler returns as position.topic). Past WAIT_FOR_TIMEOUT_MS (default 5000) the answer is 504 WAIT_FOR_TIMEOUT.',
+  description: `Wait until the ledger reflects these record positions: <topic>:<partition>:<offset>, repeated or comma-separated, on a topic this read is projected from (${readsFrom.join(', ')}). The topics are projected independently, so a position on another topic is 400. The topic is logical (${readsFrom[0]}) or physical (with TOPIC_PREFIX). Past WAIT_FOR_TIMEOUT_MS (default 5000) the answer is 504 WAIT_FOR_TIMEOUT.`,
   style: 'form',
   explode: true,
-  schema: { type: 'array', items: { type: 'string', example: 'shipment.outcomes:3:42' } },
-};
+  schema: { type: 'array', items: { type: 'string', example: `${readsFrom[0]}:3:42` } },
+});
+const readToken = param(
+  'readToken',
+  'query',
+  "Read your own write: the readToken of shipment-handler's answer to a command on this shipment, <shipmentId>@<version>. The read waits until the ledger holds the shipment at that version or later; past WAIT_FOR_TIMEOUT_MS (default 5000) the answer is 504 WAIT_FOR_TIMEOUT. 400 when malformed, given twice, or for another shipment.",
+  { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}@(0|[1-9][0-9]{0,14})$', example: '1345693@4' },
+);
+
 const cursor = param('cursor', 'query', 'Opaque cursor from the previous page (nextCursor).');
 const limitParam = param('limit', 'query', 'Page size, 1 to 200 (default 50).', { type: 'integer', minimum: 1, maximum: 200, default: 50 });
 
@@ -33,7 +41,7 @@ const errors = {
   '400': { description: 'A bad query parameter, named in `param`.', content: { 'application/json': { schema: ref('Error') } } },
   '401': { description: 'No or unknown API key.', content: { 'application/json': { schema: ref('Error') } } },
   '403': { description: 'The key’s role may not do this.', content: { 'application/json': { schema: ref('Error') } } },
-  '504': { description: 'waitFor positions not reflected in time.', content: { 'application/json': { schema: ref('Error') } } },
+  '504': { description: 'The readToken version or the waitFor positions not reached in time.', content: { 'application/json': { schema: ref('Error') } } },
 };
 const notFound = { '404': { description: 'Unknown id.', content: { 'application/json': { schema: ref('Error') } } } };
 
@@ -41,8 +49,12 @@ const ok = (description: string, schema: Schema): Record<string, unknown> => ({
   '200': { description, content: { 'application/json': { schema: { allOf: [schema, obj({ meta: ref('Meta') })] } } } },
 });
 
-function read(summary: string, parameters: unknown[], response: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  return { get: { summary, security: [{ apiKey: [] }, { bearer: [] }], parameters: [...parameters, waitFor], responses: { ...response, ...errors, ...extra } } };
+/** The path entry of a query route (given as its express path), with the waits that route takes. */
+function query(path: QueryPath, summary: string, parameters: unknown[], response: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  const { readsFrom, ofShipment } = QUERY_READS[path];
+  const waits = ofShipment ? [readToken, waitFor(readsFrom)] : [waitFor(readsFrom)];
+  const get = { summary, security: [{ apiKey: [] }, { bearer: [] }], parameters: [...parameters, ...waits], responses: { ...response, ...errors, ...extra } };
+  return { [path.replace(/:(\w+)/g, '{$1}')]: { get } };
 }
 
 /**
@@ -138,25 +150,29 @@ export function openApiDocument() {
       '/readyz': { get: { summary: 'Readiness: consumer group joined, Redis answers (no key).', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics.', security: [{ apiKey: [] }, { bearer: [] }], responses: { '200': { description: 'text/plain exposition' }, '401': errors['401'] } } },
       '/openapi.json': { get: { summary: 'This document.', security: [{ apiKey: [] }, { bearer: [] }], responses: { '200': { description: 'OpenAPI 3 document' }, '401': errors['401'] } } },
-      '/shipments': read(
+      ...query(
+        '/shipments',
         'Shipments in id order, optionally by status and a search on shipment or order id.',
         [param('status', 'query', 'Only shipments currently in this status.', { type: 'string', enum: [...SHIPMENT_STATUSES] }), param('q', 'query', 'Case-insensitive substring of the shipment id or order id.'), cursor, limitParam],
         ok('A page of shipments.', obj({ items: { type: 'array', items: ref('ShipmentListItem') }, nextCursor: { type: 'string', nullable: true } })),
       ),
-      '/stats/status-counts': read('How many shipments are in each status now.', [], ok('Counts per status.', obj({ counts: { type: 'object', additionalProperties: int }, total: int }))),
-      '/shipments/{id}': read(
+      ...query('/stats/status-counts', 'How many shipments are in each status now.', [], ok('Counts per status.', obj({ counts: { type: 'object', additionalProperties: int }, total: int }))),
+      ...query(
+        '/shipments/:id',
         'A shipment’s current state, or with asOf its state at that instant (folded from the nearest snapshot by the domain’s evolve).',
         [param('id', 'path', 'Shipment id.'), param('asOf', 'query', 'An ISO-8601 instant with a zone. An event is in effect from its own timestamp on (inclusive). 404 NOT_YET_CREATED before the first event.', instant, false)],
         { '200': { description: 'The shipment', content: { 'application/json': { schema: { oneOf: [ref('Shipment'), ref('ShipmentAsOf')] } } } } },
         notFound,
       ),
-      '/shipments/{id}/events': read(
+      ...query(
+        '/shipments/:id/events',
         'Every event of a shipment, in version order.',
         [param('id', 'path', 'Shipment id.')],
         ok('The events.', obj({ shipmentId: str, items: { type: 'array', items: ref('Event') } })),
         notFound,
       ),
-      '/shipments/{id}/diff': read(
+      ...query(
+        '/shipments/:id/diff',
         'What changed between two instants: field-level before/after and the events in between.',
         [param('id', 'path', 'Shipment id.'), param('from', 'query', 'ISO-8601 instant.', instant, true), param('to', 'query', 'ISO-8601 instant, not before from.', instant, true)],
         ok(
@@ -171,7 +187,8 @@ export function openApiDocument() {
         ),
         notFound,
       ),
-      '/events': read(
+      ...query(
+        '/events',
         'Every shipment event, newest first.',
         [
           param('type', 'query', 'Event type.', { type: 'string', enum: [...SHIPMENT_EVENT_TYPES] }),
@@ -183,19 +200,22 @@ export function openApiDocument() {
         ],
         ok('A page of events.', obj({ items: { type: 'array', items: ref('Event') }, nextCursor: { type: 'string', nullable: true } })),
       ),
-      '/events/{eventId}': read(
+      ...query(
+        '/events/:eventId',
         'One event with the previous and next event of the same shipment.',
         [param('eventId', 'path', 'Event id.')],
         ok('The event.', obj({ event: ref('Event'), previous: { allOf: [ref('Event')], nullable: true }, next: { allOf: [ref('Event')], nullable: true } })),
         notFound,
       ),
-      '/traces/{traceId}': read(
+      ...query(
+        '/traces/:traceId',
         'Everything one trace caused across domains (shipment events, outcomes, accounting transactions), oldest first.',
         [param('traceId', 'path', 'Trace id.')],
         ok('The trace.', obj({ traceId: str, items: { type: 'array', items: obj({ kind: { type: 'string', enum: ['event', 'outcome', 'transaction'] }, at: instant, event: ref('Event'), outcome: ref('Outcome'), transaction: ref('Transaction') }, ['kind', 'at']) }, truncated: { type: 'boolean' } })),
         notFound,
       ),
-      '/alerts': read(
+      ...query(
+        '/alerts',
         'Outcomes that raised an alert, newest first, with their acknowledgement.',
         [cursor, limitParam],
         ok('A page of alerts.', obj({ items: { type: 'array', items: ref('Alert') }, nextCursor: { type: 'string', nullable: true } })),
@@ -221,13 +241,15 @@ export function openApiDocument() {
           },
         },
       },
-      '/accounts/{id}': read(
+      ...query(
+        '/accounts/:id',
         'An account’s balance (minor units) and version (its transaction count).',
         [param('id', 'path', 'Account id.')],
         ok('The account.', ref('Account')),
         notFound,
       ),
-      '/accounts/{id}/transactions': read(
+      ...query(
+        '/accounts/:id/transactions',
         'An account’s transactions, newest first, each with the shipment event that caused it.',
         [param('id', 'path', 'Account id.'), cursor, limitParam],
         ok(
