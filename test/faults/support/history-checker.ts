@@ -438,7 +438,7 @@ export function checkHistory(history: History): HistoryVerdict {
 
   const unanswered = history.unanswered ?? [];
   for (const u of unanswered) findings.add('no answer', `${u.kind} ${u.request} (Idempotency-Key ${u.idempotencyKey}): still ${u.lastAnswer} after ${Math.round(u.waitedMs / 1000)} s`);
-  findings.covered('no answer', `${history.acknowledged.length + unanswered.length} commands sent`);
+  findings.covered('no answer', `${history.acknowledged.length} decided answers, ${unanswered.length} commands given up`);
 
   // Causes: nothing may be derived from what is not on its input topic.
   const commandIds = new Set(commands.map((c) => c.commandId));
