@@ -425,6 +425,9 @@ describe('the ledger admin page', () => {
     expect(output).toContain('No unexpected answers.');
     expect(output).toMatch(/a refused transition: +http/);
     expect(output).toMatch(/a corrected status: +http/);
+    // The demo prints a link only once the ledger shows that shipment's last write (a correction).
+    const corrected = /a corrected status: +\S+#\/shipments\/(\S+)/.exec(output)![1];
+    expect((await call(ledger, 'GET', `/shipments/${corrected}`, { role: 'viewer' })).body).toMatchObject({ lastEvent: { type: 'StatusCorrected' } });
     expect(output).toContain('no accounting-handler in the stack; payments and adjustments skipped');
     const alerts = (await call(ledger, 'GET', '/alerts?limit=200', { role: 'viewer' })).body.items;
     expect(alerts.length).toBeGreaterThan(1);

@@ -16,6 +16,7 @@ import cliProgress from 'cli-progress';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KEYS = {
+  viewer: 'demo-viewer-key',
   associate: 'demo-associate-key',
   'team-lead': 'demo-teamlead-key',
   supervisor: 'demo-supervisor-key',
@@ -144,6 +145,12 @@ export async function runDemo(options, out = process.stdout) {
   const stats = { requests: 0, accepted: 0, refused: 0, failed: 0, alerts: 0, corrections: 0, payments: 0, adjustments: 0, accountingSkipped: !urls.accounting };
   const interesting = { delivered: [], corrected: [], alerted: [], cancelled: [], orders: [] };
   const failures = [];
+  /** Per shipment, the readToken of the last answer: what the ledger must show before a link to it is printed. */
+  const readTokens = new Map();
+  const remember = (id, res) => {
+    if (res.body.readToken) readTokens.set(id, res.body.readToken);
+    return res;
+  };
 
   async function http(base, method, path, role, body, headers = {}) {
     return run(async () => {
@@ -186,7 +193,7 @@ export async function runDemo(options, out = process.stdout) {
       const polled = await http(urls.handler, 'GET', `/commands/${encodeURIComponent(res.body.commandId)}`, role);
       if (polled.status !== 202) res = polled;
     }
-    return res;
+    return remember(id, res);
   }
 
   const expectOk = (what, res) => {
@@ -254,7 +261,7 @@ export async function runDemo(options, out = process.stdout) {
       lines: s.lines,
       destination: { name: o.name, street: `Dockstraat ${rng.int(1, 200)}`, city: o.place[0], postalCode: o.place[1], country: o.place[2] },
     }, trace);
-    if (!expectOk(`create ${s.id}`, created)) return;
+    if (!expectOk(`create ${s.id}`, remember(s.id, created))) return;
     const reach = s.final === 'Cancelled' ? ORDER[rng.int(0, 5)] : s.final;
     const upTo = ORDER.indexOf(reach);
     const step = async (status, fn) => {
@@ -327,6 +334,19 @@ export async function runDemo(options, out = process.stdout) {
     }));
   }
   bar?.stop();
+
+  // The ledger projects a little behind the handler: without waiting, a link printed right after
+  // the last command could open on an older state than the one the day ended with.
+  const linked = [interesting.alerted[0], interesting.corrected[0], interesting.delivered[0], interesting.cancelled[0]].filter((id) => id && readTokens.has(id));
+  if (urls.ledger) {
+    await Promise.all(linked.map(async (id) => {
+      const res = await http(urls.ledger, 'GET', `/shipments/${encodeURIComponent(id)}?readToken=${encodeURIComponent(readTokens.get(id))}`, 'viewer');
+      if (res.status !== 200) {
+        stats.failed++;
+        if (failures.length < 10) failures.push(`ledger read of ${id}: ${res.status} ${res.body.error ?? ''} ${res.body.message ?? ''}`.trim());
+      }
+    }));
+  }
 
   const admin = urls.ledger ? `${urls.ledger}/admin/` : '(the ledger is not in the stack file: open /admin on the ledger)';
   const link = (hash) => (urls.ledger ? `${urls.ledger}/admin/#/${hash}` : `#/${hash}`);

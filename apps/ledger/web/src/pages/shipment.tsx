@@ -250,7 +250,8 @@ function StateView({ state }: { state: ShipmentState }) {
 interface CommandAnswer {
   status: string;
   version: number;
-  position?: { topic: string; partition: number; offset: string };
+  /** `<shipmentId>@<version>`: what a ledger read needs to show this write. */
+  readToken?: string;
 }
 
 function CorrectStatusForm({ shipment, machine, onDone }: { shipment: Shipment; machine: StateMachine; onDone: () => void }) {
@@ -271,9 +272,9 @@ function CorrectStatusForm({ shipment, machine, onDone }: { shipment: Shipment; 
       const answer = await request<CommandAnswer>('POST', `/admin/api/shipments/${enc(shipment.shipmentId)}/correct-status`, {
         body: { toStatus, reason: reason.trim() },
       });
-      // Read our own write: wait until the ledger has projected the outcome before reloading.
-      if (answer.position) {
-        await get(`/shipments/${enc(shipment.shipmentId)}?waitFor=${enc(`${answer.position.topic}:${answer.position.partition}:${answer.position.offset}`)}`).catch(() => undefined);
+      // Read our own write: wait until the ledger holds the corrected version before reloading.
+      if (answer.readToken) {
+        await get(`/shipments/${enc(shipment.shipmentId)}?readToken=${enc(answer.readToken)}`).catch(() => undefined);
       }
       setResult({ ok: true, text: `Corrected to ${toStatus} (version ${answer.version}).` });
       setReason('');
