@@ -141,12 +141,17 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosRunResult>
   }
 
   const retriable = (a: Answer) => a.status === 0 || a.status >= 500 || a.status === 429 || a.status === 404;
+  // A decided command says so in its body, whatever its HTTP status: a rejection for an account
+  // that does not exist yet is a 404 with status "rejected", which is an answer, while a 404
+  // without a status means the handler does not know the command (forgotten after Redis
+  // restarted empty). Retrying the first kind forever was the stuck payment of seeds 93236 and 4242.
+  const decided = (a: Answer) => ['accepted', 'rejected', 'recorded', 'duplicate'].includes(a.body?.status);
   const summarize = (a: Answer) => `${a.status} ${a.body?.status ?? a.body?.error ?? ''}`.trim();
 
   /**
    * What a careful client does: POST with an Idempotency-Key until it gets an answer that is not
    * a failure; on 202 poll the command until it is decided; if the handler forgot the command
-   * (404 after a Redis restart), POST again with the same key. Past the deadline it gives up.
+   * (a 404 that carries no decision, after a Redis restart), POST again with the same key. Past the deadline it gives up.
    */
   async function command(app: 'shipment-handler' | 'accounting-handler', path: string, role: string, body: unknown, idempotencyKey: string): Promise<Answer> {
     const started = Date.now();
@@ -158,7 +163,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosRunResult>
     for (;;) {
       const posted = await http(app, 'POST', path, role, body, { 'Idempotency-Key': idempotencyKey });
       if (Date.now() > deadline) giveUp(posted);
-      if (posted.status === 404 || retriable(posted)) {
+      if (!decided(posted) && retriable(posted)) {
         await sleep(300);
         continue;
       }
@@ -168,6 +173,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosRunResult>
         const polled = await http(app, 'GET', `/commands/${posted.body.commandId}`, role);
         if (Date.now() > deadline) giveUp(polled);
         if (polled.status === 202) continue;
+        if (decided(polled)) return polled;
         if (polled.status === 404 && polled.body?.error === 'NOT_FOUND') break; // forgotten: post again
         if (retriable(polled)) continue;
         return polled;
