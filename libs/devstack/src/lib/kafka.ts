@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { ChildService, waitUntil } from './child-service';
 import { MissingDependencyError, ServiceStartError } from './errors';
+import { renderServerProperties } from './kafka-properties';
 import { kafkaLibsDir, kafkaVersion, workspaceRoot } from './workspace';
 import type { Progress } from './progress';
 
@@ -58,6 +59,22 @@ export interface KafkaOptions {
   dataDir: string;
   brokerPort: number;
   controllerPort: number;
+  /**
+   * Gives inter-broker traffic its own listener (INTERNAL, on this port) instead of PLAINTEXT.
+   * In this single-node cluster that traffic is the transaction coordinator writing its
+   * WriteTxnMarkers to this same broker (and produce-time AddPartitionsToTxn verification), so a
+   * proxy in front of it (see `interBrokerAdvertisedPort`) holds a committed transaction in
+   * PrepareCommit at will. Clients keep connecting to `brokerPort`.
+   */
+  interBrokerPort?: number;
+  /** Where the broker tells itself INTERNAL is: a test's proxy forwarding to `interBrokerPort`. Defaults to it. */
+  interBrokerAdvertisedPort?: number;
+  /**
+   * Broker settings that differ from infra/kafka/server.properties, for a test that needs a
+   * broker unlike the shared one (say, `transaction.state.log.num.partitions`). Settings that
+   * only take effect when an internal topic is created need the same value on every start.
+   */
+  serverProperties?: Readonly<Record<string, string>>;
   heapMb?: number;
   root?: string;
 }
@@ -88,6 +105,9 @@ function javaArgs(libs: string, root: string, logsDir: string, heapMb: number): 
  * formatting its storage on first start, and resolves once it answers Metadata.
  */
 export async function startKafka(options: KafkaOptions, progress: Progress): Promise<KafkaHandle> {
+  if (options.interBrokerAdvertisedPort !== undefined && options.interBrokerPort === undefined) {
+    throw new ServiceStartError('interBrokerAdvertisedPort needs interBrokerPort: the port the broker listens on behind it');
+  }
   const root = options.root ?? workspaceRoot();
   const libs = await ensureKafkaRuntime(progress, root);
   const heapMb = options.heapMb ?? 512;
@@ -97,10 +117,16 @@ export async function startKafka(options: KafkaOptions, progress: Progress): Pro
   mkdirSync(logsDir, { recursive: true });
 
   const template = readFileSync(join(root, 'infra', 'kafka', 'server.properties'), 'utf8');
-  const properties = template
-    .replaceAll('${brokerPort}', String(options.brokerPort))
-    .replaceAll('${controllerPort}', String(options.controllerPort))
-    .replaceAll('${logDirs}', dataDir);
+  const properties = renderServerProperties(template, {
+    brokerPort: options.brokerPort,
+    controllerPort: options.controllerPort,
+    logDirs: dataDir,
+    interBroker:
+      options.interBrokerPort === undefined
+        ? undefined
+        : { port: options.interBrokerPort, advertisedPort: options.interBrokerAdvertisedPort ?? options.interBrokerPort },
+    overrides: options.serverProperties,
+  });
   const propertiesFile = join(options.dataDir, 'server.properties');
   writeFileSync(propertiesFile, properties);
 
