@@ -176,10 +176,19 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
     for (const [task, topics] of held) await task.closeHanging([...topics].map(([topic, partitions]) => ({ topic, partitions })));
   };
   let hangCheck: Promise<void> | undefined;
+  // A broker outage fails every check until it ends: say so once when it starts and once after.
+  let hangCheckFailing = false;
   const hangTimer = setInterval(() => {
     if (hangCheck || crashError || stopping) return;
     hangCheck = checkForHangs()
-      .catch((error: unknown) => logger.warn({ error: errorMessage(error) }, 'hanging-transaction check failed; trying again at the next interval'))
+      .then(() => {
+        if (hangCheckFailing) logger.info('hanging-transaction check works again');
+        hangCheckFailing = false;
+      })
+      .catch((error: unknown) => {
+        if (!hangCheckFailing) logger.warn({ error: errorMessage(error) }, 'hanging-transaction check failed; trying again every interval until it works');
+        hangCheckFailing = true;
+      })
       .finally(() => (hangCheck = undefined));
   }, options.hangCheckIntervalMs ?? 5_000);
   hangTimer.unref();
