@@ -201,6 +201,17 @@ describe('TcpProxy', () => {
     expect(proxy.stats().frames).toBe(2);
   });
 
+  it('stops watching when its signal aborts', async () => {
+    const proxy = await framedProxy();
+    const c = await client(proxy.port);
+    const abort = new AbortController();
+    const held = proxy.holdWhen(() => true, { signal: abort.signal });
+    abort.abort(new Error('not needed'));
+    await expect(held).rejects.toThrow('not needed');
+    c.socket.write(frame(KafkaApiKey.EndTxn, 3));
+    await eventually('echoed', () => c.read().length === frame(KafkaApiKey.EndTxn, 3).length);
+  });
+
   it('can hold the matching request itself, before any of it reaches the target', async () => {
     const proxy = await framedProxy();
     const c = await client(proxy.port);

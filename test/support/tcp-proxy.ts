@@ -33,6 +33,8 @@ export interface HoldOptions {
   hold?: Directions;
   /** Hold only the matching frame's connection (the default), or every connection, new ones too. */
   scope?: 'connection' | 'proxy';
+  /** Gives up watching: the promise rejects and nothing is held by this watch. */
+  signal?: AbortSignal;
 }
 
 export interface ProxyStats {
@@ -395,7 +397,15 @@ export class TcpProxy {
    */
   holdWhen(match: (frame: FrameHead) => boolean, options: HoldOptions = {}): Promise<FrameHead> {
     if (!this.options.frames) throw new Error('tcp proxy: holdWhen needs { frames: true }');
-    return new Promise((resolve) => this.watches.add({ match, options, resolve }));
+    return new Promise((resolve, reject) => {
+      const watch: Watch = { match, options, resolve };
+      const { signal } = options;
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener('abort', () => {
+        if (this.watches.delete(watch)) reject(signal.reason);
+      });
+      this.watches.add(watch);
+    });
   }
 
   /** Calls `listener` with the head of every client → target frame; returns an unsubscribe. */
