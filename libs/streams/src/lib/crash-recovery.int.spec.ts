@@ -1,42 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { testEnvironment } from '@waybill/devstack';
+import { exited, spawnRunner } from '../../test-fixtures/child-runner';
 import type { CounterTopics } from '../../test-fixtures/counter';
 import { checkInvariants, collect, deleteStoreKeys, makeCommands, produce, storedStates, type CommandSpec } from '../../test-fixtures/harness';
 
 const env = testEnvironment();
 const redis = env.redis();
-const FIXTURE = join(__dirname, '..', '..', 'test-fixtures', 'counter-runner.js');
 const PARTITIONS = 3;
 
 afterAll(() => env.cleanup());
-
-function spawnRunner(config: object): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [FIXTURE], {
-    env: { ...process.env, NODE_ENV: 'production', STREAMS_FIXTURE: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`runner not ready in 40 s: ${stderr}`)), 40_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`runner exited with ${code} before ready: ${stderr}`));
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -69,7 +69,12 @@ export function coordinatorFate(state: CoordinatorTransactionState | undefined):
 }
 
 /** Hanging transactions of `producerIds` on `partitions`: where the LSO is pinned below the high watermark by them. */
-export async function findHangingTransactions(wire: KafkaWire, partitions: ResolveHangingOptions['partitions'], producerIds: ReadonlySet<string>): Promise<HangingTransaction[]> {
+export async function findHangingTransactions(
+  wire: KafkaWire,
+  partitions: ResolveHangingOptions['partitions'],
+  producerIds: ReadonlySet<string>,
+  logger?: Logger,
+): Promise<HangingTransaction[]> {
   const found: HangingTransaction[] = [];
   const offsets = await wire.offsets(partitions);
   for (const [key, { stable, high }] of offsets) {
@@ -79,7 +84,9 @@ export async function findHangingTransactions(wire: KafkaWire, partitions: Resol
     const partition = Number(key.slice(cut + 1));
     // NOTE: the LSO is the first offset of the oldest open transaction on the partition, so every
     // open transaction lies in [LSO, HW).
-    const open = openTransactions(await wire.readUncommitted(topic, partition, stable, high));
+    const records = await wire.readUncommitted(topic, partition, stable, high);
+    const open = openTransactions(records);
+    logger?.debug({ topic, partition, stable: stable.toString(), high: high.toString(), records: records.length, open: [...open.keys()] }, 'partition with open transactions');
     for (const [producerId, { firstOffset, producerEpoch }] of open) {
       if (producerIds.has(producerId)) found.push({ topic, partition, producerId, producerEpoch, firstOffset });
     }
@@ -115,7 +122,7 @@ export async function fenceAndResolveHanging(options: ResolveHangingOptions): Pr
   if (!described) return { fate: 'none', decidedBy: 'none', hanging: [], ...fenced };
 
   const producerIds = new Set([described.producerId, fenced.producerId]);
-  const hanging = await findHangingTransactions(wire, partitions, producerIds);
+  const hanging = await findHangingTransactions(wire, partitions, producerIds, logger);
   if (!hanging.length) return { fate: 'none', decidedBy: 'none', hanging, ...fenced };
 
   const recorded = coordinatorFate(described.state);
