@@ -112,7 +112,12 @@ describe('RebuildWriter', () => {
 
     const monitor = await redis.monitor();
     const seen: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
+    // MONITOR shows every client of the shared test Redis: other test files run MULTIs at the same
+    // time (CI saw 21), so only the writer's own connection counts.
+    const { localAddress, localPort } = (redis as unknown as { stream: { localAddress: string; localPort: number } }).stream;
+    const writerAddress = `${localAddress}:${localPort}`;
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== writerAddress) return;
       if (args.some((arg) => arg.startsWith(keyPrefix)) || ['multi', 'exec'].includes(args[0].toLowerCase())) seen.push(args[0].toLowerCase());
     });
     await writer.apply(inputs.slice(5));
