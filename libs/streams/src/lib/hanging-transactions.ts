@@ -77,11 +77,8 @@ export async function findHangingTransactions(
 ): Promise<HangingTransaction[]> {
   const found: HangingTransaction[] = [];
   const offsets = await wire.offsets(partitions);
-  for (const [key, { stable, high }] of offsets) {
+  for (const { topic, partition, stable, high } of offsets.values()) {
     if (stable >= high) continue;
-    const cut = key.lastIndexOf(':');
-    const topic = key.slice(0, cut);
-    const partition = Number(key.slice(cut + 1));
     // NOTE: the LSO is the first offset of the oldest open transaction on the partition, so every
     // open transaction lies in [LSO, HW).
     const records = await wire.readUncommitted(topic, partition, stable, high);

@@ -43,7 +43,7 @@ describe('KafkaWire', () => {
         await new Promise((r) => setTimeout(r, 100));
         ends = await wire.offsets([{ topic, partitions: [0] }]);
       }
-      expect(ends.get(`${topic}:0`)).toEqual({ stable: 5n, high: 5n });
+      expect(ends.get(`${topic}:0`)).toEqual({ topic, partition: 0, stable: 5n, high: 5n });
       const records = await wire.readUncommitted(topic, 0, 0n, 5n);
       expect(records.map((r) => [r.offset, r.isControlRecord, r.batchContext.producerId])).toEqual([
         ['0', false, producerId],

@@ -35,6 +35,14 @@ export interface RawRecord {
   batchContext: { producerId: string; producerEpoch: number; inTransaction: boolean };
 }
 
+/** Where a partition ends for read_committed (`stable`, the LSO) and read_uncommitted (`high`). */
+export interface PartitionEnds {
+  topic: string;
+  partition: number;
+  stable: bigint;
+  high: bigint;
+}
+
 interface WireRequest {
   apiKey: number;
   apiVersion: number;
@@ -228,9 +236,9 @@ export class KafkaWire {
     await this.retrying(async () => (await this.coordinator(transactionalId)).endTxn({ transactionalId, producerId, producerEpoch, transactionResult: commit }));
   }
 
-  /** Last stable offset and high watermark of each partition of `topics` (ListOffsets, latest). */
-  async offsets(topics: Array<{ topic: string; partitions: number[] }>): Promise<Map<string, { stable: bigint; high: bigint }>> {
-    const result = new Map<string, { stable: bigint; high: bigint }>();
+  /** Last stable offset and high watermark of each partition of `topics` (ListOffsets, latest), keyed `topic:partition`. */
+  async offsets(topics: Array<{ topic: string; partitions: number[] }>): Promise<Map<string, PartitionEnds>> {
+    const result = new Map<string, PartitionEnds>();
     if (!topics.length) return result;
     await this.cluster.addMultipleTargetTopics(topics.map((t) => t.topic));
     for (const [isolationLevel, field] of [
@@ -244,7 +252,7 @@ export class KafkaWire {
             for (const p of response.partitions) {
               if (p.errorCode) throw new KafkaWireError(`ListOffsets ${response.topic}-${p.partition}: ${ERROR_NAMES[p.errorCode] ?? p.errorCode}`, ERROR_NAMES[p.errorCode] ?? 'UNKNOWN');
               const key = `${response.topic}:${p.partition}`;
-              const entry = result.get(key) ?? { stable: 0n, high: 0n };
+              const entry = result.get(key) ?? { topic: response.topic, partition: p.partition, stable: 0n, high: 0n };
               entry[field] = BigInt(p.offset);
               result.set(key, entry);
             }

@@ -157,14 +157,11 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
     if (!owners.size) return;
     const offsets = await wire.offsets(await partitionsWritten());
     const held = new Map<PartitionTask<S>, Map<string, number[]>>();
-    for (const [key, { stable, high }] of offsets) {
+    for (const [key, { topic, partition, stable, high }] of offsets) {
       const before = stableSeen.get(key);
       if (stable < high) stableSeen.set(key, stable);
       else stableSeen.delete(key);
       if (stable >= high || before !== stable) continue;
-      const cut = key.lastIndexOf(':');
-      const topic = key.slice(0, cut);
-      const partition = Number(key.slice(cut + 1));
       for (const producerId of openTransactions(await wire.readUncommitted(topic, partition, stable, high)).keys()) {
         const task = owners.get(producerId);
         if (!task) continue;
