@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { testEnvironment } from '@waybill/devstack';
 import type { ShipmentEventRecord } from '@waybill/contracts';
 import type { LedgerInput } from './documents';
@@ -56,6 +57,36 @@ function history(): { byPartition: LedgerInput[][]; marks: OffsetMark[] } {
   return { byPartition: [[...p0, ...duplicates], p1], marks };
 }
 
+/**
+ * The commands one client sends, seen through MONITOR on a plain socket. ioredis 6's own
+ * `monitor()` marks its connection as monitoring only a microtask after MONITOR's OK, so monitor
+ * lines arriving in the same read as the OK are taken for replies to nothing and thrown as
+ * "Command queue state error" (CI hit it on the busy shared Redis).
+ */
+async function watchCommands(redisUrl: string, source: string): Promise<{ commands: string[][]; close(): void }> {
+  const { hostname, port } = new URL(redisUrl);
+  const socket = net.connect(Number(port || 6379), hostname);
+  const commands: string[][] = [];
+  let buffered = '';
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('utf8');
+      let end: number;
+      while ((end = buffered.indexOf('\r\n')) >= 0) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (line === '+OK') resolve();
+        // +<time> [<db> <address>] "<command>" "<arg>" …
+        const parsed = /^\+\S+ \[\d+ (\S+)\] (.*)$/.exec(line);
+        if (parsed && parsed[1] === source) commands.push([...parsed[2].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m, i) => (i === 0 ? m[1].toLowerCase() : m[1])));
+      }
+    });
+    socket.write('MONITOR\r\n');
+  });
+  return { commands, close: () => socket.destroy() };
+}
+
 const chunks = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 describe('RebuildWriter', () => {
@@ -110,20 +141,15 @@ describe('RebuildWriter', () => {
     expect(JSON.parse((await redis.get(keys.shipment('S9'))) ?? '{}')).toMatchObject({ version: 5, status: 'Picked' });
     expect(await redis.zcard(keys.shipmentEvents('S9'))).toBe(5);
 
-    const monitor = await redis.monitor();
-    const seen: string[] = [];
     // MONITOR shows every client of the shared test Redis: other test files run MULTIs at the same
     // time (CI saw 21), so only the writer's own connection counts.
     const { localAddress, localPort } = (redis as unknown as { stream: { localAddress: string; localPort: number } }).stream;
-    const writerAddress = `${localAddress}:${localPort}`;
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source !== writerAddress) return;
-      if (args.some((arg) => arg.startsWith(keyPrefix)) || ['multi', 'exec'].includes(args[0].toLowerCase())) seen.push(args[0].toLowerCase());
-    });
+    const monitor = await watchCommands(env.redisUrl, `${localAddress}:${localPort}`);
     await writer.apply(inputs.slice(5));
     await writer.finish();
     await new Promise((resolve) => setTimeout(resolve, 200));
-    monitor.disconnect();
+    monitor.close();
+    const seen = monitor.commands.filter((args) => args.some((arg) => arg.startsWith(keyPrefix)) || ['multi', 'exec'].includes(args[0])).map((args) => args[0]);
     // Everything the batch wrote, its offsets included, sits between one MULTI and its EXEC.
     expect(seen.filter((c) => c === 'multi')).toHaveLength(1);
     expect(seen[0]).toBe('multi');
