@@ -54,46 +54,66 @@ function toDomain(command: AccountingCommand): RecordTransaction {
 }
 
 /**
- * Decides one accounting command on its account: a `TransactionRecorded` (the account's next
- * version) or an answer that changes nothing (Duplicate, Rejected). `answer` receives the latter;
- * a Recorded answer is the record on `accounting.transactions` itself.
+ * Decides one accounting command on its account and answers it on `accounting.outcomes`, in the
+ * same Kafka transaction as what it books: Recorded (after the `TransactionRecorded`, the account's
+ * next version), Duplicate or Rejected. An answer the caller waits for is never written beside
+ * the transaction, so a crash can lose neither one without the other.
  */
-export function transactionProcessor(
-  serde: Serde,
-  topics: TopicMap,
-  logger: Logger,
-  answer: (outcome: AccountingCommandOutcome) => void,
-  now: () => number = Date.now,
-): Processor<AccountState> {
+export function transactionProcessor(serde: Serde, topics: TopicMap, logger: Logger, now: () => number = Date.now): Processor<AccountState> {
   return {
     async process(record: InputRecord, ctx): Promise<OutputRecord[]> {
       const decoded = await serde.decode(record.value, TOPICS.accountingCommands);
       const command = decoded.value as AccountingCommand;
       const { accountId, transactionId } = command.data;
-      const reply = (status: AccountingCommandOutcome['status'], reason: string | null): OutputRecord[] => {
-        answer({ commandId: command.commandId, transactionId, accountId, status, reason, traceId: command.traceId, timestamp: now() });
-        return [];
+      const answer = async (outcome: Pick<AccountingCommandOutcome, 'status' | 'version'> & Partial<AccountingCommandOutcome>): Promise<OutputRecord> => {
+        const value: AccountingCommandOutcome = {
+          commandId: command.commandId,
+          transactionId,
+          accountId,
+          code: null,
+          reason: null,
+          fieldErrors: [],
+          traceId: command.traceId,
+          sourceEventId: command.data.sourceEventId,
+          timestamp: now(),
+          ...outcome,
+        };
+        return {
+          // Keyed by the record's key, so the answer shares the command's partition even when the
+          // command named another account.
+          topic: topics.accountingOutcomes,
+          key: record.key ?? accountId,
+          value: await serde.encode(TOPICS.accountingOutcomes, 'AccountingCommandOutcome', value),
+          headers: { 'x-trace-id': command.traceId, 'x-event-type': 'AccountingCommandOutcome' },
+        };
       };
       // The state lives under the record's key in the record's partition: a command whose key is
       // not its account would read and write an account that belongs to another partition.
       if (record.key !== accountId || command.aggregateId !== accountId) {
         logger.warn({ key: record.key, aggregateId: command.aggregateId, accountId, commandId: command.commandId }, 'command key does not match its account; rejected');
-        return reply('Rejected', `VALIDATION: the message key and aggregateId must be the account id ${accountId}`);
+        return [
+          await answer({
+            status: 'Rejected',
+            version: null,
+            code: 'VALIDATION',
+            reason: `The message key and aggregateId must be the account id ${accountId}.`,
+            fieldErrors: [{ field: 'aggregateId', message: `must be ${accountId}` }],
+          }),
+        ];
       }
 
       const state = (await ctx.getState(accountId)) ?? initialAccountState(accountId);
       const decision = decideTransaction(toDomain(command), state);
       if (isDuplicate(decision)) {
         logger.info({ traceId: command.traceId, commandId: command.commandId, transactionId, accountId }, 'duplicate transaction dropped');
-        return reply('Duplicate', null);
+        return [await answer({ status: 'Duplicate', version: state.version })];
       }
       if (isAccountingRejection(decision)) {
-        const fields = decision.fieldErrors.map((f) => `${f.field} ${f.message}`).join('; ');
         logger.warn(
           { traceId: command.traceId, commandId: command.commandId, transactionId, accountId, code: decision.code, role: command.role, initiatedBy: command.initiatedBy },
           `transaction refused: ${decision.reason}`,
         );
-        return reply('Rejected', `${decision.code}: ${decision.reason}${fields ? ` (${fields})` : ''}`);
+        return [await answer({ status: 'Rejected', version: state.version, code: decision.code, reason: decision.reason, fieldErrors: decision.fieldErrors })];
       }
 
       const outputs: OutputRecord[] = [];
@@ -117,6 +137,7 @@ export function transactionProcessor(
           headers: { 'x-trace-id': command.traceId, 'x-event-type': 'TransactionRecorded' },
         });
       }
+      outputs.push(await answer({ status: 'Recorded', version: state.version + decision.length }));
       return outputs;
     },
   };

@@ -2,26 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import Redis from 'ioredis';
-import { createSerde, kafkajsRegistryClient, prefixedTopics } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
-import { AccountingService } from './accounting-service';
+import { TOPICS, createSerde, kafkajsRegistryClient, prefixedTopics, type AccountingCommandOutcome } from '@waybill/contracts';
+import { CommandGateway, IdempotencyStore, OutcomeTracker } from '@waybill/command-gateway';
+import { retry, createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
+import { AccountingService, type AccountingClaim, type PendingAccountingCommand } from './accounting-service';
 import type { Config } from './config';
 import { accountingRoutes } from './http/routes';
-import { IdempotencyStore } from './idempotency';
-import { OutcomeTracker } from './outcome-tracker';
 import { SerialProducer } from '@waybill/platform';
-
-async function retry<T>(what: string, logger: Logger, attempt: () => Promise<T>, attempts = 30): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (i >= attempts) throw err;
-      logger.warn({ err, attempt: i }, `${what} failed; retrying`);
-      await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * i)));
-    }
-  }
-}
 
 /** Connects everything accounting-handler needs and starts serving; returns the steps to stop it. */
 /** How far back a starting handler reads answers again, to pick up those that arrived while it was down. */
@@ -36,17 +23,23 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   await retry('registering schemas', logger, () => serde.registerAll());
 
   const topics = prefixedTopics(config.TOPIC_PREFIX);
-  const tracker = new OutcomeTracker(
+  const keyPrefix = `${config.TOPIC_PREFIX}accounting-handler`;
+  const tracker = new OutcomeTracker<AccountingCommandOutcome>(
     kafka,
     redis,
-    serde,
     {
-      topic: topics.accountingTransactions,
+      topic: topics.accountingOutcomes,
       groupId: `${config.TOPIC_PREFIX}accounting-handler-outcomes-${instanceId}`,
-      topicPrefix: config.TOPIC_PREFIX,
+      keyPrefix,
       ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
       replayMs: OUTCOME_REPLAY_MS,
       onCrash,
+      read: async (value) => {
+        const decoded = await serde.decode(value, TOPICS.accountingOutcomes);
+        if (decoded.recordName !== 'AccountingCommandOutcome') return undefined;
+        // A shipment charge's answer has nobody waiting: only requests' answers are kept.
+        return decoded.value.sourceEventId === null ? { commandId: decoded.value.commandId, outcome: decoded.value } : undefined;
+      },
     },
     logger,
   );
@@ -54,16 +47,23 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await kafkaProducer.connect();
 
+  const gateway = new CommandGateway<AccountingCommandOutcome, AccountingClaim, PendingAccountingCommand>({
+    redis,
+    keyPrefix,
+    tracker,
+    idempotency: new IdempotencyStore<AccountingClaim>(redis, keyPrefix, config.IDEMPOTENCY_TTL_SECONDS),
+    outcomeWaitMs: config.OUTCOME_WAIT_MS,
+    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    logger,
+  });
   const service = new AccountingService({
     producer: new SerialProducer(kafkaProducer),
     commandsTopic: topics.accountingCommands,
     topicPrefix: config.TOPIC_PREFIX,
     serde,
-    tracker,
-    idempotency: new IdempotencyStore(redis, `${config.TOPIC_PREFIX}accounting-handler`, config.IDEMPOTENCY_TTL_SECONDS),
+    gateway,
     redis,
     outcomeWaitMs: config.OUTCOME_WAIT_MS,
-    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     logger,
   });
 
@@ -74,7 +74,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     rateLimit: rateLimitOf(config),
     bodyLimit: config.BODY_LIMIT,
     readiness: [
-      { name: 'transactions', check: () => tracker.ready },
+      { name: 'outcomes', check: () => tracker.ready },
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
     ],
   });

@@ -2,26 +2,13 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import Redis from 'ioredis';
-import { createSerde, kafkajsRegistryClient, prefixedTopics } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
-import { CommandService } from './command-service';
+import { TOPICS, createSerde, kafkajsRegistryClient, prefixedTopics, type CommandOutcome } from '@waybill/contracts';
+import { CommandGateway, IdempotencyStore, OutcomeTracker } from '@waybill/command-gateway';
+import { retry, createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
+import { CommandService, type PendingShipmentCommand, type ShipmentClaim } from './command-service';
 import type { Config } from './config';
 import { shipmentRoutes } from './http/routes';
-import { IdempotencyStore } from './idempotency';
-import { OutcomeTracker } from './outcome-tracker';
 import { SerialProducer } from '@waybill/platform';
-
-async function retry<T>(what: string, logger: Logger, attempt: () => Promise<T>, attempts = 30): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (i >= attempts) throw err;
-      logger.warn({ err, attempt: i }, `${what} failed; retrying`);
-      await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * i)));
-    }
-  }
-}
 
 /** Connects everything shipment-handler needs and starts serving; returns the steps to stop it. */
 /** How far back a starting handler reads answers again, to pick up those that arrived while it was down. */
@@ -36,30 +23,38 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   await retry('registering schemas', logger, () => serde.registerAll());
 
   const topics = prefixedTopics(config.TOPIC_PREFIX);
-  const tracker = new OutcomeTracker(kafka, redis, serde, {
-    topic: topics.shipmentOutcomes,
-    groupId: `${config.TOPIC_PREFIX}shipment-handler-outcomes-${instanceId}`,
-    keyPrefix: `${config.TOPIC_PREFIX}shipment-handler`,
-    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
-    replayMs: OUTCOME_REPLAY_MS,
-    onCrash,
-  }, logger);
+  const keyPrefix = `${config.TOPIC_PREFIX}shipment-handler`;
+  const tracker = new OutcomeTracker<CommandOutcome>(
+    kafka,
+    redis,
+    {
+      topic: topics.shipmentOutcomes,
+      groupId: `${config.TOPIC_PREFIX}shipment-handler-outcomes-${instanceId}`,
+      keyPrefix,
+      ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+      replayMs: OUTCOME_REPLAY_MS,
+      onCrash,
+      read: async (value) => {
+        const decoded = await serde.decode(value, TOPICS.shipmentOutcomes);
+        return decoded.recordName === 'CommandOutcome' ? { commandId: decoded.value.commandId, outcome: decoded.value } : undefined;
+      },
+    },
+    logger,
+  );
   await tracker.start();
   const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await kafkaProducer.connect();
 
-  const service = new CommandService({
-    producer: new SerialProducer(kafkaProducer),
-    commandsTopic: topics.shipmentCommands,
-    keyPrefix: `${config.TOPIC_PREFIX}shipment-handler`,
-    serde,
-    tracker,
-    idempotency: new IdempotencyStore(redis, `${config.TOPIC_PREFIX}shipment-handler`, config.IDEMPOTENCY_TTL_SECONDS),
+  const gateway = new CommandGateway<CommandOutcome, ShipmentClaim, PendingShipmentCommand>({
     redis,
+    keyPrefix,
+    tracker,
+    idempotency: new IdempotencyStore<ShipmentClaim>(redis, keyPrefix, config.IDEMPOTENCY_TTL_SECONDS),
     outcomeWaitMs: config.OUTCOME_WAIT_MS,
     ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     logger,
   });
+  const service = new CommandService({ producer: new SerialProducer(kafkaProducer), commandsTopic: topics.shipmentCommands, serde, gateway, logger });
 
   const { app, authenticated } = createHttpApp({
     logger,
