@@ -9,3 +9,4 @@ export { createKafka, createTopicsAndAwaitLeaders, crashWithConsumer, rewindToTi
 export { SerialProducer } from './lib/serial-producer';
 export { runApp, type AppStart } from './lib/run-app';
 export { retry } from './lib/retry';
+export { failpoint, parseFailpoints, FAILPOINTS_ENV } from './lib/failpoints';

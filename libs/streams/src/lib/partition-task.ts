@@ -1,5 +1,5 @@
 import type { Admin, Kafka, KafkaMessage, Message, Producer, RecordMetadata, Transaction } from 'kafkajs';
-import type { Logger } from '@waybill/platform';
+import { failpoint, type Logger } from '@waybill/platform';
 import { ChangelogRestorer } from './changelog-restorer';
 import { deadLetterRecord, type BadRecordHandler } from './dead-letter';
 import { commitHangingOfLiveProducer, fenceAndResolveHanging, type HangingTransaction } from './hanging-transactions';
@@ -224,7 +224,9 @@ export class PartitionTask<S> {
         consumerGroupId: groupId,
         topics: [{ topic: inputTopic, partitions: [{ partition, offset: commitOffset.toString() }] }],
       });
+      failpoint('streams.before-commit');
       await transaction.commit();
+      failpoint('streams.after-commit');
     } catch (error) {
       await this.abortQuietly(transaction);
       if (isFencingError(error)) {
