@@ -35,6 +35,7 @@ const OPTIONS = {
   history: { type: 'string', default: '1000000', quick: '20000', help: 'transactions already on the big account' },
   samples: { type: 'string', default: '150', quick: '30', help: 'payments timed per account (after 10 warm-up ones each)' },
   listener: { type: 'string', default: join(root, 'apps', 'accounting-command-listener', 'dist', 'main.js'), help: 'the accounting-command-listener build to measure' },
+  label: { type: 'string', default: '', help: 'what this run measures, kept in the JSON (e.g. "before: main at <commit>")' },
   'restore-timeout-seconds': { type: 'string', default: '900', help: 'give up when the listener has not booked its first payment by then' },
   'results-dir': { type: 'string', default: join(benchDir, 'results'), help: 'where the JSON goes' },
   quick: { type: 'boolean', default: false, help: 'small sizes (a smoke run, not a figure to keep)' },
@@ -48,7 +49,7 @@ const FRESH = 'ACC-FRESH';
 const WARM_UP = 10;
 
 function usage() {
-  const lines = Object.entries(OPTIONS).map(([name, o]) => `  --${name.padEnd(24)} ${o.help}${o.type !== 'boolean' ? ` [${o.default}${o.quick ? `; --quick ${o.quick}` : ''}]` : ''}`);
+  const lines = Object.entries(OPTIONS).map(([name, o]) => `  --${name.padEnd(24)} ${o.help}${o.type !== 'boolean' && o.default !== '' ? ` [${o.default}${o.quick ? `; --quick ${o.quick}` : ''}]` : ''}`);
   return ['usage: node bench/account-history.mjs [options]   (npm run bench:account-history -- [options])', ...lines, ''].join('\n');
 }
 
@@ -67,6 +68,7 @@ function readSettings(argv) {
     samples: integer('samples'),
     listener,
     restoreTimeoutSeconds: integer('restore-timeout-seconds'),
+    label: pick('label'),
     resultsDir: resolve(pick('results-dir')),
     quick: values.quick ?? false,
     help: values.help ?? false,
@@ -122,7 +124,7 @@ async function writeHistory({ producer, serde, topic, history, progress }) {
       const id = `hist-${version}`;
       messages.push({ key: BIG, value: await serde.encode('accounting.transactions', 'TransactionRecorded', transactionRecorded(BIG, version, id, version === 1 ? 'Charge' : 'Adjustment', 1)) });
     }
-    await producer.send({ topic, acks: 1, messages });
+    await producer.send({ topic, acks: -1, messages });
     progress.update(`history: ${Math.min(from + chunk - 1, history)}/${history} transactions written`);
   }
   await producer.send({ topic, acks: -1, messages: [{ key: FRESH, value: await serde.encode('accounting.transactions', 'TransactionRecorded', transactionRecorded(FRESH, 1, 'fresh-open', 'Charge', 1)) }] });
