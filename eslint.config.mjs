@@ -7,7 +7,9 @@ const boundaries = {
   banTransitiveDependencies: false,
   depConstraints: [
     // Apps are leaves: nothing may import an app, and an app imports only libs.
-    { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:adapter', 'type:projection', 'type:contracts', 'type:streams', 'type:platform', 'type:util', 'type:registry'] },
+    { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:adapter', 'type:projection', 'type:contracts', 'type:streams', 'type:gateway', 'type:platform', 'type:util', 'type:registry'] },
+    // What both HTTP handlers share: idempotency keys, outcome tracking, the 202-and-poll path, error bodies.
+    { sourceTag: 'type:gateway', onlyDependOnLibsWithTags: ['type:contracts', 'type:streams', 'type:platform', 'type:util'] },
     // Adapters map a domain's types onto the wire contracts: the one place both meet.
     { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:util'] },
     // Read models: how records become Redis keys, shared by the ledger app and the rebuild tools.

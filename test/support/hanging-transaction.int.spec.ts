@@ -45,7 +45,9 @@ describe('makeHangingTransaction', () => {
 
   it('leaves a committed transaction without markers after the broker restarts, its coordinator done with it', async () => {
     broker = await startBrokerForHangingTransactions();
-    const kafka = new Kafka({ brokers: broker.brokers, clientId: 'hanging-transaction-test', logLevel: logLevel.NOTHING });
+    // The first transactional id on a fresh broker waits for __transaction_state to be created and
+    // led (slow on a loaded machine: CI once gave up at kafkajs's default 5 retries): retry patiently.
+    const kafka = new Kafka({ brokers: broker.brokers, clientId: 'hanging-transaction-test', logLevel: logLevel.NOTHING, retry: { retries: 30, maxRetryTime: 2_000 } });
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'a', numPartitions: 2 }, { topic: 'b', numPartitions: 2 }], waitForLeaders: true });

@@ -10,8 +10,6 @@ export const configSchema = z.object({
   /** Partitions decided at once (each strictly in order). */
   PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(4),
   SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
-  /** How long a Rejected or Duplicate answer stays readable in Redis for the caller. */
-  OUTCOME_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -19,22 +19,57 @@ import {
 import type { Logger } from '@waybill/platform';
 import type { InputRecord, OutputRecord, Processor, StateStoreDefinition } from '@waybill/streams';
 
-/** The store: its changelog is `accounting.transactions`, folded with the domain's own `evolveAccount`. */
-export function accountStore(serde: Serde, topics: TopicMap): StateStoreDefinition<AccountState> {
+/** What the store holds under a key: an account's state, or the mark that an id was booked on it. */
+export type AccountStoreValue = AccountState | BookedTransaction;
+
+/** Under {@link bookedKey}: the account booked this transaction id, at this version. */
+export interface BookedTransaction {
+  bookedAtVersion: number;
+}
+
+/**
+ * The store key saying whether `accountId` booked `transactionId`. '#' never occurs in an account id
+ * (letters, digits, '.', '_', '-'), so it cannot collide with an account's own key.
+ */
+export const bookedKey = (accountId: string, transactionId: string): string => `#booked:${accountId}:${transactionId}`;
+
+const isAccount = (value: AccountStoreValue | undefined): value is AccountState => value !== undefined && 'balanceMinor' in value;
+
+/**
+ * The store: its changelog is `accounting.transactions`. Each TransactionRecorded folds into its
+ * account (the domain's `evolveAccount`) and marks its transaction id booked under its own key, so
+ * a duplicate is found by one lookup, however long the account's history is.
+ */
+export function accountStore(serde: Serde, topics: TopicMap): StateStoreDefinition<AccountStoreValue> {
+  // Restore and the live path ask for the same record twice (its keys, then each fold): decode once.
+  const decoded = new WeakMap<Buffer, TransactionRecorded>();
+  const transactionOf = async (record: InputRecord): Promise<TransactionRecorded> => {
+    const value = record.value!;
+    let event = decoded.get(value);
+    if (!event) {
+      event = (await serde.decode(value, TOPICS.accountingTransactions)).value as TransactionRecorded;
+      decoded.set(value, event);
+    }
+    return event;
+  };
   return {
     name: 'accounts',
     changelogTopic: topics.accountingTransactions,
-    // Bump with the domain's state shape or this wrapper's (there is none yet: the state is the domain's).
-    shapeVersion: ACCOUNT_STATE_SHAPE_VERSION * 100 + 1,
-    async apply(state, record) {
-      const decoded = await serde.decode(record.value, TOPICS.accountingTransactions);
-      const event = decoded.value as TransactionRecorded;
-      return evolveAccount(state ?? initialAccountState(event.aggregateId), { type: 'TransactionRecorded', data: event.data });
+    // Bump with the domain's state shape or this wrapper's (2: booked ids under their own keys).
+    shapeVersion: ACCOUNT_STATE_SHAPE_VERSION * 100 + 2,
+    async alsoUpdates(record) {
+      const event = await transactionOf(record);
+      return [bookedKey(event.aggregateId, event.data.transactionId)];
+    },
+    async apply(state, record, key) {
+      const event = await transactionOf(record);
+      if (key !== record.key) return { bookedAtVersion: event.version };
+      return evolveAccount(isAccount(state) ? state : initialAccountState(event.aggregateId), { type: 'TransactionRecorded', data: event.data });
     },
     // A transaction carries its own time and version; where the broker put it changes nothing.
     ignoresPosition: true,
     serialize: (state) => JSON.stringify(state),
-    deserialize: (text) => JSON.parse(text) as AccountState,
+    deserialize: (text) => JSON.parse(text) as AccountStoreValue,
   };
 }
 
@@ -54,46 +89,80 @@ function toDomain(command: AccountingCommand): RecordTransaction {
 }
 
 /**
- * Decides one accounting command on its account: a `TransactionRecorded` (the account's next
- * version) or an answer that changes nothing (Duplicate, Rejected). `answer` receives the latter;
- * a Recorded answer is the record on `accounting.transactions` itself.
+ * Decides one accounting command on its account and answers it on `accounting.outcomes`, in the
+ * same Kafka transaction as what it books: Recorded (after the `TransactionRecorded`, the account's
+ * next version), Duplicate or Rejected. An answer the caller waits for is never written beside
+ * the transaction, so a crash can lose neither one without the other.
  */
-export function transactionProcessor(
-  serde: Serde,
-  topics: TopicMap,
-  logger: Logger,
-  answer: (outcome: AccountingCommandOutcome) => void,
-  now: () => number = Date.now,
-): Processor<AccountState> {
+export function transactionProcessor(serde: Serde, topics: TopicMap, logger: Logger, now: () => number = Date.now): Processor<AccountStoreValue> {
+  const decoded = new WeakMap<Buffer, AccountingCommand>();
+  const commandOf = async (record: InputRecord): Promise<AccountingCommand> => {
+    let command = record.value ? decoded.get(record.value) : undefined;
+    if (!command) {
+      command = (await serde.decode(record.value, TOPICS.accountingCommands)).value as AccountingCommand;
+      if (record.value) decoded.set(record.value, command);
+    }
+    return command;
+  };
   return {
+    async keysToRead(record) {
+      const { data } = await commandOf(record);
+      return [bookedKey(data.accountId, data.transactionId)];
+    },
     async process(record: InputRecord, ctx): Promise<OutputRecord[]> {
-      const decoded = await serde.decode(record.value, TOPICS.accountingCommands);
-      const command = decoded.value as AccountingCommand;
+      const command = await commandOf(record);
       const { accountId, transactionId } = command.data;
-      const reply = (status: AccountingCommandOutcome['status'], reason: string | null): OutputRecord[] => {
-        answer({ commandId: command.commandId, transactionId, accountId, status, reason, traceId: command.traceId, timestamp: now() });
-        return [];
+      const answer = async (outcome: Pick<AccountingCommandOutcome, 'status' | 'version'> & Partial<AccountingCommandOutcome>): Promise<OutputRecord> => {
+        const value: AccountingCommandOutcome = {
+          commandId: command.commandId,
+          transactionId,
+          accountId,
+          code: null,
+          reason: null,
+          fieldErrors: [],
+          traceId: command.traceId,
+          sourceEventId: command.data.sourceEventId,
+          timestamp: now(),
+          ...outcome,
+        };
+        return {
+          // Keyed by the record's key, so the answer shares the command's partition even when the
+          // command named another account.
+          topic: topics.accountingOutcomes,
+          key: record.key ?? accountId,
+          value: await serde.encode(TOPICS.accountingOutcomes, 'AccountingCommandOutcome', value),
+          headers: { 'x-trace-id': command.traceId, 'x-event-type': 'AccountingCommandOutcome' },
+        };
       };
       // The state lives under the record's key in the record's partition: a command whose key is
       // not its account would read and write an account that belongs to another partition.
       if (record.key !== accountId || command.aggregateId !== accountId) {
         logger.warn({ key: record.key, aggregateId: command.aggregateId, accountId, commandId: command.commandId }, 'command key does not match its account; rejected');
-        return reply('Rejected', `VALIDATION: the message key and aggregateId must be the account id ${accountId}`);
+        return [
+          await answer({
+            status: 'Rejected',
+            version: null,
+            code: 'VALIDATION',
+            reason: `The message key and aggregateId must be the account id ${accountId}.`,
+            fieldErrors: [{ field: 'aggregateId', message: `must be ${accountId}` }],
+          }),
+        ];
       }
 
-      const state = (await ctx.getState(accountId)) ?? initialAccountState(accountId);
-      const decision = decideTransaction(toDomain(command), state);
+      const stored = await ctx.getState(accountId);
+      const state = isAccount(stored) ? stored : initialAccountState(accountId);
+      const alreadyBooked = (await ctx.getState(bookedKey(accountId, transactionId))) !== undefined;
+      const decision = decideTransaction(toDomain(command), state, alreadyBooked);
       if (isDuplicate(decision)) {
         logger.info({ traceId: command.traceId, commandId: command.commandId, transactionId, accountId }, 'duplicate transaction dropped');
-        return reply('Duplicate', null);
+        return [await answer({ status: 'Duplicate', version: state.version })];
       }
       if (isAccountingRejection(decision)) {
-        const fields = decision.fieldErrors.map((f) => `${f.field} ${f.message}`).join('; ');
         logger.warn(
           { traceId: command.traceId, commandId: command.commandId, transactionId, accountId, code: decision.code, role: command.role, initiatedBy: command.initiatedBy },
           `transaction refused: ${decision.reason}`,
         );
-        return reply('Rejected', `${decision.code}: ${decision.reason}${fields ? ` (${fields})` : ''}`);
+        return [await answer({ status: 'Rejected', version: state.version, code: decision.code, reason: decision.reason, fieldErrors: decision.fieldErrors })];
       }
 
       const outputs: OutputRecord[] = [];
@@ -117,6 +186,7 @@ export function transactionProcessor(
           headers: { 'x-trace-id': command.traceId, 'x-event-type': 'TransactionRecorded' },
         });
       }
+      outputs.push(await answer({ status: 'Recorded', version: state.version + decision.length }));
       return outputs;
     },
   };

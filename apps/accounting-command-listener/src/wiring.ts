@@ -4,7 +4,6 @@ import { createSerde, kafkajsRegistryClient, prefixedTopics, UndecodableMessageE
 import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { runProcessor } from '@waybill/streams';
 import type { Config } from './config';
-import { OutcomeWriter } from './outcome-writer';
 import { accountStore, transactionProcessor } from './transaction-processor';
 
 export const GROUP_ID = 'accounting-command-listener';
@@ -15,7 +14,6 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
-  const outcomes = new OutcomeWriter(redis, config.TOPIC_PREFIX, config.OUTCOME_TTL_SECONDS, logger);
 
   const topics = prefixedTopics(config.TOPIC_PREFIX);
   const groupId = config.TOPIC_PREFIX + GROUP_ID;
@@ -23,8 +21,8 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     kafka,
     groupId,
     inputTopic: topics.accountingCommands,
-    outputTopics: [topics.accountingTransactions],
-    processor: transactionProcessor(serde, topics, logger, (outcome) => outcomes.write(outcome)),
+    outputTopics: [topics.accountingTransactions, topics.accountingOutcomes],
+    processor: transactionProcessor(serde, topics, logger),
     store: accountStore(serde, topics),
     redis,
     keyPrefix: groupId,
@@ -58,7 +56,6 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     server,
     shutdown: [
       { name: 'command loop', run: () => runner.stop() },
-      { name: 'answers', run: () => outcomes.drain() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'redis', run: async () => void (await redis.quit()) },
     ],

@@ -1,12 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
-import { TOPICS, type AccountingCommand, type Serde } from '@waybill/contracts';
+import { TOPICS, type AccountingCommand, type AccountingCommandOutcome, type Serde } from '@waybill/contracts';
 import { validateTransaction, type TransactionData } from '@waybill/accounting-domain';
-import type { Logger, Principal } from '@waybill/platform';
-import { fingerprint, idempotentTransactionId, type IdempotencyStore } from './idempotency';
-import type { OutcomeTracker, TrackedOutcome } from './outcome-tracker';
+import { fingerprint, type CommandGateway, type IdempotencyRecord, type Looked, type TrackedOutcome } from '@waybill/command-gateway';
+import type { Logger, Principal, SerialProducer } from '@waybill/platform';
 import { readModelKeys, type AccountSnapshot, type TransactionEntry } from '@waybill/account-balances';
-import type { SerialProducer } from '@waybill/platform';
+import { idempotentTransactionId } from './idempotency';
+
+/** What an Idempotency-Key remembers of the accounting command it was used for. */
+export interface AccountingClaim extends IdempotencyRecord {
+  accountId: string;
+  transactionId: string;
+}
+
+/** What a poll of a pending accounting command reports. */
+export interface PendingAccountingCommand {
+  accountId: string;
+  transactionId: string;
+  traceId: string;
+}
+
+export type AccountingGateway = CommandGateway<AccountingCommandOutcome, AccountingClaim, PendingAccountingCommand>;
+export type TrackedAccountingOutcome = TrackedOutcome<AccountingCommandOutcome>;
 
 export interface FieldError {
   field: string;
@@ -34,8 +49,8 @@ export interface BalanceAfter {
 export type MoneyResult =
   | { kind: 'invalid'; fieldErrors: FieldError[] }
   | { kind: 'idempotency-mismatch'; commandId: string }
-  | { kind: 'answered'; commandId: string; tracked: TrackedOutcome; balance?: BalanceAfter }
-  | { kind: 'pending'; commandId: string; accountId: string; transactionId: string; traceId: string };
+  | { kind: 'answered'; commandId: string; tracked: TrackedAccountingOutcome; balance?: BalanceAfter }
+  | { kind: 'pending'; commandId: string; pending: PendingAccountingCommand };
 
 const ACCOUNT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const ALLOWED_FIELDS: Record<MoneyRequestKind, readonly string[]> = {
@@ -105,20 +120,14 @@ export class AccountingService {
       commandsTopic: string;
       topicPrefix: string;
       serde: Serde;
-      tracker: OutcomeTracker;
-      idempotency: IdempotencyStore;
+      gateway: AccountingGateway;
       redis: Redis;
       outcomeWaitMs: number;
-      ttlSeconds: number;
       logger: Logger;
       now?: () => number;
     },
   ) {
     this.keys = readModelKeys(deps.topicPrefix);
-  }
-
-  private pendingKey(commandId: string): string {
-    return `${this.deps.topicPrefix}accounting-handler:command:${commandId}`;
   }
 
   async send(request: MoneyRequest): Promise<MoneyResult> {
@@ -130,17 +139,6 @@ export class AccountingService {
     const transactionId = request.idempotencyKey ? idempotentTransactionId(principal.id, request.idempotencyKey, accountId) : `http:${randomUUID()}`;
     const { data, fieldErrors } = toTransaction(kind, accountId, body, transactionId);
     if (!data) return { kind: 'invalid', fieldErrors };
-
-    if (request.idempotencyKey) {
-      const claim = await this.deps.idempotency.claim(principal.id, request.idempotencyKey, {
-        commandId,
-        accountId,
-        transactionId,
-        fingerprint: fingerprint([accountId, kind, data.amountMinor, data.currency, data.reason]),
-      });
-      if (claim.kind === 'mismatch') return { kind: 'idempotency-mismatch', commandId: claim.record.commandId };
-      if (claim.kind === 'replay') return this.await(claim.record.commandId, accountId, transactionId, traceId, began);
-    }
 
     const command: AccountingCommand = {
       commandId,
@@ -155,37 +153,24 @@ export class AccountingService {
       data,
     };
     const value = await this.deps.serde.encode(TOPICS.accountingCommands, 'AccountingCommand', command);
-    const wait = this.deps.tracker.expect(commandId);
-    await this.deps.redis.set(this.pendingKey(commandId), JSON.stringify({ accountId, transactionId, traceId }), 'EX', this.deps.ttlSeconds);
-    try {
-      await this.deps.producer.send(this.deps.commandsTopic, { key: accountId, value, headers: { 'x-trace-id': traceId, 'x-command-type': 'AccountingCommand' } });
-    } catch (err) {
-      // Not acknowledged: nothing is pending, and the key must let a retry produce it. (Had it
-      // reached the topic after all, the retry's same transactionId is dropped as a duplicate.)
-      await this.deps.redis.del(this.pendingKey(commandId)).catch(() => undefined);
-      if (request.idempotencyKey) await this.deps.idempotency.release(principal.id, request.idempotencyKey, commandId).catch(() => undefined);
-      throw err;
-    }
-    this.deps.logger.info({ traceId, commandId, accountId, transactionId, kind, initiatedBy: principal.id }, 'accounting command produced');
-    return this.finish(commandId, accountId, transactionId, traceId, began, await wait(this.deps.outcomeWaitMs));
+    const submitted = await this.deps.gateway.submit({
+      principal: principal.id,
+      commandId,
+      idempotencyKey: request.idempotencyKey,
+      claim: { commandId, accountId, transactionId, fingerprint: fingerprint([accountId, kind, data.amountMinor, data.currency, data.reason]) },
+      pending: { accountId, transactionId, traceId },
+      produce: async () => {
+        await this.deps.producer.send(this.deps.commandsTopic, { key: accountId, value, headers: { 'x-trace-id': traceId, 'x-command-type': 'AccountingCommand' } });
+        this.deps.logger.info({ traceId, commandId, accountId, transactionId, kind, initiatedBy: principal.id }, 'accounting command produced');
+      },
+    });
+    if (submitted.kind !== 'answered') return submitted;
+    return { ...submitted, balance: await this.balanceAfter(submitted.tracked.outcome, began + this.deps.outcomeWaitMs) };
   }
 
   /** The answer to an earlier command, or whether it is still pending or unknown. */
-  async lookup(commandId: string): Promise<MoneyResult | 'unknown'> {
-    const tracked = await this.deps.tracker.find(commandId);
-    if (tracked) return { kind: 'answered', commandId, tracked };
-    const pending = await this.deps.redis.get(this.pendingKey(commandId));
-    if (!pending) return 'unknown';
-    const { accountId, transactionId, traceId } = JSON.parse(pending) as { accountId: string; transactionId: string; traceId: string };
-    // Recorded while no handler instance was following the topic: the balances know it.
-    const entry = (await this.deps.redis.zrange(this.keys.transactions(accountId), '0', '-1'))
-      .map((text) => JSON.parse(text) as TransactionEntry)
-      .find((e) => e.transactionId === transactionId && e.causationId === commandId);
-    if (entry) {
-      const outcome = { commandId, transactionId, accountId, status: 'Recorded' as const, reason: null, traceId: entry.traceId, timestamp: entry.timestamp };
-      return { kind: 'answered', commandId, tracked: { outcome, position: entry.position, version: entry.version } };
-    }
-    return { kind: 'pending', commandId, accountId, transactionId, traceId };
+  lookup(commandId: string): Promise<Looked<AccountingCommandOutcome, PendingAccountingCommand>> {
+    return this.deps.gateway.lookup(commandId);
   }
 
   /** The account's balance as the account-reducer reflects it, with the offset it reflects. */
@@ -210,25 +195,15 @@ export class AccountingService {
     return { items, nextCursor: texts.length > options.limit ? String(items[items.length - 1].version) : null };
   }
 
-  private async await(commandId: string, accountId: string, transactionId: string, traceId: string, began: number): Promise<MoneyResult> {
-    const tracked = await this.deps.tracker.expect(commandId)(this.deps.outcomeWaitMs);
-    return this.finish(commandId, accountId, transactionId, traceId, began, tracked);
-  }
-
-  private async finish(commandId: string, accountId: string, transactionId: string, traceId: string, began: number, tracked: TrackedOutcome | undefined): Promise<MoneyResult> {
-    if (!tracked) return { kind: 'pending', commandId, accountId, transactionId, traceId };
-    if (tracked.outcome.status !== 'Recorded' || !tracked.position) return { kind: 'answered', commandId, tracked };
-    const balance = await this.balanceIncluding(accountId, tracked.position.partition, BigInt(tracked.position.offset), began + this.deps.outcomeWaitMs);
-    return { kind: 'answered', commandId, tracked, balance };
-  }
-
-  /** Waits (until `deadline`) for the account-reducer to reflect `offset`, then reads the balance. */
-  private async balanceIncluding(accountId: string, partition: number, offset: bigint, deadline: number): Promise<BalanceAfter | undefined> {
+  /**
+   * The balance that includes a Recorded command: waits (until `deadline`) for the account-reducer
+   * to reflect the account's version the outcome names, then reads it.
+   */
+  private async balanceAfter(outcome: AccountingCommandOutcome, deadline: number): Promise<BalanceAfter | undefined> {
+    if (outcome.status !== 'Recorded' || outcome.version === null) return undefined;
     for (;;) {
-      const reflects = await this.deps.redis.hget(this.keys.offsets, String(partition));
-      if (reflects !== null && BigInt(reflects) > offset) {
-        const found = await this.account(accountId);
-        if (!found) return undefined;
+      const found = await this.account(outcome.accountId);
+      if (found && found.snapshot.version >= outcome.version) {
         return { balanceMinor: found.snapshot.balanceMinor, currency: found.snapshot.currency, version: found.snapshot.version };
       }
       if (Date.now() >= deadline) return undefined;

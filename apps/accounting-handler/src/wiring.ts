@@ -1,69 +1,46 @@
-import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { hostname } from 'node:os';
 import Redis from 'ioredis';
-import { createSerde, kafkajsRegistryClient, prefixedTopics } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
-import { AccountingService } from './accounting-service';
+import { TOPICS, createSerde, kafkajsRegistryClient, prefixedTopics, type AccountingCommandOutcome } from '@waybill/contracts';
+import { startHandlerGateway } from '@waybill/command-gateway';
+import { retry, createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
+import { AccountingService, type AccountingClaim, type PendingAccountingCommand } from './accounting-service';
 import type { Config } from './config';
 import { accountingRoutes } from './http/routes';
-import { IdempotencyStore } from './idempotency';
-import { OutcomeTracker } from './outcome-tracker';
-import { SerialProducer } from '@waybill/platform';
-
-async function retry<T>(what: string, logger: Logger, attempt: () => Promise<T>, attempts = 30): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (i >= attempts) throw err;
-      logger.warn({ err, attempt: i }, `${what} failed; retrying`);
-      await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * i)));
-    }
-  }
-}
 
 /** Connects everything accounting-handler needs and starts serving; returns the steps to stop it. */
-/** How far back a starting handler reads answers again, to pick up those that arrived while it was down. */
-const OUTCOME_REPLAY_MS = 10 * 60_000;
-
 export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
   const metrics = createMetrics('accounting-handler');
-  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? 'accounting-handler', brokers: config.KAFKA_BROKERS, logger });
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
   await retry('registering schemas', logger, () => serde.registerAll());
 
   const topics = prefixedTopics(config.TOPIC_PREFIX);
-  const tracker = new OutcomeTracker(
+  const handler = await startHandlerGateway<AccountingCommandOutcome, AccountingClaim, PendingAccountingCommand>({
+    app: 'accounting-handler',
     kafka,
     redis,
-    serde,
-    {
-      topic: topics.accountingTransactions,
-      groupId: `${config.TOPIC_PREFIX}accounting-handler-outcomes-${instanceId}`,
-      topicPrefix: config.TOPIC_PREFIX,
-      ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
-      replayMs: OUTCOME_REPLAY_MS,
-      onCrash,
+    topicPrefix: config.TOPIC_PREFIX,
+    outcomesTopic: topics.accountingOutcomes,
+    read: async (value) => {
+      const decoded = await serde.decode(value, TOPICS.accountingOutcomes);
+      if (decoded.recordName !== 'AccountingCommandOutcome') return undefined;
+      // A shipment charge's answer has nobody waiting: only requests' answers are kept.
+      return decoded.value.sourceEventId === null ? { commandId: decoded.value.commandId, outcome: decoded.value } : undefined;
     },
+    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    outcomeWaitMs: config.OUTCOME_WAIT_MS,
+    onCrash,
     logger,
-  );
-  await tracker.start();
-  const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await kafkaProducer.connect();
-
+  });
   const service = new AccountingService({
-    producer: new SerialProducer(kafkaProducer),
+    producer: handler.producer,
     commandsTopic: topics.accountingCommands,
     topicPrefix: config.TOPIC_PREFIX,
     serde,
-    tracker,
-    idempotency: new IdempotencyStore(redis, `${config.TOPIC_PREFIX}accounting-handler`, config.IDEMPOTENCY_TTL_SECONDS),
+    gateway: handler.gateway,
     redis,
     outcomeWaitMs: config.OUTCOME_WAIT_MS,
-    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     logger,
   });
 
@@ -74,21 +51,20 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     rateLimit: rateLimitOf(config),
     bodyLimit: config.BODY_LIMIT,
     readiness: [
-      { name: 'transactions', check: () => tracker.ready },
+      { name: 'outcomes', check: () => handler.tracker.ready },
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
     ],
   });
   app.use(authenticated, accountingRoutes(service));
   app.use(jsonErrorHandler(logger));
   const server = await listen(app, config.PORT);
-  logger.info({ port: config.PORT, instanceId }, 'accounting-handler listening');
+  logger.info({ port: config.PORT, instanceId: handler.instanceId }, 'accounting-handler listening');
 
   return {
     server,
     shutdown: [
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
-      { name: 'producer', run: () => kafkaProducer.disconnect() },
-      { name: 'outcome tracker', run: () => tracker.stop() },
+      { name: 'producer and outcome tracker', run: () => handler.stop() },
       { name: 'redis', run: async () => void (await redis.quit()) },
     ],
   };

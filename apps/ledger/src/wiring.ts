@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
 import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix } from '@waybill/ledger-projections';
-import { createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
+import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { AlertAcks, AlertStream } from './alerts';
 import type { Config } from './config';
 import { loadAdminConfig } from './http/admin';
@@ -14,18 +14,6 @@ import { Projector } from './projector';
 import { ShipmentVersionWaiter } from './version-waiter';
 
 export const GROUP_ID = 'ledger';
-
-async function retry<T>(what: string, logger: Logger, attempt: () => Promise<T>, attempts = 30): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (i >= attempts) throw err;
-      logger.warn({ err, attempt: i }, `${what} failed; retrying`);
-      await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * i)));
-    }
-  }
-}
 
 /** Connects the projector and the query API; returns the steps to stop them. */
 export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void = (err) => logger.error({ err }, 'consumer crashed and kafkajs will not restart it')): Promise<{ server: Server; port: number; projector: Projector; shutdown: ShutdownStep[] }> {

@@ -1,12 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { TOPICS, type Serde } from '@waybill/contracts';
-import type { Logger, Principal } from '@waybill/platform';
+import { TOPICS, type CommandOutcome, type Serde } from '@waybill/contracts';
+import { fingerprint, type CommandGateway, type IdempotencyRecord, type Looked, type TrackedOutcome } from '@waybill/command-gateway';
+import type { Logger, Principal, SerialProducer } from '@waybill/platform';
 import { roleMaySend, validateCommand, type FieldError, type ShipmentCommand, type ShipmentCommandType } from '@waybill/shipment-domain';
 import { commandToRecord } from '@waybill/shipment-messages';
-import { fingerprint, idempotentCommandId, IdempotencyStore } from './idempotency';
+import { idempotentCommandId } from './idempotency';
 import { undeclaredFields } from './undeclared-fields';
-import type { OutcomeTracker, TrackedOutcome } from './outcome-tracker';
-import type { SerialProducer } from '@waybill/platform';
+
+/** What an Idempotency-Key remembers of the shipment command it was used for. */
+export interface ShipmentClaim extends IdempotencyRecord {
+  shipmentId: string;
+}
+
+/** What a poll of a pending shipment command reports. */
+export interface PendingShipmentCommand {
+  shipmentId: string;
+  traceId: string;
+}
+
+export type ShipmentGateway = CommandGateway<CommandOutcome, ShipmentClaim, PendingShipmentCommand>;
+export type TrackedShipmentOutcome = TrackedOutcome<CommandOutcome>;
 
 export interface CommandRequest {
   principal: Principal;
@@ -22,8 +35,8 @@ export type CommandResult =
   | { kind: 'invalid'; fieldErrors: FieldError[] }
   | { kind: 'forbidden'; message: string }
   | { kind: 'idempotency-mismatch'; commandId: string }
-  | { kind: 'answered'; commandId: string; tracked: TrackedOutcome }
-  | { kind: 'pending'; commandId: string; shipmentId: string; traceId: string };
+  | { kind: 'answered'; commandId: string; tracked: TrackedShipmentOutcome }
+  | { kind: 'pending'; commandId: string; pending: PendingShipmentCommand };
 
 
 /**
@@ -36,21 +49,12 @@ export class CommandService {
     private readonly deps: {
       producer: SerialProducer;
       commandsTopic: string;
-      keyPrefix: string;
       serde: Serde;
-      tracker: OutcomeTracker;
-      idempotency: IdempotencyStore;
-      redis: import('ioredis').default;
-      outcomeWaitMs: number;
-      ttlSeconds: number;
+      gateway: ShipmentGateway;
       logger: Logger;
       now?: () => number;
     },
   ) {}
-
-  private pendingKey(commandId: string): string {
-    return `${this.deps.keyPrefix}:command:${commandId}`;
-  }
 
   async send(request: CommandRequest): Promise<CommandResult> {
     const { principal } = request;
@@ -78,47 +82,23 @@ export class CommandService {
       return { kind: 'forbidden', message: `role ${principal.role} may not send ${request.type}` };
     }
 
-    if (request.idempotencyKey) {
-      const claim = await this.deps.idempotency.claim(principal.id, request.idempotencyKey, {
-        commandId,
-        shipmentId: request.shipmentId,
-        fingerprint: fingerprint([request.shipmentId, request.type, request.data, request.expectedVersion ?? null]),
-      });
-      if (claim.kind === 'mismatch') return { kind: 'idempotency-mismatch', commandId: claim.record.commandId };
-      if (claim.kind === 'replay') return this.await(claim.record.commandId, claim.record.shipmentId, traceId);
-    }
-
-    const wait = this.deps.tracker.expect(commandId);
     const record = commandToRecord(command);
     const value = await this.deps.serde.encode(TOPICS.shipmentCommands, record.type, record.value as never);
-    await this.deps.redis.set(this.pendingKey(commandId), JSON.stringify({ shipmentId: request.shipmentId, traceId }), 'EX', this.deps.ttlSeconds);
-    try {
-      await this.deps.producer.send(this.deps.commandsTopic, {
-        key: request.shipmentId,
-        value,
-        headers: { 'x-trace-id': traceId, 'x-command-type': request.type },
-      });
-    } catch (err) {
-      // Not acknowledged: nothing is pending, and the key must let a retry produce it. (Had it
-      // reached the topic after all, the retry's same command id is answered, not applied twice.)
-      await this.deps.redis.del(this.pendingKey(commandId)).catch(() => undefined);
-      if (request.idempotencyKey) await this.deps.idempotency.release(principal.id, request.idempotencyKey, commandId).catch(() => undefined);
-      throw err;
-    }
-    this.deps.logger.info({ traceId, commandId, shipmentId: request.shipmentId, type: request.type, initiatedBy: principal.id }, 'command produced');
-    const tracked = await wait(this.deps.outcomeWaitMs);
-    return tracked ? { kind: 'answered', commandId, tracked } : { kind: 'pending', commandId, shipmentId: request.shipmentId, traceId };
+    return this.deps.gateway.submit({
+      principal: principal.id,
+      commandId,
+      idempotencyKey: request.idempotencyKey,
+      claim: { commandId, shipmentId: request.shipmentId, fingerprint: fingerprint([request.shipmentId, request.type, request.data, request.expectedVersion ?? null]) },
+      pending: { shipmentId: request.shipmentId, traceId },
+      produce: async () => {
+        await this.deps.producer.send(this.deps.commandsTopic, { key: request.shipmentId, value, headers: { 'x-trace-id': traceId, 'x-command-type': request.type } });
+        this.deps.logger.info({ traceId, commandId, shipmentId: request.shipmentId, type: request.type, initiatedBy: principal.id }, 'command produced');
+      },
+    });
   }
 
   /** The outcome of an earlier command, or whether it is still pending or unknown. */
-  async lookup(commandId: string): Promise<TrackedOutcome | 'pending' | 'unknown'> {
-    const tracked = await this.deps.tracker.find(commandId);
-    if (tracked) return tracked;
-    return (await this.deps.redis.exists(this.pendingKey(commandId))) ? 'pending' : 'unknown';
-  }
-
-  private async await(commandId: string, shipmentId: string, traceId: string): Promise<CommandResult> {
-    const tracked = await this.deps.tracker.expect(commandId)(this.deps.outcomeWaitMs);
-    return tracked ? { kind: 'answered', commandId, tracked } : { kind: 'pending', commandId, shipmentId, traceId };
+  lookup(commandId: string): Promise<Looked<CommandOutcome, PendingShipmentCommand>> {
+    return this.deps.gateway.lookup(commandId);
   }
 }

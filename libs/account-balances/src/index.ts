@@ -1,1 +1,1 @@
-export { readModelKeys, outcomeKey, type Position, type AccountSnapshot, type TransactionEntry } from './lib/read-model';
+export { readModelKeys, type Position, type AccountSnapshot, type TransactionEntry } from './lib/read-model';

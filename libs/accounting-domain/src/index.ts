@@ -18,6 +18,7 @@ export {
   decideTransaction,
   evolveAccount,
   accountDecider,
+  type AccountWithHistory,
   isAccountingRejection,
   isDuplicate,
 } from './lib/decider';

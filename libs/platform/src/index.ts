@@ -8,3 +8,5 @@ export { installShutdown, type ShutdownStep } from './lib/shutdown';
 export { createKafka, createTopicsAndAwaitLeaders, crashWithConsumer, rewindToTime, type NewTopic } from './lib/kafka';
 export { SerialProducer } from './lib/serial-producer';
 export { runApp, type AppStart } from './lib/run-app';
+export { retry } from './lib/retry';
+export { failpoint, parseFailpoints, FAILPOINTS_ENV } from './lib/failpoints';

@@ -1,64 +1,39 @@
 import { Router, type Request, type Response } from 'express';
-import { InvalidRecordError } from '@waybill/contracts';
+import { BadRequest, guard, objectBody, optionalToken, sendIdempotencyMismatch, sendPending, sendValidation } from '@waybill/command-gateway';
 import { requireRole, ROLES } from '@waybill/platform';
 import { isAccountId, type AccountingService, type MoneyRequestKind, type MoneyResult } from '../accounting-service';
 import type { TransactionEntry } from '@waybill/account-balances';
 
-/** Rejections come back as `<CODE>: <sentence>` (AccountingCommandOutcome has one reason string). */
 const REJECTION_STATUS: Record<string, number> = {
   VALIDATION: 400,
   CURRENCY_MISMATCH: 400,
   NOT_FOUND: 404,
 };
 
-const TOKEN = /^[\x21-\x7e]{1,200}$/;
-
-class BadRequest {
-  constructor(readonly fieldErrors: Array<{ field: string; message: string }>) {}
-}
-
-function optionalToken(req: Request, header: string): string | undefined {
-  const value = req.header(header);
-  if (value === undefined) return undefined;
-  if (!TOKEN.test(value)) throw new BadRequest([{ field: header, message: 'must be 1 to 200 visible ASCII characters' }]);
-  return value;
-}
-
-function rejection(reason: string | null): { code: string; message: string } {
-  const match = /^([A-Z_]+): ([\s\S]*)$/.exec(reason ?? '');
-  return match ? { code: match[1], message: match[2] } : { code: 'REJECTED', message: reason ?? 'rejected' };
-}
-
 function send(res: Response, result: MoneyResult): void {
   switch (result.kind) {
     case 'invalid':
-      res.status(400).json({ error: 'VALIDATION', message: 'the request has invalid fields', fieldErrors: result.fieldErrors });
-      return;
+      return sendValidation(res, result.fieldErrors);
     case 'idempotency-mismatch':
-      res.status(422).json({ error: 'IDEMPOTENCY_KEY_REUSED', message: 'this Idempotency-Key was already used for a different request', commandId: result.commandId });
-      return;
+      return sendIdempotencyMismatch(res, result.commandId);
     case 'pending':
-      res
-        .status(202)
-        .location(`/commands/${result.commandId}`)
-        .json({ status: 'pending', commandId: result.commandId, accountId: result.accountId, transactionId: result.transactionId, traceId: result.traceId, poll: `/commands/${result.commandId}` });
-      return;
+      return sendPending(res, result.commandId, result.pending);
     case 'answered': {
-      const { outcome, position, version } = result.tracked;
-      const common = { commandId: outcome.commandId, transactionId: outcome.transactionId, accountId: outcome.accountId, traceId: outcome.traceId };
+      const { outcome, position } = result.tracked;
+      const common = { commandId: outcome.commandId, transactionId: outcome.transactionId, accountId: outcome.accountId, traceId: outcome.traceId, version: outcome.version };
       if (outcome.status === 'Recorded') {
         res
           .status(201)
           .location(`/accounts/${encodeURIComponent(outcome.accountId)}/transactions`)
-          .json({ status: 'recorded', ...common, version, position, ...(result.balance ? { balanceMinor: result.balance.balanceMinor, currency: result.balance.currency, balanceVersion: result.balance.version } : {}) });
+          .json({ status: 'recorded', ...common, position, ...(result.balance ? { balanceMinor: result.balance.balanceMinor, currency: result.balance.currency, balanceVersion: result.balance.version } : {}) });
         return;
       }
       if (outcome.status === 'Duplicate') {
         res.status(200).json({ status: 'duplicate', ...common, message: 'this transaction was already booked; nothing changed' });
         return;
       }
-      const { code, message } = rejection(outcome.reason);
-      res.status(REJECTION_STATUS[code] ?? 422).json({ status: 'rejected', error: code, message, ...common });
+      const code = outcome.code ?? 'REJECTED';
+      res.status(REJECTION_STATUS[code] ?? 422).json({ status: 'rejected', error: code, message: outcome.reason ?? 'rejected', fieldErrors: outcome.fieldErrors, ...common });
       return;
     }
   }
@@ -110,33 +85,13 @@ export function accountingRoutes(service: AccountingService): Router {
   const finance = requireRole('finance');
   const anyone = requireRole(...ROLES);
 
-  const guard =
-    (handler: (req: Request, res: Response) => Promise<void>) =>
-    async (req: Request, res: Response, next: (err?: unknown) => void): Promise<void> => {
-      try {
-        await handler(req, res);
-      } catch (err) {
-        if (err instanceof BadRequest) {
-          res.status(400).json({ error: 'VALIDATION', message: 'the request has invalid fields', fieldErrors: err.fieldErrors });
-          return;
-        }
-        // The schema is the last word on shape: anything validation let through that Avro refuses is still the caller's 400.
-        if (err instanceof InvalidRecordError) {
-          res.status(400).json({ error: 'VALIDATION', message: err.message, fieldErrors: err.paths.map((field) => ({ field, message: 'does not fit the schema' })) });
-          return;
-        }
-        next(err);
-      }
-    };
-
   const money = (kind: MoneyRequestKind) =>
     guard(async (req, res) => {
-      if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) throw new BadRequest([{ field: '(body)', message: 'must be a JSON object' }]);
       const result = await service.send({
         principal: req.principal!,
         accountId: req.params.accountId,
         kind,
-        body: req.body as Record<string, unknown>,
+        body: objectBody(req),
         idempotencyKey: optionalToken(req, 'idempotency-key'),
         traceId: optionalToken(req, 'x-trace-id'),
       });
@@ -150,9 +105,11 @@ export function accountingRoutes(service: AccountingService): Router {
     '/commands/:commandId',
     anyone,
     guard(async (req, res) => {
-      const found = await service.lookup(req.params.commandId);
-      if (found === 'unknown') return void res.status(404).json({ error: 'NOT_FOUND', message: 'no accounting command with this id' });
-      send(res, found);
+      const { commandId } = req.params;
+      const found = await service.lookup(commandId);
+      if (found.kind === 'unknown') return void res.status(404).json({ error: 'NOT_FOUND', message: 'no accounting command with this id' });
+      if (found.kind === 'pending') return sendPending(res, commandId, found.pending);
+      send(res, { kind: 'answered', commandId, tracked: found.tracked });
     }),
   );
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { InvalidRecordError } from '@waybill/contracts';
+import { BadRequest, guard, objectBody, optionalToken, sendIdempotencyMismatch, sendPending, sendValidation } from '@waybill/command-gateway';
 import { requireRole, ROLES } from '@waybill/platform';
 import { isShipmentCommandType, type ShipmentCommandType } from '@waybill/shipment-domain';
 import { formatReadToken, SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
@@ -13,12 +13,6 @@ const REJECTION_STATUS: Record<string, number> = {
   VERSION_CONFLICT: 409,
   INVALID_TRANSITION: 422,
 };
-
-const TOKEN = /^[\x21-\x7e]{1,200}$/;
-
-class BadRequest {
-  constructor(readonly fieldErrors: Array<{ field: string; message: string }>) {}
-}
 
 /** Longest text any command field may hold (ids, names, addresses, reasons; the admin page's reason box holds 500). */
 const MAX_TEXT_LENGTH = 500;
@@ -52,13 +46,6 @@ function expectedVersion(req: Request): number | undefined {
   return Number(match[1]);
 }
 
-function optionalToken(req: Request, header: string): string | undefined {
-  const value = req.header(header);
-  if (value === undefined) return undefined;
-  if (!TOKEN.test(value)) throw new BadRequest([{ field: header, message: 'must be 1 to 200 visible ASCII characters' }]);
-  return value;
-}
-
 function withoutInitiatedBy(data: object): object {
   const { initiatedBy: _ignored, ...rest } = data as Record<string, unknown>;
   return rest;
@@ -71,24 +58,14 @@ function newShipmentId(): string {
 function send(res: Response, result: CommandResult, created: boolean): void {
   switch (result.kind) {
     case 'invalid':
-      res.status(400).json({ error: 'VALIDATION', message: 'the request has invalid fields', fieldErrors: result.fieldErrors });
-      return;
+      return sendValidation(res, result.fieldErrors);
     case 'forbidden':
       res.status(403).json({ error: 'FORBIDDEN', message: result.message });
       return;
     case 'idempotency-mismatch':
-      res.status(422).json({
-        error: 'IDEMPOTENCY_KEY_REUSED',
-        message: 'this Idempotency-Key was already used for a different request',
-        commandId: result.commandId,
-      });
-      return;
+      return sendIdempotencyMismatch(res, result.commandId);
     case 'pending':
-      res
-        .status(202)
-        .location(`/commands/${result.commandId}`)
-        .json({ status: 'pending', commandId: result.commandId, shipmentId: result.shipmentId, traceId: result.traceId, poll: `/commands/${result.commandId}` });
-      return;
+      return sendPending(res, result.commandId, result.pending);
     case 'answered': {
       const { outcome, position } = result.tracked;
       // The ledger projects the shipment from shipment.events, not from the outcome's topic: what a
@@ -128,37 +105,22 @@ export function shipmentRoutes(service: CommandService): Router {
   const operate = requireRole('associate', 'team-lead', 'supervisor');
 
   const handle = (created: boolean, build: (req: Request) => { shipmentId: string; type: ShipmentCommandType; data: unknown }) =>
-    async (req: Request, res: Response, next: (err?: unknown) => void) => {
-      try {
-        if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
-          throw new BadRequest([{ field: '(body)', message: 'must be a JSON object' }]);
-        }
-        const { shipmentId, type, data } = build(req);
-        const tooLarge = sizeErrors(data, '');
-        if (tooLarge.length) throw new BadRequest(tooLarge);
-        const result = await service.send({
-          principal: req.principal!,
-          shipmentId,
-          type,
-          data,
-          expectedVersion: expectedVersion(req),
-          idempotencyKey: optionalToken(req, 'idempotency-key'),
-          traceId: optionalToken(req, 'x-trace-id'),
-        });
-        send(res, result, created);
-      } catch (err) {
-        if (err instanceof BadRequest) {
-          res.status(400).json({ error: 'VALIDATION', message: 'the request has invalid fields', fieldErrors: err.fieldErrors });
-          return;
-        }
-        // The schema is the last word on shape: anything validation let through that Avro refuses is still the caller's 400.
-        if (err instanceof InvalidRecordError) {
-          res.status(400).json({ error: 'VALIDATION', message: err.message, fieldErrors: err.paths.map((field) => ({ field, message: 'does not fit the schema' })) });
-          return;
-        }
-        next(err);
-      }
-    };
+    guard(async (req, res) => {
+      objectBody(req);
+      const { shipmentId, type, data } = build(req);
+      const tooLarge = sizeErrors(data, '');
+      if (tooLarge.length) throw new BadRequest(tooLarge);
+      const result = await service.send({
+        principal: req.principal!,
+        shipmentId,
+        type,
+        data,
+        expectedVersion: expectedVersion(req),
+        idempotencyKey: optionalToken(req, 'idempotency-key'),
+        traceId: optionalToken(req, 'x-trace-id'),
+      });
+      send(res, result, created);
+    });
 
   router.post(
     '/shipments',
@@ -194,16 +156,17 @@ export function shipmentRoutes(service: CommandService): Router {
     }),
   );
 
-  router.get('/commands/:commandId', requireRole(...ROLES), async (req, res, next) => {
-    try {
-      const found = await service.lookup(req.params.commandId);
-      if (found === 'unknown') return void res.status(404).json({ error: 'NOT_FOUND', message: 'no command with this id' });
-      if (found === 'pending') return void res.status(202).json({ status: 'pending', commandId: req.params.commandId });
-      send(res, { kind: 'answered', commandId: req.params.commandId, tracked: found }, found.outcome.commandType === 'CreateShipment');
-    } catch (err) {
-      next(err);
-    }
-  });
+  router.get(
+    '/commands/:commandId',
+    requireRole(...ROLES),
+    guard(async (req, res) => {
+      const { commandId } = req.params;
+      const found = await service.lookup(commandId);
+      if (found.kind === 'unknown') return void res.status(404).json({ error: 'NOT_FOUND', message: 'no command with this id' });
+      if (found.kind === 'pending') return sendPending(res, commandId, found.pending);
+      send(res, { kind: 'answered', commandId, tracked: found.tracked }, found.tracked.outcome.commandType === 'CreateShipment');
+    }),
+  );
 
   return router;
 }

@@ -56,6 +56,3 @@ export interface TransactionEntry {
   timestamp: number;
   position: Position;
 }
-
-/** Where the answer to an accounting command is kept (written by accounting-command-listener for Rejected/Duplicate, by this app for Recorded). */
-export const outcomeKey = (topicPrefix: string, commandId: string): string => `${topicPrefix}accounting:outcome:${commandId}`;

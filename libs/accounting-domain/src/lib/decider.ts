@@ -10,7 +10,7 @@ import {
 } from './transactions';
 
 export function initialAccountState(accountId = ''): AccountState {
-  return { accountId, exists: false, currency: null, balanceMinor: 0, version: 0, transactionIds: [] };
+  return { accountId, exists: false, currency: null, balanceMinor: 0, version: 0 };
 }
 
 const CURRENCY = /^[A-Z]{3}$/;
@@ -56,12 +56,14 @@ export function isDuplicate(outcome: unknown): outcome is Duplicate {
 }
 
 /**
- * Records a transaction, or says why not. A transaction id the account already has is a
- * duplicate (checked first, so a replay never fails validation that changed meanwhile).
+ * Records a transaction, or says why not. `alreadyBooked` says whether the account booked this
+ * transaction id before (every id, for all time: the caller looks it up by key, so the cost does
+ * not grow with the account's history); such a command is a duplicate, checked first so a replay
+ * never fails validation that changed meanwhile.
  */
-export function decideTransaction(command: RecordTransaction, state: AccountState): readonly TransactionRecorded[] | AccountingRejection | Duplicate {
+export function decideTransaction(command: RecordTransaction, state: AccountState, alreadyBooked: boolean): readonly TransactionRecorded[] | AccountingRejection | Duplicate {
   const { data } = command;
-  if (state.transactionIds.includes(data.transactionId)) return { kind: 'duplicate', transactionId: data.transactionId };
+  if (alreadyBooked) return { kind: 'duplicate', transactionId: data.transactionId };
   const fieldErrors = validateTransaction(data);
   if (fieldErrors.length) return reject('VALIDATION', `The transaction has ${fieldErrors.length} invalid field(s).`, fieldErrors);
   // Only a charge (a shipment leaving the warehouse) opens an account; money cannot arrive first.
@@ -84,12 +86,21 @@ export function evolveAccount(state: AccountState, event: TransactionRecorded): 
     currency: state.currency ?? event.data.currency,
     balanceMinor: state.balanceMinor + event.data.amountMinor,
     version: state.version + 1,
-    transactionIds: [...state.transactionIds, event.data.transactionId],
   };
 }
 
-export const accountDecider: Decider<AccountState, RecordTransaction, TransactionRecorded, AccountingRejection | Duplicate> = {
-  decide: decideTransaction,
-  evolve: evolveAccount,
-  initialState: () => initialAccountState(),
+/** An account with the ids it booked beside it, as the in-memory decider keeps them. */
+export interface AccountWithHistory extends AccountState {
+  bookedTransactionIds: readonly string[];
+}
+
+/**
+ * The account decider in Emmett's shape, for specs and in-memory replays: it carries every booked
+ * id in its state. accounting-command-listener keeps those ids in a keyed store instead and calls
+ * decideTransaction with the one lookup it needs.
+ */
+export const accountDecider: Decider<AccountWithHistory, RecordTransaction, TransactionRecorded, AccountingRejection | Duplicate> = {
+  decide: (command, state) => decideTransaction(command, state, state.bookedTransactionIds.includes(command.data.transactionId)),
+  evolve: (state, event) => ({ ...evolveAccount(state, event), bookedTransactionIds: [...state.bookedTransactionIds, event.data.transactionId] }),
+  initialState: () => ({ ...initialAccountState(), bookedTransactionIds: [] }),
 };

@@ -1,5 +1,5 @@
 import { deciderSpec } from '@waybill/util';
-import { accountDecider, isAccountingRejection, isDuplicate } from './decider';
+import { accountDecider, decideTransaction, isAccountingRejection, isDuplicate } from './decider';
 import type { RecordTransaction, TransactionData, TransactionRecorded } from './transactions';
 
 const given = deciderSpec(accountDecider, (o): o is never => isAccountingRejection(o) || isDuplicate(o));
@@ -60,9 +60,17 @@ describe('When the account holds a charge', () => {
   });
 });
 
+describe('decideTransaction', () => {
+  it('is a duplicate exactly when the caller says the id was booked, whatever the account looks like', () => {
+    const account = accountDecider.evolve(accountDecider.initialState(), charged);
+    expect(decideTransaction(record(tx({ transactionId: 'new' })), account, true)).toEqual({ kind: 'duplicate', transactionId: 'new' });
+    expect(decideTransaction(record(tx({ transactionId: 'new' })), account, false)).toEqual([recorded(tx({ transactionId: 'new' }))]);
+  });
+});
+
 describe('evolve', () => {
   it('sums the signed amounts and counts versions', () => {
     const state = [charged, recorded(tx({ transactionId: 'p', kind: 'Payment', amountMinor: -499 }))].reduce(accountDecider.evolve, accountDecider.initialState());
-    expect(state).toMatchObject({ exists: true, balanceMinor: 7000, version: 2, currency: 'EUR', transactionIds: ['t-1', 'p'] });
+    expect(state).toMatchObject({ exists: true, balanceMinor: 7000, version: 2, currency: 'EUR', bookedTransactionIds: ['t-1', 'p'] });
   });
 });

@@ -204,6 +204,119 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
         ]
       },
     },
+    {
+      version: 2,
+      schema: {
+        "type": "record",
+        "name": "AccountingCommandOutcome",
+        "namespace": "dev.waybill.accounting",
+        "doc": "What became of one accounting command: Recorded (the account's new version), Duplicate (its transactionId was booked before) or Rejected (a code and one sentence). Written to accounting.outcomes in the same Kafka transaction as the TransactionRecorded it answers.",
+        "fields": [
+          {
+            "name": "commandId",
+            "type": "string"
+          },
+          {
+            "name": "transactionId",
+            "type": "string"
+          },
+          {
+            "name": "accountId",
+            "type": "string"
+          },
+          {
+            "name": "status",
+            "type": {
+              "type": "enum",
+              "name": "AccountingCommandOutcomeStatus",
+              "symbols": [
+                "Recorded",
+                "Duplicate",
+                "Rejected"
+              ]
+            }
+          },
+          {
+            "name": "code",
+            "type": [
+              "null",
+              {
+                "type": "enum",
+                "name": "AccountingRejectionCode",
+                "symbols": [
+                  "VALIDATION",
+                  "NOT_FOUND",
+                  "CURRENCY_MISMATCH"
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Why it was rejected, as a code a program branches on; null unless Rejected."
+          },
+          {
+            "name": "reason",
+            "type": [
+              "null",
+              "string"
+            ],
+            "default": null,
+            "doc": "Why it was rejected, one sentence for a person; null unless Rejected."
+          },
+          {
+            "name": "fieldErrors",
+            "type": {
+              "type": "array",
+              "items": {
+                "type": "record",
+                "name": "AccountingFieldError",
+                "fields": [
+                  {
+                    "name": "field",
+                    "type": "string"
+                  },
+                  {
+                    "name": "message",
+                    "type": "string"
+                  }
+                ]
+              }
+            },
+            "default": [],
+            "doc": "Every bad field of a VALIDATION or CURRENCY_MISMATCH rejection; empty otherwise."
+          },
+          {
+            "name": "version",
+            "type": [
+              "null",
+              "long"
+            ],
+            "default": null,
+            "doc": "The account's version after the command: the booked TransactionRecorded's version when Recorded, the account's current version otherwise. What a reader waits for to see its own write."
+          },
+          {
+            "name": "traceId",
+            "type": "string"
+          },
+          {
+            "name": "sourceEventId",
+            "type": [
+              "null",
+              "string"
+            ],
+            "default": null,
+            "doc": "The shipment event the command charges for (accounting-listener's commands); null for a request, which a caller waits on."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "Epoch milliseconds (UTC)."
+          }
+        ]
+      },
+    },
   ],
   'dev.waybill.accounting.TransactionRecorded': [
     {

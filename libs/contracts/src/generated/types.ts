@@ -43,15 +43,23 @@ export interface AccountingCommandData {
   sourceEventId: string | null;
 }
 
-/** Proposed: what became of one accounting command, for a future accounting.outcomes topic. (dev.waybill.accounting.AccountingCommandOutcome) */
+/** What became of one accounting command: Recorded (the account's new version), Duplicate (its transactionId was booked before) or Rejected (a code and one sentence). Written to accounting.outcomes in the same Kafka transaction as the TransactionRecorded it answers. (dev.waybill.accounting.AccountingCommandOutcome) */
 export interface AccountingCommandOutcome {
   commandId: string;
   transactionId: string;
   accountId: string;
   status: AccountingCommandOutcomeStatus;
-  /** Why it was rejected; null otherwise. */
+  /** Why it was rejected, as a code a program branches on; null unless Rejected. */
+  code: AccountingRejectionCode | null;
+  /** Why it was rejected, one sentence for a person; null unless Rejected. */
   reason: string | null;
+  /** Every bad field of a VALIDATION or CURRENCY_MISMATCH rejection; empty otherwise. */
+  fieldErrors: AccountingFieldError[];
+  /** The account's version after the command: the booked TransactionRecorded's version when Recorded, the account's current version otherwise. What a reader waits for to see its own write. */
+  version: number | null;
   traceId: string;
+  /** The shipment event the command charges for (accounting-listener's commands); null for a request, which a caller waits on. */
+  sourceEventId: string | null;
   /** Epoch milliseconds (UTC). */
   timestamp: number;
 }
@@ -59,6 +67,16 @@ export interface AccountingCommandOutcome {
 /** dev.waybill.accounting.AccountingCommandOutcomeStatus */
 export type AccountingCommandOutcomeStatus = 'Recorded' | 'Duplicate' | 'Rejected';
 export const ACCOUNTING_COMMAND_OUTCOME_STATUS_VALUES = ['Recorded', 'Duplicate', 'Rejected'] as const;
+
+/** dev.waybill.accounting.AccountingFieldError */
+export interface AccountingFieldError {
+  field: string;
+  message: string;
+}
+
+/** dev.waybill.accounting.AccountingRejectionCode */
+export type AccountingRejectionCode = 'VALIDATION' | 'NOT_FOUND' | 'CURRENCY_MISMATCH';
+export const ACCOUNTING_REJECTION_CODE_VALUES = ['VALIDATION', 'NOT_FOUND', 'CURRENCY_MISMATCH'] as const;
 
 /** Charge and Adjustment may raise the balance; ChargeReversal and Payment lower it. (dev.waybill.accounting.TransactionKind) */
 export type TransactionKind = 'Charge' | 'ChargeReversal' | 'Payment' | 'Adjustment';
@@ -799,7 +817,7 @@ export const RECORD_FULL_NAMES = {
 /** The latest schema version of every record. */
 export const LATEST_VERSIONS = {
   AccountingCommand: 1,
-  AccountingCommandOutcome: 1,
+  AccountingCommandOutcome: 2,
   TransactionRecorded: 1,
   Cancel: 1,
   CommandOutcome: 1,
@@ -831,6 +849,7 @@ export const TOPIC_RECORDS = {
   'shipment.outcomes': ['CommandOutcome'],
   'accounting.commands': ['AccountingCommand'],
   'accounting.transactions': ['TransactionRecorded'],
+  'accounting.outcomes': ['AccountingCommandOutcome'],
 } as const satisfies Record<string, readonly RecordName[]>;
 
 /** A record on shipment.commands, discriminated by record name. */
@@ -871,6 +890,10 @@ export type AccountingCommandRecord =
 export type AccountingTransactionRecord =
   | { type: 'TransactionRecorded'; value: TransactionRecorded };
 
+/** A record on accounting.outcomes, discriminated by record name. */
+export type AccountingOutcomeRecord =
+  | { type: 'AccountingCommandOutcome'; value: AccountingCommandOutcome };
+
 /** Topic to the discriminated union of its records. */
 export interface TopicRecordTypes {
   'shipment.commands': ShipmentCommandRecord;
@@ -878,4 +901,5 @@ export interface TopicRecordTypes {
   'shipment.outcomes': ShipmentOutcomeRecord;
   'accounting.commands': AccountingCommandRecord;
   'accounting.transactions': AccountingTransactionRecord;
+  'accounting.outcomes': AccountingOutcomeRecord;
 }

@@ -82,7 +82,7 @@ describe('the envelope', () => {
 
   it('keeps timestamps numbers (epoch ms) through timestamp-millis', () => {
     const type = Type.forSchema(latestSchema('AccountingCommandOutcome').schema);
-    const value = { commandId: 'c', transactionId: 'tx', accountId: 'a', status: 'Recorded', reason: null, traceId: 't', timestamp: 1_700_000_000_123 };
+    const value = { commandId: 'c', transactionId: 'tx', accountId: 'a', status: 'Recorded', code: null, reason: null, fieldErrors: [], version: 3, traceId: 't', sourceEventId: null, timestamp: 1_700_000_000_123 };
     expect(type.fromBuffer(type.toBuffer(value)).timestamp).toBe(1_700_000_000_123);
   });
 });
@@ -99,6 +99,7 @@ describe('subjects', () => {
   it('knows which topic carries which record', () => {
     expect(topicCarries('shipment.events', 'ShipmentShipped')).toBe(true);
     expect(topicCarries('shipment.commands', 'ShipmentShipped')).toBe(false);
-    expect(topicCarries('accounting.outcomes', 'AccountingCommandOutcome')).toBe(false);
+    expect(topicCarries('accounting.outcomes', 'AccountingCommandOutcome')).toBe(true);
+    expect(topicCarries('accounting.transactions', 'AccountingCommandOutcome')).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ export const TOPICS = {
   shipmentOutcomes: 'shipment.outcomes',
   accountingCommands: 'accounting.commands',
   accountingTransactions: 'accounting.transactions',
+  accountingOutcomes: 'accounting.outcomes',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];

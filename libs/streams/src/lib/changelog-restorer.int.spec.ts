@@ -1,6 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { testEnvironment } from '@waybill/devstack';
-import { ChangelogRestorer, IllegalStateTransitionError, RedisStateStore } from '../index';
+import { ChangelogRestorer, IllegalStateTransitionError, RedisStateStore, type StateStoreDefinition } from '../index';
 import { KafkaWire } from './kafka-wire';
 import { counterStore } from '../../test-fixtures/counter';
 import { capturingLogger } from '../../test-fixtures/harness';
@@ -77,6 +77,41 @@ describe('ChangelogRestorer', () => {
     const { groups } = await admin.listGroups();
     expect(groups.filter((g) => g.groupId.startsWith(`${owner}.restore`))).toEqual([]);
     await redis.del(store.stateKey(0), store.metaKey(0), store.stateKey(1), store.metaKey(1));
+    await wire.disconnect();
+  });
+
+  it('folds every key a record changes (its own and alsoUpdates), so a store can keep an index beside its states', async () => {
+    const topic = env.uniqueName('changelog-index');
+    await env.createTopics([{ topic, partitions: 1 }]);
+    await transactionalWrite(topic, 0, [{ key: 'a', version: 1 }, { key: 'b', version: 1 }, { key: 'a', version: 2 }], 'commit');
+    type Value = { count: number } | { seenAt: string };
+    const versionOf = (value: Buffer | null) => (JSON.parse(String(value)) as { version: number }).version;
+    const indexed: StateStoreDefinition<Value> = {
+      name: 'indexed',
+      changelogTopic: topic,
+      shapeVersion: 1,
+      alsoUpdates: (record) => [`#v:${record.key}:${versionOf(record.value)}`],
+      apply: (state, record, key) => (key === record.key ? { count: (state && 'count' in state ? state.count : 0) + 1 } : { seenAt: record.offset }),
+      serialize: (state) => JSON.stringify(state),
+      deserialize: (text) => JSON.parse(text) as Value,
+    };
+    const store = new RedisStateStore(redis, env.uniqueName('index-store'), indexed);
+    const admin = await env.admin();
+    const wire = new KafkaWire(env.kafka);
+    await wire.connect();
+    const { logger } = capturingLogger('warn');
+    const result = await new ChangelogRestorer({ kafka: env.kafka, admin, wire, store, partition: 0, ownerGroupId: env.uniqueName('owner'), logger, stallTimeoutMs: 15_000 }).restore();
+    expect(result).toMatchObject({ recordsApplied: 3 });
+    expect(await store.getMany(0, ['a', 'b', '#v:a:1', '#v:b:1', '#v:a:2', '#v:b:2'])).toEqual(
+      new Map<string, Value | undefined>([
+        ['a', { count: 2 }],
+        ['b', { count: 1 }],
+        ['#v:a:1', { seenAt: '0' }],
+        ['#v:b:1', { seenAt: '1' }],
+        ['#v:a:2', { seenAt: '2' }],
+        ['#v:b:2', undefined],
+      ]),
+    );
     await wire.disconnect();
   });
 });

@@ -3,7 +3,7 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '@waybill/platform';
 import { IllegalStateTransitionError, RestoreFailedError, TaskCorruptedError, TaskMigratedError, errorMessage, isRebalanceError } from './errors';
 import type { KafkaWire } from './kafka-wire';
-import { toInputRecord } from './processor';
+import { foldChangelogRecord, keysChangedBy, toInputRecord } from './processor';
 import type { RedisStateStore } from './state-store';
 
 /** Kafka Streams' ChangelogState: a restorer moves forward only. */
@@ -147,7 +147,6 @@ export class ChangelogRestorer<S> {
     const { kafka, admin, store, partition, logger, onProgress } = this.options;
     const stallTimeoutMs = this.options.stallTimeoutMs ?? 30_000;
     const flushEvery = this.options.flushEvery ?? 2_000;
-    const { apply } = store.definition;
     const groupId = `${this.options.ownerGroupId}.restore.${topic}.${partition}.${randomUUID().slice(0, 8)}`;
     const consumer: Consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
 
@@ -226,11 +225,17 @@ export class ChangelogRestorer<S> {
             // of its input partition, whose transactions never overlap, which is the case that
             // filter handles correctly.
             const records = batch.messages.map((m) => toInputRecord(topic, partition, m));
-            const unknown = [...new Set(records.map((r) => r.key))].filter((k) => !pending.has(k));
+            // Every key the batch changes, read in one HMGET.
+            const changed = await Promise.all(records.map((record) => keysChangedBy(store.definition, record)));
+            const unknown = [...new Set(changed.flat())].filter((k) => !pending.has(k));
             const base = await store.getMany(partition, unknown);
             for (const record of records) {
-              const previous = pending.has(record.key) ? pending.get(record.key) : base.get(record.key);
-              pending.set(record.key, await apply(previous, record));
+              await foldChangelogRecord(
+                store.definition,
+                record,
+                (key) => (pending.has(key) ? pending.get(key) : base.get(key)),
+                (key, state) => pending.set(key, state),
+              );
               recordsApplied += 1;
             }
             if (pending.size >= flushEvery) await flush(BigInt(batch.lastOffset()) + 1n);

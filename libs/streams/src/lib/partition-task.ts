@@ -1,11 +1,11 @@
 import type { Admin, Kafka, KafkaMessage, Message, Producer, RecordMetadata, Transaction } from 'kafkajs';
-import type { Logger } from '@waybill/platform';
+import { failpoint, type Logger } from '@waybill/platform';
 import { ChangelogRestorer } from './changelog-restorer';
 import { deadLetterRecord, type BadRecordHandler } from './dead-letter';
 import { commitHangingOfLiveProducer, fenceAndResolveHanging, type HangingTransaction } from './hanging-transactions';
 import type { KafkaWire } from './kafka-wire';
 import { BadRecordError, TaskCorruptedError, TaskMigratedError, errorMessage, isFencingError } from './errors';
-import { toInputRecord, type InputRecord, type OutputRecord, type Processor, type ProcessorContext } from './processor';
+import { foldChangelogRecord, toInputRecord, type InputRecord, type OutputRecord, type Processor, type ProcessorContext } from './processor';
 import type { RedisStateStore } from './state-store';
 
 export interface PartitionTaskOptions<S> {
@@ -168,7 +168,16 @@ export class PartitionTask<S> {
       if (!states) throw new TaskCorruptedError('state store changed under this task (wiped, or written by another owner)', { topic: changelogTopic, partition });
       return states;
     };
-    const base = await readChecked([...new Set(records.map((r) => r.key))]);
+    const wanted = new Set(records.map((r) => r.key));
+    if (processor.keysToRead) {
+      for (const record of records) {
+        const keys = await Promise.resolve()
+          .then(() => processor.keysToRead!(record))
+          .catch(() => []);
+        for (const key of keys) wanted.add(key);
+      }
+    }
+    const base = await readChecked([...wanted]);
     const loadBase = async (key: string): Promise<S | undefined> => {
       if (!base.has(key)) base.set(key, (await readChecked([key])).get(key));
       return base.get(key);
@@ -202,8 +211,12 @@ export class PartitionTask<S> {
           // NOTE: changelog partition p holds exactly the aggregates of input partition p (same key,
           // same partition count), and the restore of p reads only p, so the partition is forced.
           const pinned: OutputRecord = { ...output, partition };
-          const previous = overlay.has(output.key) ? overlay.get(output.key) : await loadBase(output.key);
-          overlay.set(output.key, await store.definition.apply(previous, asChangelogRecord(pinned, predicted, timestamp)));
+          await foldChangelogRecord(
+            store.definition,
+            asChangelogRecord(pinned, predicted, timestamp),
+            (key) => (overlay.has(key) ? overlay.get(key) : loadBase(key)),
+            (key, state) => overlay.set(key, state),
+          );
           predicted += 1n;
           changelog.push({ record: pinned, timestamp });
           outputs.push({ ...pinned, timestamp });
@@ -224,7 +237,9 @@ export class PartitionTask<S> {
         consumerGroupId: groupId,
         topics: [{ topic: inputTopic, partitions: [{ partition, offset: commitOffset.toString() }] }],
       });
+      failpoint('streams.before-commit');
       await transaction.commit();
+      failpoint('streams.after-commit');
     } catch (error) {
       await this.abortQuietly(transaction);
       if (isFencingError(error)) {
@@ -264,8 +279,13 @@ export class PartitionTask<S> {
       if (!store.definition.ignoresPosition) {
         const refolded = new Map<string, S>();
         for (const [index, { record, timestamp }] of changelog.entries()) {
-          const previous = refolded.has(record.key) ? refolded.get(record.key) : base.get(record.key);
-          refolded.set(record.key, await store.definition.apply(previous, asChangelogRecord(record, baseOffset + BigInt(index), timestamp)));
+          await foldChangelogRecord(
+            store.definition,
+            asChangelogRecord(record, baseOffset + BigInt(index), timestamp),
+            // The live fold read every key it changed into `base`.
+            (key) => (refolded.has(key) ? refolded.get(key) : base.get(key)),
+            (key, state) => refolded.set(key, state),
+          );
         }
         finals = refolded;
       }

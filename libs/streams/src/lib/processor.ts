@@ -38,6 +38,12 @@ export interface ProcessorContext<S> {
  */
 export interface Processor<S> {
   process(record: InputRecord, ctx: ProcessorContext<S>): Promise<OutputRecord[]> | OutputRecord[];
+  /**
+   * Keys besides the record's own that `process` will read, so the loop reads a whole batch's
+   * states in one round trip instead of one per lookup. A throw here is ignored: `process` meets
+   * the same bad record and the bad-record policy decides.
+   */
+  keysToRead?(record: InputRecord): readonly string[] | Promise<readonly string[]>;
 }
 
 /**
@@ -56,8 +62,15 @@ export interface StateStoreDefinition<S> {
    * holds; on the live path it is the record being produced, with the offset the broker will give
    * it (predicted while the batch is being decided, exact in what gets stored). May be async
    * (e.g. an Avro decode that looks a schema up); records are still folded one at a time, in order.
+   * `key` is the one being folded: the record's own, or one of `alsoUpdates`.
    */
-  apply(state: S | undefined, changelogRecord: InputRecord): S | Promise<S>;
+  apply(state: S | undefined, changelogRecord: InputRecord, key: string): S | Promise<S>;
+  /**
+   * Keys besides its own that a changelog record changes, each folded with `apply` like the
+   * record's key, live and on restore: an index the processor looks things up in by key (the
+   * transaction ids an account booked, say), so the state under the record's key stays small.
+   */
+  alsoUpdates?(changelogRecord: InputRecord): readonly string[] | Promise<readonly string[]>;
   /**
    * True when `apply` reads neither the record's offset nor its timestamp. The live path then
    * stores the states it folded while deciding, instead of folding the batch a second time with the
@@ -91,4 +104,22 @@ export function toInputRecord(topic: string, partition: number, message: KafkaMe
     headers,
     timestamp: message.timestamp,
   };
+}
+
+/** Every key a changelog record changes: its own, then the definition's `alsoUpdates`. */
+export async function keysChangedBy<S>(definition: StateStoreDefinition<S>, record: InputRecord): Promise<string[]> {
+  return [record.key, ...((await definition.alsoUpdates?.(record)) ?? [])];
+}
+
+/**
+ * Folds one changelog record into every key it changes: the one fold of the live path, its refold
+ * with exact offsets and the restore. `stateOf` gives each key's state before the record.
+ */
+export async function foldChangelogRecord<S>(
+  definition: StateStoreDefinition<S>,
+  record: InputRecord,
+  stateOf: (key: string) => S | undefined | Promise<S | undefined>,
+  set: (key: string, state: S) => void,
+): Promise<void> {
+  for (const key of await keysChangedBy(definition, record)) set(key, await definition.apply(await stateOf(key), record, key));
 }

@@ -1,38 +1,50 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
-import { TOPICS, type CommandOutcome, type Serde } from '@waybill/contracts';
 import { crashWithConsumer, rewindToTime, type Logger } from '@waybill/platform';
 import { committedMessages } from '@waybill/streams';
 
-/** Where an outcome sits on `shipment.outcomes`: what a reader passes to wait for its own write. */
+/** Where an answer sits on its outcomes topic. */
 export interface OutcomePosition {
   topic: string;
   partition: number;
   offset: string;
 }
 
-export interface TrackedOutcome {
-  outcome: CommandOutcome;
+export interface TrackedOutcome<T> {
+  outcome: T;
   position: OutcomePosition;
 }
 
+export interface OutcomeTrackerOptions<T> {
+  /** The outcomes topic its decider writes in the same transaction as the change it answers. */
+  topic: string;
+  /** This instance's own group: every instance reads every partition (see OutcomeTracker). */
+  groupId: string;
+  /** Redis prefix of the stored answers: `<keyPrefix>:outcome:<commandId>`. */
+  keyPrefix: string;
+  ttlSeconds: number;
+  /** How far back a starting tracker reads again, for answers that arrived while it was down. */
+  replayMs: number;
+  onCrash: (err: Error) => void;
+  /** The command a record answers and its answer; undefined for a record nobody waits on. */
+  read: (value: Buffer) => Promise<{ commandId: string; outcome: T } | undefined>;
+}
 
 /**
- * Follows `shipment.outcomes` so a request can wait for the answer to the command it produced.
- * Every instance reads every partition (its own consumer group), because the reducer answers on
- * the command's partition, not on the instance that asked. Outcomes are also kept in Redis, so a
+ * Follows an outcomes topic so a request can wait for the answer to the command it produced.
+ * Every instance reads every partition (its own consumer group), because the decider answers on
+ * the command's partition, not on the instance that asked. Answers are also kept in Redis, so a
  * poll, a retried Idempotency-Key or another instance finds them later.
  */
-export class OutcomeTracker {
-  private readonly waiters = new Map<string, Set<(tracked: TrackedOutcome) => void>>();
+export class OutcomeTracker<T> {
+  private readonly waiters = new Map<string, Set<(tracked: TrackedOutcome<T>) => void>>();
   private consumer?: Consumer;
   private joined = false;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly redis: Redis,
-    private readonly serde: Serde,
-    private readonly options: { topic: string; groupId: string; keyPrefix: string; ttlSeconds: number; replayMs: number; onCrash: (err: Error) => void },
+    private readonly options: OutcomeTrackerOptions<T>,
     private readonly logger: Logger,
   ) {}
 
@@ -45,7 +57,7 @@ export class OutcomeTracker {
   }
 
   async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.options.groupId, readUncommitted: false });
+    const consumer = this.kafka.consumer({ groupId: this.options.groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
     crashWithConsumer(consumer, this.options.onCrash, this.logger);
@@ -55,30 +67,30 @@ export class OutcomeTracker {
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset }) => {
         // NOTE: judged by the transaction markers, not kafkajs's read_committed filter, which can
-        // hand over an aborted outcome after a reducer crash (see committedMessages).
+        // hand over an aborted answer after a decider crash (see committedMessages).
         const { messages, complete, resumeAt } = committedMessages(batch);
         const pipeline = this.redis.pipeline();
-        const arrived: TrackedOutcome[] = [];
+        const arrived: Array<{ commandId: string; tracked: TrackedOutcome<T> }> = [];
         for (const message of messages) {
           try {
-            const decoded = await this.serde.decode(message.value, TOPICS.shipmentOutcomes);
-            if (decoded.recordName !== 'CommandOutcome') continue;
-            const tracked = { outcome: decoded.value, position: { topic: batch.topic, partition: batch.partition, offset: message.offset } };
-            pipeline.set(this.outcomeKey(decoded.value.commandId), JSON.stringify(tracked), 'EX', this.options.ttlSeconds);
-            arrived.push(tracked);
+            const read = message.value ? await this.options.read(message.value) : undefined;
+            if (!read) continue;
+            const tracked = { outcome: read.outcome, position: { topic: batch.topic, partition: batch.partition, offset: message.offset } };
+            pipeline.set(this.outcomeKey(read.commandId), JSON.stringify(tracked), 'EX', this.options.ttlSeconds);
+            arrived.push({ commandId: read.commandId, tracked });
           } catch (err) {
-            this.logger.warn({ err, partition: batch.partition, offset: message.offset }, 'skipping an outcome that does not decode');
+            this.logger.warn({ err, topic: batch.topic, partition: batch.partition, offset: message.offset }, 'skipping an answer that does not decode');
           }
         }
         if (arrived.length) await pipeline.exec();
-        for (const tracked of arrived) this.settle(tracked);
+        for (const { commandId, tracked } of arrived) this.settle(commandId, tracked);
         if (complete) resolveOffset(batch.lastOffset());
         else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resumeAt ?? batch.firstOffset() ?? '0' });
       },
     });
-    // The group is new on every start, so it would begin at the end and never store the outcomes
-    // that arrived while this instance was down: a client polling a command sent before a
-    // restart would wait forever. Read the recent past again (storing an outcome twice is harmless).
+    // The group is new on every start, so it would begin at the end and never store the answers
+    // that arrived while this instance was down: a client polling a command sent before a restart
+    // would wait forever. Read the recent past again (storing an answer twice is harmless).
     await rewindToTime(this.kafka, consumer, this.options.topic, Date.now() - this.options.replayMs);
     const deadline = Date.now() + 30_000;
     while (!this.joined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -93,19 +105,19 @@ export class OutcomeTracker {
     await admin.disconnect();
   }
 
-  /** The outcome if it already arrived (here or on another instance). */
-  async find(commandId: string): Promise<TrackedOutcome | undefined> {
+  /** The answer if it already arrived (here or on another instance). */
+  async find(commandId: string): Promise<TrackedOutcome<T> | undefined> {
     const stored = await this.redis.get(this.outcomeKey(commandId));
-    return stored ? (JSON.parse(stored) as TrackedOutcome) : undefined;
+    return stored ? (JSON.parse(stored) as TrackedOutcome<T>) : undefined;
   }
 
   /**
    * Registers interest before the command is produced (so a fast answer is never missed) and
    * returns a function that waits up to `timeoutMs` for it.
    */
-  expect(commandId: string): (timeoutMs: number) => Promise<TrackedOutcome | undefined> {
-    let resolveOutcome!: (tracked: TrackedOutcome) => void;
-    const arrived = new Promise<TrackedOutcome>((resolve) => (resolveOutcome = resolve));
+  expect(commandId: string): (timeoutMs: number) => Promise<TrackedOutcome<T> | undefined> {
+    let resolveOutcome!: (tracked: TrackedOutcome<T>) => void;
+    const arrived = new Promise<TrackedOutcome<T>>((resolve) => (resolveOutcome = resolve));
     const set = this.waiters.get(commandId) ?? new Set();
     set.add(resolveOutcome);
     this.waiters.set(commandId, set);
@@ -123,7 +135,7 @@ export class OutcomeTracker {
     };
   }
 
-  private settle(tracked: TrackedOutcome): void {
-    for (const resolve of this.waiters.get(tracked.outcome.commandId) ?? []) resolve(tracked);
+  private settle(commandId: string, tracked: TrackedOutcome<T>): void {
+    for (const resolve of this.waiters.get(commandId) ?? []) resolve(tracked);
   }
 }

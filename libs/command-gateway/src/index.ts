@@ -1,0 +1,5 @@
+export { OutcomeTracker, type OutcomeTrackerOptions, type TrackedOutcome, type OutcomePosition } from './lib/outcome-tracker';
+export { IdempotencyStore, fingerprint, identityDigest, type IdempotencyRecord, type Claim } from './lib/idempotency';
+export { CommandGateway, type Submission, type Submitted, type Looked } from './lib/command-gateway';
+export { BadRequest, guard, objectBody, optionalToken, sendIdempotencyMismatch, sendPending, sendValidation, type FieldError } from './lib/http';
+export { startHandlerGateway, OUTCOME_REPLAY_MS, type HandlerGateway } from './lib/start';

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Kafka } from 'kafkajs';
+import type Redis from 'ioredis';
+import { SerialProducer, type Logger } from '@waybill/platform';
+import { CommandGateway } from './command-gateway';
+import { IdempotencyStore, type IdempotencyRecord } from './idempotency';
+import { OutcomeTracker, type OutcomeTrackerOptions } from './outcome-tracker';
+
+/** How far back a starting handler reads answers again, to pick up those that arrived while it was down. */
+export const OUTCOME_REPLAY_MS = 10 * 60_000;
+
+export interface HandlerGateway<T, R extends IdempotencyRecord, P> {
+  /** This instance's name in its outcome group and logs. */
+  instanceId: string;
+  tracker: OutcomeTracker<T>;
+  gateway: CommandGateway<T, R, P>;
+  /** The idempotent producer of the commands topic (acks=all, one request in flight). */
+  producer: SerialProducer;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything a front door needs between HTTP and its commands topic, started: the outcome tracker
+ * on its outcomes topic (a group of this instance's own), the idempotency store, the gateway and
+ * the producer. Redis keys and the group live under `<topicPrefix><app>`.
+ */
+export async function startHandlerGateway<T, R extends IdempotencyRecord, P>(options: {
+  app: string;
+  kafka: Kafka;
+  redis: Redis;
+  topicPrefix: string;
+  outcomesTopic: string;
+  read: OutcomeTrackerOptions<T>['read'];
+  ttlSeconds: number;
+  outcomeWaitMs: number;
+  onCrash: (err: Error) => void;
+  logger: Logger;
+}): Promise<HandlerGateway<T, R, P>> {
+  const { app, kafka, redis, topicPrefix, ttlSeconds, logger } = options;
+  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const keyPrefix = `${topicPrefix}${app}`;
+  const tracker = new OutcomeTracker<T>(
+    kafka,
+    redis,
+    { topic: options.outcomesTopic, groupId: `${keyPrefix}-outcomes-${instanceId}`, keyPrefix, ttlSeconds, replayMs: OUTCOME_REPLAY_MS, onCrash: options.onCrash, read: options.read },
+    logger,
+  );
+  await tracker.start();
+  const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await kafkaProducer.connect();
+  const gateway = new CommandGateway<T, R, P>({
+    redis,
+    keyPrefix,
+    tracker,
+    idempotency: new IdempotencyStore<R>(redis, keyPrefix, ttlSeconds),
+    outcomeWaitMs: options.outcomeWaitMs,
+    ttlSeconds,
+    logger,
+  });
+  return {
+    instanceId,
+    tracker,
+    gateway,
+    producer: new SerialProducer(kafkaProducer),
+    async stop() {
+      await kafkaProducer.disconnect();
+      await tracker.stop();
+    },
+  };
+}
