@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { TOPICS, UndecodableMessageError, type Serde, type TransactionRecorded } from '@waybill/contracts';
 import type { AppMetrics, Logger } from '@waybill/platform';
 import { committedMessages, deadLetterRecord, toInputRecord, watchReflectedOffsets, type OutputRecord } from '@waybill/streams';
+import { foldBalance } from '@waybill/accounting-domain';
 import { readModelKeys, type AccountSnapshot, type TransactionEntry } from '@waybill/account-balances';
 
 export interface BalanceProjectorOptions {
@@ -254,17 +255,7 @@ export class BalanceProjector {
         logger.warn({ accountId, version: event.version, snapshotVersion: before.version }, 'account version gap');
       }
       const position = { topic, partition, offset };
-      const balanceMinor = (before?.balanceMinor ?? 0) + event.data.amountMinor;
-      snapshots.set(accountId, {
-        accountId,
-        balanceMinor,
-        currency: before?.currency ?? event.data.currency,
-        version: event.version,
-        lastTransactionId: event.data.transactionId,
-        firstTransactionAt: before?.firstTransactionAt ?? event.timestamp,
-        lastTransactionAt: event.timestamp,
-        position,
-      });
+      const { balanceMinor } = snapshots.set(accountId, { ...foldBalance(before, event), position }).get(accountId)!;
       const list = entries.get(accountId) ?? [];
       list.push({
         version: event.version,

@@ -20,10 +20,10 @@ import type { Logger } from '@waybill/platform';
 import type { InputRecord, OutputRecord, Processor, StateStoreDefinition } from '@waybill/streams';
 
 /** What the store holds under a key: an account's state, or the mark that an id was booked on it. */
-export type AccountStoreValue = AccountState | BookedTransaction;
+export type AccountStoreValue = AccountState | BookedMark;
 
 /** Under {@link bookedKey}: the account booked this transaction id, at this version. */
-export interface BookedTransaction {
+export interface BookedMark {
   bookedAtVersion: number;
 }
 

@@ -23,3 +23,4 @@ export {
   isDuplicate,
 } from './lib/decider';
 export { CHARGED_STATUSES, transactionFor, type ShipmentFact } from './lib/shipment-charges';
+export { foldBalance, balanceAsOf, type AccountBalance, type BookedTransaction } from './lib/balance';

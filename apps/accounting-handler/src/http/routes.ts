@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { BadRequest, guard, objectBody, optionalToken, sendIdempotencyMismatch, sendPending, sendValidation } from '@waybill/command-gateway';
+import { balanceAsOf } from '@waybill/accounting-domain';
 import { requireRole, ROLES } from '@waybill/platform';
 import { isAccountId, type AccountingService, type MoneyRequestKind, type MoneyResult } from '../accounting-service';
 import type { TransactionEntry } from '@waybill/account-balances';
@@ -134,17 +135,17 @@ export function accountingRoutes(service: AccountingService): Router {
         return;
       }
       // The balance at an instant is the fold of the transactions booked by then.
-      const upTo = (await service.allTransactions(accountId)).filter((e) => e.timestamp <= asOf);
-      if (upTo.length === 0) return void res.status(404).json({ error: 'NOT_FOUND', message: `account ${accountId} had no transactions by ${new Date(asOf).toISOString()}` });
-      const last = upTo[upTo.length - 1];
+      const entries = await service.allTransactions(accountId);
+      const then = balanceAsOf(entries.map((e) => ({ version: e.version, timestamp: e.timestamp, data: { ...e, accountId } })), asOf);
+      if (!then) return void res.status(404).json({ error: 'NOT_FOUND', message: `account ${accountId} had no transactions by ${new Date(asOf).toISOString()}` });
       res.json({
         accountId,
         asOf: new Date(asOf).toISOString(),
-        balanceMinor: upTo.reduce((sum, e) => sum + e.amountMinor, 0),
-        currency: snapshot.currency,
-        version: upTo.length,
-        lastTransactionId: last.transactionId,
-        lastTransactionAt: new Date(last.timestamp).toISOString(),
+        balanceMinor: then.balanceMinor,
+        currency: then.currency,
+        version: then.version,
+        lastTransactionId: then.lastTransactionId,
+        lastTransactionAt: new Date(then.lastTransactionAt).toISOString(),
         reflects: reflected,
       });
     }),

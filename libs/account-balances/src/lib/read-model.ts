@@ -1,3 +1,4 @@
+import type { AccountBalance } from '@waybill/accounting-domain';
 import type { TransactionKind } from '@waybill/contracts';
 
 // NOTE: account-reducer writes this layout and accounting-handler reads it: one definition for
@@ -24,17 +25,8 @@ export interface Position {
   offset: string;
 }
 
-/** One account's balance as of the transactions it includes. */
-export interface AccountSnapshot {
-  accountId: string;
-  balanceMinor: number;
-  currency: string;
-  /** Transactions applied; equals the version of the last TransactionRecorded. */
-  version: number;
-  lastTransactionId: string;
-  firstTransactionAt: number;
-  lastTransactionAt: number;
-  /** Where the last applied transaction sits. */
+/** One account's balance as of the transactions it includes, and where the last of them sits. */
+export interface AccountSnapshot extends AccountBalance {
   position: Position;
 }
 

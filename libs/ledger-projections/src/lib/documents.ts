@@ -1,3 +1,4 @@
+import type { AccountBalance } from '@waybill/accounting-domain';
 import {
   TOPICS,
   type AccountingTransactionRecord,
@@ -84,15 +85,8 @@ export interface StateSnapshot {
 }
 
 /** The read model of one account. `version` counts its (deduplicated) transactions. */
-export interface AccountSummary {
-  accountId: string;
-  balanceMinor: number;
-  currency: string;
-  version: number;
-  firstTransactionAt: number;
-  lastTransactionAt: number;
-  lastTransactionId: string;
-}
+/** An account as the ledger shows it: the balance accounting-domain's one fold computes. */
+export type AccountSummary = AccountBalance;
 
 /** What one trace caused, as kinds in the trace index. */
 export type TraceItemKind = 'event' | 'outcome' | 'transaction';

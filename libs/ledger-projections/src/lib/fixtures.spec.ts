@@ -7,6 +7,17 @@ export const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 let offsets = new Map<string, number>();
 export function resetOffsets(): void {
   offsets = new Map();
+  accountVersions = new Map();
+}
+
+// Per account, the version each transaction id was booked at (the command listener's gapless
+// versions): the same id again is the same booking replayed.
+let accountVersions = new Map<string, Map<string, number>>();
+function bookedVersion(accountId: string, transactionId: string): number {
+  const booked = accountVersions.get(accountId) ?? new Map<string, number>();
+  accountVersions.set(accountId, booked);
+  if (!booked.has(transactionId)) booked.set(transactionId, booked.size + 1);
+  return booked.get(transactionId)!;
 }
 function nextOffset(topic: string, partition: number): string {
   const key = `${topic}:${partition}`;
@@ -98,7 +109,7 @@ export function transaction(accountId: string, transactionId: string, amountMino
     eventId: `${transactionId}:0`,
     aggregateId: accountId,
     aggregateType: 'Account',
-    version: 1,
+    version: bookedVersion(accountId, transactionId),
     traceId,
     causationId: `acmd-${transactionId}`,
     initiatedBy: 'accounting-listener',

@@ -1,3 +1,4 @@
+import { foldBalance } from '@waybill/accounting-domain';
 import type { ShipmentEventRecord } from '@waybill/contracts';
 import { evolveEnvelope, initialState, isShipmentStatus, STATE_SHAPE_VERSION, type ShipmentEventType } from '@waybill/shipment-domain';
 import { recordToEnvelope } from '@waybill/shipment-messages';
@@ -133,20 +134,12 @@ export function projectTransaction(
   doc: TransactionDoc,
 ): ProjectionResult & { account?: AccountSummary } {
   if (alreadyStored) return { outcome: 'duplicate', writes: [], warnings: [] };
-  const { accountId, transactionId, amountMinor, currency } = doc.data;
+  const { accountId, transactionId, currency } = doc.data;
   const warnings: string[] = [];
   if (account && account.currency !== currency) {
     warnings.push(`account ${accountId}: transaction ${transactionId} is in ${currency}, the account in ${account.currency}`);
   }
-  const next: AccountSummary = {
-    accountId,
-    balanceMinor: (account?.balanceMinor ?? 0) + amountMinor,
-    currency: account?.currency ?? currency,
-    version: (account?.version ?? 0) + 1,
-    firstTransactionAt: account?.firstTransactionAt ?? doc.timestamp,
-    lastTransactionAt: doc.timestamp,
-    lastTransactionId: transactionId,
-  };
+  const next: AccountSummary = foldBalance(account, doc);
   const writes: Write[] = [
     { op: 'set', key: keys.transaction(transactionId), value: JSON.stringify(doc) },
     { op: 'set', key: keys.account(accountId), value: JSON.stringify(next) },
