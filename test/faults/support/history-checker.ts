@@ -1,4 +1,4 @@
-import { deadLetterTopic, TOPICS, type AccountingCommand, type CommandOutcome, type TransactionRecorded } from '@waybill/contracts';
+import { deadLetterTopic, TOPICS, type AccountingCommand, type AccountingCommandOutcome, type CommandOutcome, type TransactionRecorded } from '@waybill/contracts';
 
 // A Jepsen-style checker over everything a run left behind: every record the broker holds
 // (read_uncommitted, with its producer and transaction markers), every record a read_committed
@@ -103,13 +103,13 @@ export const ANOMALY_KINDS = {
   'version out of order': 'every aggregate’s versions ascend in offset order',
   'duplicate eventId': 'no eventId twice (shipment.events, accounting.transactions)',
   'duplicate transactionId': 'no transactionId twice on accounting.transactions',
-  'lost write': 'every acknowledged command is decided (an outcome on shipment.outcomes; a payment told recorded is booked)',
-  'decided twice': 'no acknowledged command has two different decisions on shipment.outcomes',
+  'lost write': 'every acknowledged command is decided (an outcome on shipment.outcomes; a payment has its answer on accounting.outcomes, and one told recorded is booked)',
+  'decided twice': 'no acknowledged command has two different decisions on shipment.outcomes, and no accounting command more than one answer on accounting.outcomes',
   'wrong answer': 'every client was told what the topics decided',
   'no answer': 'every command a client sent got a decided answer before the client gave up',
   'duplicate event': 'an acknowledged command’s events are on shipment.events no more than once',
   'lost event': 'an acknowledged command’s events are all on shipment.events',
-  phantom: 'every event, outcome, transaction and derived command has its cause on its input topic',
+  phantom: 'every event, outcome (shipment and accounting), transaction and derived command has its cause on its input topic',
   'balance mismatch': 'every balance (and version) the API answers equals the sum (and count) of the account’s transactions',
   'dead letter': 'nothing on a .dlq topic (the load writes only valid records)',
   'ledger behind': 'the ledger has read every partition of its topics to the end',
@@ -367,6 +367,7 @@ export function checkHistory(history: History): HistoryVerdict {
   const outcomes = valuesOf<CommandOutcome>(committed, TOPICS.shipmentOutcomes);
   const accountingCommands = valuesOf<AccountingCommand>(committed, TOPICS.accountingCommands);
   const ledgerTransactions = valuesOf<TransactionRecorded>(committed, TOPICS.accountingTransactions);
+  const accountingOutcomes = valuesOf<AccountingCommandOutcome>(committed, TOPICS.accountingOutcomes);
 
   const shipmentVersions = groupBy(events, (e) => e.aggregateId);
   const accountVersions = groupBy(ledgerTransactions, (t) => t.aggregateId);
@@ -420,11 +421,21 @@ export function checkHistory(history: History): HistoryVerdict {
       else if (n > 1) findings.add('duplicate event', `${subject}: event ${eventId} is on shipment.events ${n} times`);
     }
   }
+  // accounting-command-listener answers each command once, in the transaction that decides it; a
+  // client's retry replays the same command id and is never sent again, so any second answer is a
+  // command decided twice.
+  const answersByCommand = groupBy(accountingOutcomes, (o) => o.commandId);
+  for (const [commandId, answers] of answersByCommand) {
+    if (answers.length > 1) findings.add('decided twice', `accounting command ${commandId} (${answers[0].accountId}) has ${answers.length} answers on accounting.outcomes: ${answers.map((a) => a.status).join(' / ')}`);
+  }
   let recorded = 0;
   for (const ack of paymentAcks) {
     const booked = bookings.get(ack.transactionId ?? '') ?? 0;
     const subject = `payment ${ack.commandId} (${ack.aggregateId}, transaction ${ack.transactionId})`;
     if (ack.told === 'recorded') recorded += 1;
+    const answer = answersByCommand.get(ack.commandId)?.[0];
+    if (!answer) findings.add('lost write', `${subject}: told ${ack.told} (HTTP ${ack.httpStatus}), no answer on accounting.outcomes`);
+    else if (answer.status.toLowerCase() !== ack.told) findings.add('wrong answer', `${subject}: told ${ack.told} (HTTP ${ack.httpStatus}), accounting.outcomes says ${answer.status}`);
     if ((ack.told === 'recorded' || ack.told === 'duplicate') && booked === 0) findings.add('lost write', `${subject}: told ${ack.told} (HTTP ${ack.httpStatus}), not on accounting.transactions`);
     else if (ack.told === 'rejected' && booked > 0) findings.add('wrong answer', `${subject}: told rejected (HTTP ${ack.httpStatus}), booked ${booked} times`);
     else if (ack.told !== 'recorded' && ack.told !== 'duplicate' && ack.told !== 'rejected') findings.add('wrong answer', `${subject}: told ${ack.told} (HTTP ${ack.httpStatus}), which is no decision`);
@@ -432,7 +443,7 @@ export function checkHistory(history: History): HistoryVerdict {
   const distinctShipmentCommands = new Set(shipmentAcks.map((a) => a.commandId)).size;
   findings.covered(
     ['lost write', 'decided twice', 'wrong answer'],
-    `${distinctShipmentCommands} shipment commands (${repeatedAnswers} retries answered again with the same decision), ${paymentAcks.length} payments (${recorded} recorded)`,
+    `${distinctShipmentCommands} shipment commands (${repeatedAnswers} retries answered again with the same decision), ${paymentAcks.length} payments (${recorded} recorded), ${answersByCommand.size} accounting commands answered`,
   );
   findings.covered(['duplicate event', 'lost event'], `${acknowledgedEvents} events of acknowledged commands`);
 
@@ -456,12 +467,16 @@ export function checkHistory(history: History): HistoryVerdict {
     traced += 1;
     if (!accountingCommandIds.has(t.causationId)) findings.add('phantom', `transaction ${t.data.transactionId} (${t.aggregateId} v${t.version}): its command ${t.causationId} is not on accounting.commands`);
   }
+  for (const o of accountingOutcomes) {
+    traced += 1;
+    if (!accountingCommandIds.has(o.commandId)) findings.add('phantom', `accounting answer to ${o.commandId} (${o.accountId}): the command is not on accounting.commands`);
+  }
   for (const c of accountingCommands) {
     if (c.causationId === null) continue;
     traced += 1;
     if (!eventCounts.has(c.causationId)) findings.add('phantom', `accounting command ${c.commandId}: the event ${c.causationId} it was derived from is not on shipment.events`);
   }
-  findings.covered('phantom', `${traced} events, outcomes, transactions and derived commands traced to their causes`);
+  findings.covered('phantom', `${traced} events, outcomes, answers, transactions and derived commands traced to their causes`);
 
   // Answers at the end.
   const expected = expectedBalances(committed);

@@ -87,6 +87,12 @@ const transaction = (commandId: string, accountId: string, version: number, amou
   value: { eventId: `${commandId}:0`, aggregateId: accountId, version, causationId: commandId, data: { transactionId: commandId, accountId, amountMinor } },
 });
 
+const answer = (commandId: string, accountId: string, status: 'Recorded' | 'Duplicate' | 'Rejected' = 'Recorded'): Write => ({
+  topic: TOPICS.accountingOutcomes,
+  key: accountId,
+  value: { commandId, accountId, transactionId: commandId, status },
+});
+
 /** Shipment FS-1 created and released (a charge of 500 on FA-1), and a payment of 200 on FA-1. */
 function cleanWrites(): Write[] {
   return [
@@ -100,8 +106,10 @@ function cleanWrites(): Write[] {
     outcome('c3', 'FS-1', 2, 'Rejected'),
     accountingCommand('charge:c1:0', 'FA-1', 'c1:0'),
     transaction('charge:c1:0', 'FA-1', 1, 500),
+    answer('charge:c1:0', 'FA-1'),
     accountingCommand('pay-1', 'FA-1', null),
     transaction('pay-1', 'FA-1', 2, -200),
+    answer('pay-1', 'FA-1'),
   ];
 }
 
@@ -156,7 +164,7 @@ describe('history checker', () => {
     const table = renderHistoryTable(verdict);
     for (const kind of KIND_ORDER) expect(table).toContain(kind);
     expect(table).toContain('no anomalies');
-    expect(verdictOf(verdict, 'hanging transaction').covered).toMatch(/^9 committed and 0 aborted transactions/);
+    expect(verdictOf(verdict, 'hanging transaction').covered).toMatch(/^11 committed and 0 aborted transactions/);
   });
 
   it('says which kinds it could not check when there is no ledger to ask', () => {
@@ -232,7 +240,7 @@ describe('history checker', () => {
     expect(firstExample(historyOf(gap), 'version gap')).toBe('shipment FS-1: version 2 missing (1,3)');
 
     const accountGap = cleanWrites();
-    accountGap[11] = transaction('pay-1', 'FA-1', 3, -200);
+    accountGap[12] = transaction('pay-1', 'FA-1', 3, -200);
     expect(found(historyOf(accountGap))).toEqual({ 'version gap': 1 });
 
     const swapped = cleanWrites();
@@ -258,10 +266,25 @@ describe('history checker', () => {
     const writes = cleanWrites().filter((w) => !(w.topic === TOPICS.shipmentOutcomes && (w.value as { commandId: string }).commandId === 'c2'));
     expect(found(historyOf(writes))).toEqual({ 'lost write': 1 });
 
-    const unbooked = cleanWrites().slice(0, -2);
+    const unbooked = cleanWrites().filter((w) => !(w.topic === TOPICS.accountingTransactions && (w.value as { causationId: string }).causationId === 'pay-1'));
     const history = historyOf(unbooked, { balances: [{ accountId: 'FA-1', httpStatus: 200, balanceMinor: 500, version: 1 }] });
     expect(found(history)).toEqual({ 'lost write': 1 });
     expect(firstExample(history, 'lost write')).toMatch(/^payment pay-1 \(FA-1, transaction pay-1\): told recorded/);
+  });
+
+  it('reports an accounting command answered twice, a payment without its answer, and an answer the client was not told', () => {
+    const twice = cleanWrites();
+    twice.push(answer('charge:c1:0', 'FA-1', 'Duplicate'));
+    expect(found(historyOf(twice))).toEqual({ 'decided twice': 1 });
+    expect(firstExample(historyOf(twice), 'decided twice')).toMatch(/^accounting command charge:c1:0 \(FA-1\) has 2 answers on accounting.outcomes: Recorded \/ Duplicate/);
+
+    const unanswered = cleanWrites().filter((w) => !(w.topic === TOPICS.accountingOutcomes && (w.value as { commandId: string }).commandId === 'pay-1'));
+    expect(found(historyOf(unanswered))).toEqual({ 'lost write': 1 });
+    expect(firstExample(historyOf(unanswered), 'lost write')).toMatch(/no answer on accounting.outcomes/);
+
+    const told = historyOf(cleanWrites());
+    told.acknowledged = told.acknowledged.map((a) => (a.kind === 'payment' ? { ...a, told: 'duplicate', httpStatus: 200 } : a));
+    expect(found(told)).toEqual({ 'wrong answer': 1 });
   });
 
   it('allows a retry to be answered again with the same decision, not with another one', () => {
@@ -281,7 +304,8 @@ describe('history checker', () => {
 
     const rejectedPayment = historyOf(cleanWrites());
     rejectedPayment.acknowledged = rejectedPayment.acknowledged.map((a) => (a.kind === 'payment' ? { ...a, told: 'rejected', httpStatus: 422 } : a));
-    expect(found(rejectedPayment)).toEqual({ 'wrong answer': 1 });
+    // Twice wrong: it was booked, and its answer on accounting.outcomes says Recorded.
+    expect(found(rejectedPayment)).toEqual({ 'wrong answer': 2 });
   });
 
   it('reports a command a client gave up on', () => {
@@ -298,13 +322,15 @@ describe('history checker', () => {
     expect(found(historyOf(writes))).toEqual({ 'lost event': 1 });
   });
 
-  it('reports phantoms: events, outcomes, transactions and derived commands without their cause', () => {
+  it('reports phantoms: events, outcomes, answers, transactions and derived commands without their cause', () => {
     const noCommand = cleanWrites().filter((w) => !(w.topic === TOPICS.shipmentCommands && (w.value as { commandId: string }).commandId === 'c2'));
     expect(found(historyOf(noCommand))).toEqual({ phantom: 2 });
     expect(firstExample(historyOf(noCommand), 'phantom')).toBe('event c2:0 (FS-1 v2): its command c2 is not on shipment.commands');
 
+    // Its transaction and its answer.
     const noAccountingCommand = cleanWrites().filter((w) => !(w.topic === TOPICS.accountingCommands && (w.value as { commandId: string }).commandId === 'pay-1'));
-    expect(found(historyOf(noAccountingCommand))).toEqual({ phantom: 1 });
+    expect(found(historyOf(noAccountingCommand))).toEqual({ phantom: 2 });
+    expect(verdictOf(checkHistory(historyOf(noAccountingCommand)), 'phantom').examples).toContain('accounting answer to pay-1 (FA-1): the command is not on accounting.commands');
 
     const chargeFromNowhere = cleanWrites();
     chargeFromNowhere[8] = accountingCommand('charge:c1:0', 'FA-1', 'c7:0');
