@@ -14,6 +14,8 @@ const READERS: Record<keyof TopicMap, string[]> = {
   shipmentOutcomes: ['ledger'],
   accountingCommands: ['accounting-command-listener'],
   accountingTransactions: ['account-reducer', 'ledger'],
+  // accounting-handler's outcome tracker only skips an answer it cannot read: nobody waits on bad bytes.
+  accountingOutcomes: [],
 };
 
 /** Three kinds of bad bytes: not the wire format, an unknown schema id, a known id with a cut-off body. */
@@ -76,6 +78,9 @@ describe('faults: undecodable bytes on every topic', () => {
       expect([type, (await call(shipments, 'POST', `/shipments/${id}/commands`, { role, body: { type, data } })).status]).toEqual([type, 200]);
     }
     await eventually('the account to be charged', async () => (await call(accounting, 'GET', '/accounts/ACC-DLQ', { role: 'finance' })).body?.balanceMinor === 2 * 1250 + 4999);
+    // The answers after the bad bytes on accounting.outcomes still reach their callers.
+    const paid = await call(accounting, 'POST', '/accounts/ACC-DLQ/payments', { role: 'finance', body: { amountMinor: 100, currency: 'EUR' } });
+    expect([paid.status, paid.body?.status]).toEqual([201, 'recorded']);
     await eventually('the ledger to show the shipment shipped', async () => (await call(ledger, 'GET', `/shipments/${id}`, { role: 'viewer' })).body?.status === 'Shipped');
 
     // Every injected record is on its topic's DLQ once per reader, with where it came from and why.
