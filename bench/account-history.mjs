@@ -16,7 +16,7 @@
 // account-history-latest.json with `targets`.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { latencySummary, round, table } from './lib/stats.mjs';
 import { watchCommitted } from './lib/accounting-watch.mjs';
+import { writeResult } from './lib/results.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -279,20 +280,13 @@ async function main() {
       },
     ],
   };
-  mkdirSync(settings.resultsDir, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const text = `${JSON.stringify(result, null, 2)}\n`;
-  for (const name of [`account-history-${stamp}.json`, 'account-history-latest.json']) {
-    const file = join(settings.resultsDir, name);
-    writeFileSync(`${file}.tmp`, text);
-    renameSync(`${file}.tmp`, file);
-  }
+  const written = writeResult(settings.resultsDir, 'account-history', startedAt, result);
   process.stdout.write(
     `\n${table([
       ['account', 'transactions before', 'p50 ms', 'p90 ms', 'p99 ms'],
       [BIG, String(settings.history), String(figures.longHistory.p50Ms), String(figures.longHistory.p90Ms), String(figures.longHistory.p99Ms)],
       [FRESH, '1', String(figures.fresh.p50Ms), String(figures.fresh.p90Ms), String(figures.fresh.p99Ms)],
-    ])}\n\np50 ratio ${figures.p50Ratio} (target ≤ ${MAX_RATIO}): ${result.targets[0].pass ? 'pass' : 'FAIL'}\nresults: ${relative(process.cwd(), join(settings.resultsDir, `account-history-${stamp}.json`))}\n`,
+    ])}\n\np50 ratio ${figures.p50Ratio} (target ≤ ${MAX_RATIO}): ${result.targets[0].pass ? 'pass' : 'FAIL'}\nresults: ${written}\n`,
   );
   return 0;
 }

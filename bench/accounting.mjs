@@ -16,7 +16,7 @@
 // Writes bench/results/accounting-<time>.json and accounting-latest.json, prints a table, tears down.
 import { spawn, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -28,6 +28,7 @@ import { latencySummary, rates, round, table } from './lib/stats.mjs';
 import { waitFor, watchTopic } from './lib/watch.mjs';
 import { encodeShipped } from './lib/accounting-workload.mjs';
 import { watchCommitted } from './lib/accounting-watch.mjs';
+import { writeResult } from './lib/results.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -584,15 +585,8 @@ async function main() {
     targets: evaluateTargets(figures),
     ...(Object.keys(errors).length ? { errors } : {}),
   };
-  mkdirSync(settings.resultsDir, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const text = `${JSON.stringify(result, null, 2)}\n`;
-  for (const name of [`accounting-${stamp}.json`, 'accounting-latest.json']) {
-    const file = join(settings.resultsDir, name);
-    writeFileSync(`${file}.tmp`, text);
-    renameSync(`${file}.tmp`, file);
-  }
-  process.stdout.write(`\n${printTable(result)}\n\nresults: ${relative(process.cwd(), join(settings.resultsDir, `accounting-${stamp}.json`))} (and accounting-latest.json)\n`);
+  const written = writeResult(settings.resultsDir, 'accounting', startedAt, result);
+  process.stdout.write(`\n${printTable(result)}\n\nresults: ${written} (and accounting-latest.json)\n`);
   return Object.keys(errors).length ? 1 : 0;
 }
 

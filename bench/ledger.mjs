@@ -10,11 +10,11 @@
 // Writes bench/results/ledger-<time>.json and ledger-latest.json and prints a table.
 //
 //   node bench/ledger.mjs [--quick] [--help]        (npm run build first)
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { execFile, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ import { startPostgres } from './lib/postgres.mjs';
 import { latencySummary, round, table } from './lib/stats.mjs';
 import { measureEmmettAsOf } from './lib/ledger-emmett.mjs';
 import { foldWithDomain, shipmentEvents } from './lib/ledger-workload.mjs';
+import { writeResult } from './lib/results.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -400,15 +401,8 @@ async function main() {
     targets: evaluateTargets(figures),
     ...(Object.keys(errors).length ? { errors } : {}),
   };
-  const resultsDir = join(benchDir, 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const text = `${JSON.stringify(result, null, 2)}\n`;
-  for (const name of [`ledger-${stamp}.json`, 'ledger-latest.json']) {
-    writeFileSync(join(resultsDir, `${name}.tmp`), text);
-    renameSync(join(resultsDir, `${name}.tmp`), join(resultsDir, name));
-  }
-  process.stdout.write(`\n${printTable(result)}\n\nresults: ${relative(process.cwd(), join(resultsDir, `ledger-${stamp}.json`))} (and ledger-latest.json)\n`);
+  const written = writeResult(join(benchDir, 'results'), 'ledger', startedAt, result);
+  process.stdout.write(`\n${printTable(result)}\n\nresults: ${written} (and ledger-latest.json)\n`);
   return Object.keys(errors).length ? 1 : 0;
 }
 

@@ -14,7 +14,7 @@
 // built dist/ (npm run build).
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -25,6 +25,7 @@ import { startPostgres } from './lib/postgres.mjs';
 import { latencySummary, rates, round, table } from './lib/stats.mjs';
 import { waitFor, watchTopic } from './lib/watch.mjs';
 import { COMMANDS_PER_SHIPMENT, shipmentCommand, shipmentFacts } from './lib/workload.mjs';
+import { writeResult } from './lib/results.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -737,15 +738,8 @@ async function main() {
     targets: evaluateTargets(figures),
     ...(Object.keys(errors).length ? { errors } : {}),
   };
-  mkdirSync(settings.resultsDir, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const text = `${JSON.stringify(result, null, 2)}\n`;
-  for (const name of [`shipments-${stamp}.json`, 'shipments-latest.json']) {
-    const file = join(settings.resultsDir, name);
-    writeFileSync(`${file}.tmp`, text);
-    renameSync(`${file}.tmp`, file);
-  }
-  process.stdout.write(`\n${printTable(result)}\n\nresults: ${relative(process.cwd(), join(settings.resultsDir, `shipments-${stamp}.json`))} (and shipments-latest.json)\n`);
+  const written = writeResult(settings.resultsDir, 'shipments', startedAt, result);
+  process.stdout.write(`\n${printTable(result)}\n\nresults: ${written} (and shipments-latest.json)\n`);
   // A failed measurement is an error; a missed target is a result (exit 0), read from the JSON.
   return Object.keys(errors).length ? 1 : 0;
 }

@@ -11,13 +11,14 @@
 // <tmp>/waybill-soak-<time>/seed-<seed>/; a passing seed's are deleted. Writes
 // bench/results/soak-<time>.json and soak-latest.json. Exit code 1 when any seed failed.
 import { spawn, execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync, cpSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, cpSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { round, table } from './lib/stats.mjs';
+import { writeResult } from './lib/results.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -261,16 +262,10 @@ async function main() {
     totals,
     targets,
   };
-  mkdirSync(settings.resultsDir, { recursive: true });
-  const text = `${JSON.stringify(result, null, 2)}\n`;
-  for (const name of [`soak-${stamp}.json`, 'soak-latest.json']) {
-    const file = join(settings.resultsDir, name);
-    writeFileSync(`${file}.tmp`, text);
-    renameSync(`${file}.tmp`, file);
-  }
+  const written = writeResult(settings.resultsDir, 'soak', startedAt, result);
   const rows = [['seed', 'result', 'acknowledged', 'anomalies', 'duration'], ...seeds.map((s) => [s.seed, s.passed ? 'PASS' : 'FAIL', s.commandsAcknowledged ?? '?', s.anomalies ?? '?', minutes(s.durationMs)])];
   const targetRows = [['target', 'measured', 'threshold', 'result'], ...targets.map((t) => [t.id, t.measured, t.threshold, t.pass ? 'PASS' : `FAIL (seeds ${t.seeds.join(', ')})`])];
-  process.stdout.write(`\n${table(rows)}\n\n${table(targetRows)}\n\nresults: ${relative(process.cwd(), join(settings.resultsDir, `soak-${stamp}.json`))} (and soak-latest.json)\n`);
+  process.stdout.write(`\n${table(rows)}\n\n${table(targetRows)}\n\nresults: ${written} (and soak-latest.json)\n`);
   return interrupted ? 130 : failing.length ? 1 : 0;
 }
 
