@@ -64,6 +64,9 @@ export const PERMISSIONS: readonly EndpointRule[] = [
   rule('accounting-handler', 'GET', '/accounts/:accountId', all),
   rule('accounting-handler', 'GET', '/accounts/:accountId/transactions', all),
 
+  rule('account-reducer', 'GET', '/accounts/:accountId', all),
+  rule('account-reducer', 'GET', '/accounts/:accountId/transactions', all),
+
   rule('ledger', 'GET', '/openapi.json', all),
   rule('ledger', 'GET', '/shipments', all),
   rule('ledger', 'GET', '/stats/status-counts', all),

@@ -4,6 +4,9 @@ import type { Express } from 'express';
 import { createHttpApp, createLogger, createMetrics, ROLES } from '@waybill/platform';
 import { accountingRoutes } from '../../apps/accounting-handler/src/http/routes';
 import type { AccountingService } from '../../apps/accounting-handler/src/accounting-service';
+import type { BalanceClient } from '../../apps/accounting-handler/src/balance-client';
+import type { BalanceReads } from '../../apps/account-reducer/src/balance-reads';
+import { balanceRoutes } from '../../apps/account-reducer/src/http/routes';
 import { createLedgerApp } from '../../apps/ledger/src/http/app';
 import type { LedgerRouteDeps } from '../../apps/ledger/src/http/routes';
 import { shipmentRoutes } from '../../apps/shipment-handler/src/http/routes';
@@ -42,14 +45,16 @@ const options = () => ({
 });
 
 /** Each app's express app with its routes registered (never called, so the services stay empty). */
-function appsUnderTest(): Record<'every app' | 'shipment-handler' | 'accounting-handler' | 'ledger', Express> {
+function appsUnderTest(): Record<'every app' | 'shipment-handler' | 'accounting-handler' | 'account-reducer' | 'ledger', Express> {
   const platform = createHttpApp(options()).app;
   const shipment = createHttpApp(options());
   shipment.app.use(shipment.authenticated, shipmentRoutes({} as CommandService));
   const accounting = createHttpApp(options());
-  accounting.app.use(accounting.authenticated, accountingRoutes({} as AccountingService));
+  accounting.app.use(accounting.authenticated, accountingRoutes({} as AccountingService, {} as BalanceClient));
+  const balances = createHttpApp(options());
+  balances.app.use(balances.authenticated, balanceRoutes({} as BalanceReads, { waitForTimeoutMs: 0 }));
   const ledger = createLedgerApp({} as LedgerRouteDeps, { ...options(), admin: { shipmentHandlerUrl: 'http://127.0.0.1:1', logger: createLogger('permissions-test', 'silent') } });
-  return { 'every app': platform, 'shipment-handler': shipment.app, 'accounting-handler': accounting.app, ledger };
+  return { 'every app': platform, 'shipment-handler': shipment.app, 'accounting-handler': accounting.app, 'account-reducer': balances.app, ledger };
 }
 
 describe('the permission table', () => {
@@ -85,7 +90,7 @@ describe('the permission table', () => {
   });
 
   it('covers the apps without routes of their own: their wiring adds only the platform endpoints', () => {
-    for (const app of APP_NAMES.filter((a) => !['shipment-handler', 'accounting-handler', 'ledger'].includes(a))) {
+    for (const app of APP_NAMES.filter((a) => !['shipment-handler', 'accounting-handler', 'account-reducer', 'ledger'].includes(a))) {
       const wiring = readFileSync(join(__dirname, '..', '..', 'apps', app, 'src', 'wiring.ts'), 'utf8');
       expect([app, wiring.match(/\b(app|router)\.(get|post|put|patch|delete|all)\(/g) ?? []]).toEqual([app, []]);
       expect(wiring).toContain('createHttpApp(');

@@ -33,9 +33,10 @@ export async function pipeline(name: string, overrides: { redisUrl?: string } = 
   await env.createTopics(topicSpecs({ prefix, partitions: 4 }).map((s) => ({ topic: s.topic, partitions: s.numPartitions })));
   const logsDir = mkdtempSync(join(tmpdir(), `waybill-${name}-`));
   const apps: RunningApp[] = [];
+  const firstOf = new Map<string, RunningApp & { port: number }>();
   const consumers: Consumer[] = [];
   const serde = createSerde({ registry: kafkajsRegistryClient(env.schemaRegistryUrl) });
-  const appEnv = {
+  const appEnv: Record<string, string> = {
     KAFKA_BROKERS: env.brokers.join(','),
     REDIS_URL: overrides.redisUrl ?? env.redisUrl,
     SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
@@ -50,8 +51,16 @@ export async function pipeline(name: string, overrides: { redisUrl?: string } = 
     logsDir,
     serde,
     async start(app, extraEnv = {}) {
-      const running = await startAppProcess(app, { ...appEnv, ...extraEnv }, { root, logsDir });
+      // As `npm start` does, an app that calls another finds it as <NAME>_URL: the first instance
+      // started under that name. Started again after it exited, it gets the same port back, so
+      // those URLs survive a kill and restart.
+      const urlVariable = `${app.toUpperCase().replace(/-/g, '_')}_URL`;
+      const first = firstOf.get(app);
+      const port = first && first.service.hasExited ? first.port : undefined;
+      const running = await startAppProcess(app, { ...appEnv, ...extraEnv }, { root, logsDir, port });
       apps.push(running);
+      if (!first || port !== undefined) firstOf.set(app, running);
+      appEnv[urlVariable] ??= running.url;
       return running;
     },
     async readTopic(topic, expectAtLeast = 1, timeoutMs = 20_000) {

@@ -12,6 +12,8 @@ export const configSchema = z.object({
   SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
   /** How often the stored offsets are compared with what this instance wrote (a Redis that lost them is noticed without traffic). */
   OFFSETS_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  /** How long a read with `readToken` waits for the account to reach that version before a 504. */
+  WAIT_FOR_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

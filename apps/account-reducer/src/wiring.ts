@@ -3,6 +3,8 @@ import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient, prefixedTopics } from '@waybill/contracts';
 import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { BalanceProjector } from './balance-projector';
+import { BalanceReads } from './balance-reads';
+import { balanceRoutes } from './http/routes';
 import type { Config } from './config';
 
 export const GROUP_ID = 'account-reducer';
@@ -37,7 +39,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   });
   await projector.start();
 
-  const { app } = createHttpApp({
+  const { app, authenticated } = createHttpApp({
     logger,
     metrics,
     apiKeys: config.API_KEYS,
@@ -47,6 +49,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
     ],
   });
+  app.use(authenticated, balanceRoutes(new BalanceReads(redis, config.TOPIC_PREFIX), { waitForTimeoutMs: config.WAIT_FOR_TIMEOUT_MS }));
   app.use(jsonErrorHandler(logger));
   const server = await listen(app, config.PORT);
   logger.info({ port: config.PORT }, 'account-reducer running');

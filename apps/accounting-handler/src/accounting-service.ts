@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
 import { TOPICS, type AccountingCommand, type AccountingCommandOutcome, type Serde } from '@waybill/contracts';
 import { validateTransaction, type TransactionData } from '@waybill/accounting-domain';
 import { fingerprint, type CommandGateway, type IdempotencyRecord, type Looked, type TrackedOutcome } from '@waybill/command-gateway';
 import type { Logger, Principal, SerialProducer } from '@waybill/platform';
-import { readModelKeys, type AccountSnapshot, type TransactionEntry } from '@waybill/account-balances';
+import type { BalanceAfter, BalanceClient, Credentials } from './balance-client';
 import { idempotentTransactionId } from './idempotency';
 
 /** What an Idempotency-Key remembers of the accounting command it was used for. */
@@ -37,13 +36,8 @@ export interface MoneyRequest {
   body: Record<string, unknown>;
   idempotencyKey?: string;
   traceId?: string;
-}
-
-/** The balance a Recorded answer carries once the account-reducer reflects it. */
-export interface BalanceAfter {
-  balanceMinor: number;
-  currency: string;
-  version: number;
+  /** The caller's own key, to ask account-reducer for the balance the booking produced. */
+  credentials: Credentials;
 }
 
 export type MoneyResult =
@@ -108,27 +102,22 @@ export function toTransaction(kind: MoneyRequestKind, accountId: string, body: R
 
 /**
  * Turns an authenticated finance request into an `AccountingCommand` on `accounting.commands`
- * and waits (bounded) for its answer and for the balance that includes it. Reads serve the
- * account-reducer's balances.
+ * and waits (bounded) for its answer and for the balance that includes it. Balance reads are
+ * account-reducer's, passed on by the routes.
  */
 export class AccountingService {
-  private readonly keys: ReturnType<typeof readModelKeys>;
-
   constructor(
     private readonly deps: {
       producer: SerialProducer;
       commandsTopic: string;
-      topicPrefix: string;
       serde: Serde;
       gateway: AccountingGateway;
-      redis: Redis;
+      balances: BalanceClient;
       outcomeWaitMs: number;
       logger: Logger;
       now?: () => number;
     },
-  ) {
-    this.keys = readModelKeys(deps.topicPrefix);
-  }
+  ) {}
 
   async send(request: MoneyRequest): Promise<MoneyResult> {
     const began = Date.now();
@@ -165,49 +154,14 @@ export class AccountingService {
       },
     });
     if (submitted.kind !== 'answered') return submitted;
-    return { ...submitted, balance: await this.balanceAfter(submitted.tracked.outcome, began + this.deps.outcomeWaitMs) };
+    const { outcome } = submitted.tracked;
+    if (outcome.status !== 'Recorded' || outcome.version === null) return submitted;
+    const balance = await this.deps.balances.balanceAt(accountId, outcome.version, request.credentials, began + this.deps.outcomeWaitMs - Date.now());
+    return balance ? { ...submitted, balance } : submitted;
   }
 
   /** The answer to an earlier command, or whether it is still pending or unknown. */
   lookup(commandId: string): Promise<Looked<AccountingCommandOutcome, PendingAccountingCommand>> {
     return this.deps.gateway.lookup(commandId);
-  }
-
-  /** The account's balance as the account-reducer reflects it, with the offset it reflects. */
-  async account(accountId: string): Promise<{ snapshot: AccountSnapshot; reflects: string | null } | undefined> {
-    const text = await this.deps.redis.get(this.keys.account(accountId));
-    if (!text) return undefined;
-    const snapshot = JSON.parse(text) as AccountSnapshot;
-    const reflects = await this.deps.redis.hget(this.keys.offsets, String(snapshot.position.partition));
-    return { snapshot, reflects };
-  }
-
-  /** Every transaction of the account in version order (an empty list for an unknown account). */
-  async allTransactions(accountId: string): Promise<TransactionEntry[]> {
-    return (await this.deps.redis.zrange(this.keys.transactions(accountId), '0', '-1')).map((text) => JSON.parse(text) as TransactionEntry);
-  }
-
-  /** A page of transactions, newest first, below version `before` (exclusive). */
-  async transactions(accountId: string, options: { before?: number; limit: number }): Promise<{ items: TransactionEntry[]; nextCursor: string | null }> {
-    const max = options.before === undefined ? '+inf' : `(${options.before}`;
-    const texts = await this.deps.redis.zrevrangebyscore(this.keys.transactions(accountId), max, '-inf', 'LIMIT', '0', String(options.limit + 1));
-    const items = texts.slice(0, options.limit).map((text) => JSON.parse(text) as TransactionEntry);
-    return { items, nextCursor: texts.length > options.limit ? String(items[items.length - 1].version) : null };
-  }
-
-  /**
-   * The balance that includes a Recorded command: waits (until `deadline`) for the account-reducer
-   * to reflect the account's version the outcome names, then reads it.
-   */
-  private async balanceAfter(outcome: AccountingCommandOutcome, deadline: number): Promise<BalanceAfter | undefined> {
-    if (outcome.status !== 'Recorded' || outcome.version === null) return undefined;
-    for (;;) {
-      const found = await this.account(outcome.accountId);
-      if (found && found.snapshot.version >= outcome.version) {
-        return { balanceMinor: found.snapshot.balanceMinor, currency: found.snapshot.currency, version: found.snapshot.version };
-      }
-      if (Date.now() >= deadline) return undefined;
-      await new Promise((r) => setTimeout(r, 25));
-    }
   }
 }

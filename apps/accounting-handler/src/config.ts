@@ -10,6 +10,8 @@ export const configSchema = z.object({
   /** How long an Idempotency-Key (and a command's answer) is remembered. */
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
   BODY_LIMIT: z.string().default('64kb'),
+  /** account-reducer's balance API: balance reads are passed on to it, and a Recorded answer's balance comes from it. */
+  ACCOUNT_REDUCER_URL: z.string().url().default('http://127.0.0.1:3007'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -5,6 +5,7 @@ import { startHandlerGateway } from '@waybill/command-gateway';
 import { retry, createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { AccountingService, type AccountingClaim, type PendingAccountingCommand } from './accounting-service';
 import type { Config } from './config';
+import { BalanceClient } from './balance-client';
 import { accountingRoutes } from './http/routes';
 
 /** Connects everything accounting-handler needs and starts serving; returns the steps to stop it. */
@@ -33,13 +34,13 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     onCrash,
     logger,
   });
+  const balances = new BalanceClient(config.ACCOUNT_REDUCER_URL, logger);
   const service = new AccountingService({
     producer: handler.producer,
     commandsTopic: topics.accountingCommands,
-    topicPrefix: config.TOPIC_PREFIX,
     serde,
     gateway: handler.gateway,
-    redis,
+    balances,
     outcomeWaitMs: config.OUTCOME_WAIT_MS,
     logger,
   });
@@ -55,7 +56,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
     ],
   });
-  app.use(authenticated, accountingRoutes(service));
+  app.use(authenticated, accountingRoutes(service, balances));
   app.use(jsonErrorHandler(logger));
   const server = await listen(app, config.PORT);
   logger.info({ port: config.PORT, instanceId: handler.instanceId }, 'accounting-handler listening');

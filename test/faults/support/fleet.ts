@@ -25,6 +25,8 @@ export interface Member {
   app: string;
   env: Record<string, string>;
   running?: RunningApp & { port: number };
+  /** The port it listens on, kept across restarts. */
+  port?: number;
   /** A restart under way (after a planned kill or an unplanned exit). */
   starting?: Promise<void>;
   plannedExit: boolean;
@@ -34,8 +36,8 @@ export interface Member {
 
 /**
  * A whole Waybill on its own broker, Redis and registry, which the faults suite may kill: the
- * broker and Redis restart on the same ports (and, for Kafka, the same data), apps restart on new
- * ports. Like an orchestrator, it restarts an app that exits on its own, and counts it.
+ * broker and Redis restart on the same ports (and, for Kafka, the same data), and so do apps.
+ * Like an orchestrator, it restarts an app that exits on its own, and counts it.
  */
 export class Fleet {
   readonly dir = mkdtempSync(join(tmpdir(), 'waybill-faults-'));
@@ -68,12 +70,16 @@ export class Fleet {
     this.redis = await startRedis({ dataDir, port: this.redisPort }, silentProgress);
   }
 
+  /** Like `npm start`: an app started after another finds it as <NAME>_URL (the first member of that app). */
+  private readonly appUrls: Record<string, string> = {};
+
   get appEnv(): Record<string, string> {
     return {
       KAFKA_BROKERS: this.kafka.brokers.join(','),
       REDIS_URL: this.redis.url,
       SCHEMA_REGISTRY_URL: this.registry.url,
       API_KEYS: apiKeysSpec(),
+      ...this.appUrls,
     };
   }
 
@@ -89,8 +95,11 @@ export class Fleet {
   }
 
   private async launch(member: Member): Promise<void> {
-    const running = await startAppProcess(member.app, { ...this.appEnv, KAFKA_CLIENT_ID: member.id.replace('#', '-'), ...member.env }, { root, logsDir: this.logsDir, readyTimeoutMs: 180_000 });
+    // A restart takes the member's port back, so apps that call it (<NAME>_URL) keep their URL.
+    const running = await startAppProcess(member.app, { ...this.appEnv, KAFKA_CLIENT_ID: member.id.replace('#', '-'), ...member.env }, { root, logsDir: this.logsDir, readyTimeoutMs: 180_000, port: member.running?.port ?? member.port });
     member.running = running;
+    member.port = running.port;
+    this.appUrls[`${member.app.toUpperCase().replace(/-/g, '_')}_URL`] ??= running.url;
     member.plannedExit = false;
     void running.service.exited.then(() => {
       if (this.closing || member.plannedExit || member.running !== running) return;

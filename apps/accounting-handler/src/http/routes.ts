@@ -1,9 +1,17 @@
 import { Router, type Request, type Response } from 'express';
 import { BadRequest, guard, objectBody, optionalToken, sendIdempotencyMismatch, sendPending, sendValidation } from '@waybill/command-gateway';
-import { balanceAsOf } from '@waybill/accounting-domain';
 import { requireRole, ROLES } from '@waybill/platform';
 import { isAccountId, type AccountingService, type MoneyRequestKind, type MoneyResult } from '../accounting-service';
-import type { TransactionEntry } from '@waybill/account-balances';
+import { BalancesUnavailable, type BalanceClient, type Credentials } from '../balance-client';
+
+/** account-reducer answers a read at once; a read with a readToken waits inside it, not here. */
+const BALANCE_READ_TIMEOUT_MS = 10_000;
+
+function credentialsOf(req: Request): Credentials {
+  const key = req.header('x-api-key');
+  const authorization = req.header('authorization');
+  return { ...(key ? { 'x-api-key': key } : {}), ...(authorization ? { authorization } : {}) };
+}
 
 const REJECTION_STATUS: Record<string, number> = {
   VALIDATION: 400,
@@ -40,48 +48,18 @@ function send(res: Response, result: MoneyResult): void {
   }
 }
 
-function cause(entry: TransactionEntry) {
-  return entry.shipmentId !== null
-    ? { type: 'shipment' as const, shipmentId: entry.shipmentId, eventId: entry.sourceEventId, initiatedBy: entry.initiatedBy, traceId: entry.traceId }
-    : { type: 'request' as const, commandId: entry.causationId, initiatedBy: entry.initiatedBy, traceId: entry.traceId };
-}
 
-function transactionView(entry: TransactionEntry) {
-  return { ...entry, at: new Date(entry.timestamp).toISOString(), cause: cause(entry) };
-}
 
-function accountParam(req: Request): string {
-  const { accountId } = req.params;
-  if (!isAccountId(accountId)) throw new BadRequest([{ field: 'accountId', message: 'must be 1 to 64 letters, digits, ".", "_" or "-"' }]);
-  return accountId;
-}
 
-// An instant names its offset (Z or ±hh:mm), as on the ledger: `Date.parse` alone would take
-// "1" for 2001-01-01 and "March 7" for a local time the reader never meant.
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
-function asOfParam(req: Request): number | undefined {
-  const raw = req.query.asOf;
-  if (raw === undefined) return undefined;
-  const at = typeof raw === 'string' && ISO_INSTANT.test(raw) ? Date.parse(raw) : NaN;
-  if (Number.isNaN(at)) throw new BadRequest([{ field: 'asOf', message: 'must be an ISO-8601 instant with a zone, e.g. 2025-01-31T12:00:00Z' }]);
-  return at;
-}
 
-function intParam(req: Request, name: string, min: number, max: number): number | undefined {
-  const raw = req.query[name];
-  if (raw === undefined) return undefined;
-  const value = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
-  if (!(value >= min && value <= max)) throw new BadRequest([{ field: name, message: `must be a whole number from ${min} to ${max}` }]);
-  return value;
-}
 
 /**
  * POST /accounts/:accountId/payments, POST /accounts/:accountId/adjustments (finance),
  * GET /commands/:commandId, GET /accounts/:accountId, GET /accounts/:accountId/transactions (any role).
  * Mounted behind the API-key middleware; `initiatedBy` is the key's principal, whatever the body says.
  */
-export function accountingRoutes(service: AccountingService): Router {
+export function accountingRoutes(service: AccountingService, balances: BalanceClient): Router {
   const router = Router();
   const finance = requireRole('finance');
   const anyone = requireRole(...ROLES);
@@ -95,6 +73,7 @@ export function accountingRoutes(service: AccountingService): Router {
         body: objectBody(req),
         idempotencyKey: optionalToken(req, 'idempotency-key'),
         traceId: optionalToken(req, 'x-trace-id'),
+        credentials: credentialsOf(req),
       });
       send(res, result);
     });
@@ -114,56 +93,25 @@ export function accountingRoutes(service: AccountingService): Router {
     }),
   );
 
-  router.get(
-    '/accounts/:accountId',
-    anyone,
+  // account-reducer owns balances: the reads are passed on, query and all, with the caller's key.
+  // The path is rebuilt from the checked id, never copied: "/accounts/.." must not become "/".
+  const forward = (suffix: string) =>
     guard(async (req, res) => {
-      const accountId = accountParam(req);
-      const asOf = asOfParam(req);
-      const found = await service.account(accountId);
-      if (!found) return void res.status(404).json({ error: 'NOT_FOUND', message: `no account ${accountId}` });
-      const { snapshot, reflects } = found;
-      const reflected = { topic: snapshot.position.topic, partition: snapshot.position.partition, nextOffset: reflects };
-      if (asOf === undefined) {
-        res.setHeader('ETag', `"${snapshot.version}"`);
-        res.json({
-          ...snapshot,
-          firstTransactionAt: new Date(snapshot.firstTransactionAt).toISOString(),
-          lastTransactionAt: new Date(snapshot.lastTransactionAt).toISOString(),
-          reflects: reflected,
-        });
-        return;
+      const { accountId } = req.params;
+      if (!isAccountId(accountId)) throw new BadRequest([{ field: 'accountId', message: 'must be 1 to 64 letters, digits, ".", "_" or "-"' }]);
+      const query = req.originalUrl.indexOf('?');
+      const path = `/accounts/${encodeURIComponent(accountId)}${suffix}${query >= 0 ? req.originalUrl.slice(query) : ''}`;
+      try {
+        const answer = await balances.forward(path, credentialsOf(req), BALANCE_READ_TIMEOUT_MS);
+        if (answer.etag) res.setHeader('ETag', answer.etag);
+        res.status(answer.status).json(answer.body);
+      } catch (err) {
+        if (!(err instanceof BalancesUnavailable)) throw err;
+        res.status(503).set('Retry-After', '1').json({ error: 'UNAVAILABLE', message: 'balances are unavailable right now (account-reducer did not answer); try again' });
       }
-      // The balance at an instant is the fold of the transactions booked by then.
-      const entries = await service.allTransactions(accountId);
-      const then = balanceAsOf(entries.map((e) => ({ version: e.version, timestamp: e.timestamp, data: { ...e, accountId } })), asOf);
-      if (!then) return void res.status(404).json({ error: 'NOT_FOUND', message: `account ${accountId} had no transactions by ${new Date(asOf).toISOString()}` });
-      res.json({
-        accountId,
-        asOf: new Date(asOf).toISOString(),
-        balanceMinor: then.balanceMinor,
-        currency: then.currency,
-        version: then.version,
-        lastTransactionId: then.lastTransactionId,
-        lastTransactionAt: new Date(then.lastTransactionAt).toISOString(),
-        reflects: reflected,
-      });
-    }),
-  );
-
-  router.get(
-    '/accounts/:accountId/transactions',
-    anyone,
-    guard(async (req, res) => {
-      const accountId = accountParam(req);
-      const limit = intParam(req, 'limit', 1, 500) ?? 50;
-      const before = intParam(req, 'cursor', 1, Number.MAX_SAFE_INTEGER);
-      const found = await service.account(accountId);
-      if (!found) return void res.status(404).json({ error: 'NOT_FOUND', message: `no account ${accountId}` });
-      const page = await service.transactions(accountId, { before, limit });
-      res.json({ accountId, items: page.items.map(transactionView), nextCursor: page.nextCursor });
-    }),
-  );
+    });
+  router.get('/accounts/:accountId', anyone, forward(''));
+  router.get('/accounts/:accountId/transactions', anyone, forward('/transactions'));
 
   return router;
 }

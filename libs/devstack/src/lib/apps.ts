@@ -75,12 +75,12 @@ export async function startApp(
 export async function startAppProcess(
   name: string,
   env: Record<string, string>,
-  options: { root: string; logsDir: string; readyTimeoutMs?: number },
+  options: { root: string; logsDir: string; readyTimeoutMs?: number; /** A restart passes the port it had, so apps that call it keep their URL. */ port?: number },
 ): Promise<RunningApp & { port: number }> {
   const app = discoverApps(options.root).find((a) => a.name === name);
   if (!app) throw new ServiceStartError(`no app named ${name} under apps/`);
   if (!existsSync(app.entry)) throw new ServiceStartError(`${name} is not built (${app.entry} missing): run npm run build`);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const service = ChildService.spawn(name, process.execPath, [app.entry], {
     cwd: app.dir,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },
