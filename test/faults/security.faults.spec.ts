@@ -145,8 +145,10 @@ describe('security: permissions, keys, rate limits, headers, script injection', 
       case 'accounting-handler GET /commands/:commandId':
         return { method: 'GET', path: `/commands/${ctx.accountingCommandId}`, ok: [200, 201] };
       case 'accounting-handler GET /accounts/:accountId':
+      case 'account-reducer GET /accounts/:accountId':
         return { method: 'GET', path: '/accounts/ACC-SEC', ok: [200] };
       case 'accounting-handler GET /accounts/:accountId/transactions':
+      case 'account-reducer GET /accounts/:accountId/transactions':
         return { method: 'GET', path: '/accounts/ACC-SEC/transactions', ok: [200] };
       case 'ledger GET /shipments/:id':
       case 'ledger GET /shipments/:id/events':
