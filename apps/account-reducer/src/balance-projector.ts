@@ -4,7 +4,7 @@ import { TOPICS, UndecodableMessageError, type Serde, type TransactionRecorded }
 import type { AppMetrics, Logger } from '@waybill/platform';
 import { committedMessages, deadLetterRecord, toInputRecord, watchReflectedOffsets, type OutputRecord } from '@waybill/streams';
 import { foldBalance } from '@waybill/accounting-domain';
-import { readModelKeys, type AccountSnapshot, type TransactionEntry } from '@waybill/account-balances';
+import { readModelKeys, type AccountSnapshot, type TransactionEntry } from './read-model';
 
 export interface BalanceProjectorOptions {
   kafka: Kafka;

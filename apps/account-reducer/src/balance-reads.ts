@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { readModelKeys, type AccountSnapshot, type TransactionEntry } from '@waybill/account-balances';
+import { readModelKeys, type AccountSnapshot, type TransactionEntry } from './read-model';
 
 /** An account's balance with the next offset of its partition this read model reflects. */
 export interface ReflectedBalance {

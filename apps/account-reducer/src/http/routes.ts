@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { balanceAsOf } from '@waybill/accounting-domain';
 import { BadRequest, guard } from '@waybill/command-gateway';
 import { requireRole, ROLES } from '@waybill/platform';
-import type { TransactionEntry } from '@waybill/account-balances';
+import type { TransactionEntry } from '../read-model';
 import type { BalanceReads } from '../balance-reads';
 
 const ACCOUNT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -1,8 +1,8 @@
 import type { AccountBalance } from '@waybill/accounting-domain';
 import type { TransactionKind } from '@waybill/contracts';
 
-// NOTE: account-reducer writes this layout and accounting-handler reads it: one definition for
-// both, so the writer and the reader cannot drift.
+// NOTE: this app's keys alone: it writes them and answers every balance read from them
+// (accounting-handler passes its reads on to this app's API).
 
 /** Redis keys of the balances read model, under `${TOPIC_PREFIX}account-reducer`. */
 export function readModelKeys(topicPrefix: string) {

@@ -1,1 +1,0 @@
-export { readModelKeys, type Position, type AccountSnapshot, type TransactionEntry } from './lib/read-model';
