@@ -100,6 +100,12 @@ describe('accounting, end to end', () => {
     });
     expect(paid.status).toBe(201);
     expect(paid.body).toMatchObject({ status: 'recorded', accountId: 'ACC-E2E-1', balanceMinor: TOTAL - 2000, position: { partition: expect.any(Number), offset: expect.any(String) } });
+    // Its readToken reads the write back through accounting-handler, from account-reducer.
+    expect(paid.body.readToken).toBe(`ACC-E2E-1@${paid.body.version}`);
+    const mine = await call(accounting, 'GET', `/accounts/ACC-E2E-1?readToken=${encodeURIComponent(paid.body.readToken)}`, { role: 'viewer' });
+    expect([mine.status, mine.body.version >= paid.body.version, mine.body.balanceMinor]).toEqual([200, true, TOTAL - 2000]);
+    const otherAccount = await call(accounting, 'GET', `/accounts/ACC-E2E-1?readToken=ACC-OTHER@1`, { role: 'viewer' });
+    expect([otherAccount.status, otherAccount.body.fieldErrors?.[0]?.field]).toEqual([400, 'readToken']);
 
     const retried = await call(accounting, 'POST', '/accounts/ACC-E2E-1/payments', {
       role: 'finance',

@@ -34,7 +34,7 @@ function send(res: Response, result: MoneyResult): void {
         res
           .status(201)
           .location(`/accounts/${encodeURIComponent(outcome.accountId)}/transactions`)
-          .json({ status: 'recorded', ...common, position, ...(result.balance ? { balanceMinor: result.balance.balanceMinor, currency: result.balance.currency, balanceVersion: result.balance.version } : {}) });
+          .json({ status: 'recorded', ...common, readToken: `${outcome.accountId}@${outcome.version}`, position, ...(result.balance ? { balanceMinor: result.balance.balanceMinor, currency: result.balance.currency, balanceVersion: result.balance.version } : {}) });
         return;
       }
       if (outcome.status === 'Duplicate') {
