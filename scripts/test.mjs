@@ -31,6 +31,25 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wanted) {
   writeFileSync(stamp, wanted);
 }
 
+// The admin page's browser tests drive Debian's Chromium through playwright-core. Installed the way
+// `npm start` installs redis-server (as root, through apt), or one clear stop before anything runs.
+const CHROMIUM = '/usr/bin/chromium';
+if (!existsSync(CHROMIUM)) {
+  const isRoot = process.getuid?.() === 0;
+  const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
+  if (!isRoot || !hasApt) {
+    process.stderr.write(
+      `✖ ${CHROMIUM} is missing: the admin page's browser tests need Debian's Chromium. Install it with\n` +
+        `    sudo apt-get install chromium\n` +
+        `  (or run npm test as root on Debian/Ubuntu and it installs it), then run npm test again.\n`,
+    );
+    process.exit(1);
+  }
+  env.DEBIAN_FRONTEND = 'noninteractive';
+  run('apt-get update (for chromium)', 'apt-get', ['update', '-qq']);
+  run('installing chromium from Debian packages (the admin page tests)', 'apt-get', ['install', '-y', '-qq', 'chromium']);
+}
+
 run('build', 'npx', ['nx', 'run-many', '-t', 'build', '--output-style=static']);
 run('lint', 'npx', ['nx', 'run-many', '-t', 'lint', '--output-style=static']);
 run('type-check (sources and tests)', 'npx', ['tsc', '-p', 'tsconfig.json']);
