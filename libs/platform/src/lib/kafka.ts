@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Admin, type Consumer, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
+import { kafkaLogSink } from './kafka-log';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -10,7 +11,7 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 /** A kafkajs client whose logs go through the app's pino logger, as structured lines. */
 export function createKafka(options: { clientId: string; brokers: string[]; logger: Logger }): Kafka {
-  const kafkaLogger = options.logger.child({ component: 'kafkajs' });
+  const sink = kafkaLogSink(options.logger.child({ component: 'kafkajs' }));
   return new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
@@ -20,7 +21,7 @@ export function createKafka(options: { clientId: string; brokers: string[]; logg
       () =>
       ({ namespace, level, log }: LogEntry) => {
         const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
-        kafkaLogger[LEVELS[level] ?? 'info']({ namespace, ...extra }, message);
+        sink.write(LEVELS[level] ?? 'info', namespace, message, extra);
       },
   });
 }
