@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench:accounting`: Waybill's accounting path, shipment event → updated balance, beside
-// the raw kafkajs passthrough, in one run on one machine (DESIGN.md §10).
+// the raw kafkajs passthrough, in one run on one machine (docs/ARCHITECTURE.md §10).
 //
 //   node bench/accounting.mjs [--events 20000] [--quick] [--help]      (npm run build first)
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench:ledger`: the ledger's read side (DESIGN.md §10), measured beside a peer in one run:
+// `npm run bench:ledger`: the ledger's read side (docs/ARCHITECTURE.md §10), measured beside a peer in one run:
 //   (a) projection rebuild throughput: N shipment events (Avro, contracts serde) on shipment.events,
 //       rebuilt by spawning the built CLI, `waybill rebuild ledger` (the operator's code path);
 //   (b) asOf latency for ONE shipment with 10,000 events, with snapshots (SNAPSHOT_EVERY=100) and

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench:shipments`: Waybill's shipment write path beside its two peers, in one run on
-// one machine (DESIGN.md §10). See bench/README.md for what each figure means.
+// one machine (docs/ARCHITECTURE.md §10). See bench/README.md for what each figure means.
 //
 //   node bench/shipments.mjs [--reducer apps/shipment-reducer/dist/main.js] [--quick] [--help]
 //

@@ -10,8 +10,8 @@
  *   node test-output/hanging-experiment.js --cycles 8 [--hold-during-restart] [--bare]
  *
  * --bare: 12 transaction log partitions and no filler, the setup as it was before this helper
- * (shows the race). The data folders stay under $TMPDIR/waybill-hanging-experiment-* for
- * ../shared/tools/hanging-txn/dump.py.
+ * (shows the race). The data folders stay under $TMPDIR/waybill-hanging-experiment-*, for
+ * Kafka's own `kafka-dump-log.sh` (`kafka.tools.DumpLogSegments`) to read.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

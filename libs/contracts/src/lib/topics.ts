@@ -1,4 +1,4 @@
-/** Every topic of DESIGN.md §8. Keys are aggregate ids, so per-aggregate order holds. */
+/** Every topic of docs/ARCHITECTURE.md §8. Keys are aggregate ids, so per-aggregate order holds. */
 export const TOPICS = {
   shipmentCommands: 'shipment.commands',
   shipmentEvents: 'shipment.events',
@@ -10,7 +10,7 @@ export const TOPICS = {
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 
-/** The one setting for domain topics' partition count. Commands and events topics must match (DESIGN.md §7). */
+/** The one setting for domain topics' partition count. Commands and events topics must match (docs/ARCHITECTURE.md §7). */
 export const DEFAULT_PARTITIONS = 12;
 
 export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;

@@ -22,7 +22,7 @@ export function timelineOf(events: readonly EventDoc[]): Array<{ version: number
     .map((event) => ((effectiveAt = Math.max(effectiveAt, event.timestamp)), { version: event.version, effectiveAt }));
 }
 
-/** A snapshot is trusted only if the current state shape wrote it (DESIGN.md §7). */
+/** A snapshot is trusted only if the current state shape wrote it (docs/ARCHITECTURE.md §7). */
 export function usableSnapshot(snapshot: StateSnapshot | undefined): StateSnapshot | undefined {
   return snapshot && snapshot.shape === STATE_SHAPE_VERSION ? snapshot : undefined;
 }

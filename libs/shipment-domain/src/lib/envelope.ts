@@ -3,7 +3,7 @@ import type { ShipmentEvent } from './events';
 import { evolve } from './evolve';
 import type { ShipmentState } from './state';
 
-/** What DESIGN.md §4 puts around every event. */
+/** What docs/ARCHITECTURE.md §4 puts around every event. */
 export interface EventEnvelopeMetadata {
   /** `${commandId}:${index}`: derived from the cause, so a retried command makes the same ids. */
   eventId: string;

@@ -5,7 +5,7 @@ import { SHIPMENT_STATUSES, type LifecycleStatus, type ShipmentStatus } from './
 export type TableCommandType = Exclude<ShipmentCommandType, 'CorrectStatus'>;
 
 /**
- * The shipment state machine (DESIGN.md §3): status → command → next status. A command missing
+ * The shipment state machine (docs/ARCHITECTURE.md §3): status → command → next status. A command missing
  * from a row is not allowed in that status. `CorrectStatus` is not in the rows: it applies to every
  * existing status and its target is chosen by the supervisor (see `CORRECTION`).
  */

@@ -16,7 +16,7 @@ import {
 } from './transitions';
 import type { ShipmentEvent } from './events';
 
-// The expected outcome of every cell, written out by hand from DESIGN.md §3 rather than derived
+// The expected outcome of every cell, written out by hand from docs/ARCHITECTURE.md §3 rather than derived
 // from TRANSITIONS: a status means the command is accepted and leads there; a code means rejected.
 // 'Corrected' means a StatusCorrected to whichever status the supervisor asked for.
 const COLUMNS = [

@@ -9,7 +9,7 @@ const EVENT_WIRE_DEFAULTS: Partial<Record<ShipmentEventEnvelope['type'], Record<
   ShipmentShipped: { serviceLevel: null },
 };
 
-/** A domain command as it travels on `shipment.commands` (DESIGN.md §4 envelope + data). */
+/** A domain command as it travels on `shipment.commands` (docs/ARCHITECTURE.md §4 envelope + data). */
 export function commandToRecord(command: ShipmentCommand): ShipmentCommandRecord {
   const m = command.metadata;
   return {
