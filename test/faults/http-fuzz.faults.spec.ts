@@ -232,7 +232,15 @@ const badCommand: fc.Arbitrary<{ label: string; body: unknown }> = fc.oneof(
 const NOT_JSON_BODIES = ['{', '{"type":', "{'type':'Cancel'}", 'null', '"just a string"', '42', 'true', '[]', '{"a":1}{"b":2}', '\u0000', '{"type":"Cancel","data":{"reason":"x"},}', 'NaN', '{"a":Infinity}'];
 
 /** Query values that are not an ISO-8601 instant with a zone. */
+const isLeap = (y: number) => y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+// Calendars that do not exist, which Date.parse rolls over to another day instead of refusing.
+const impossibleInstant = fc.oneof(
+  fc.tuple(fc.integer({ min: 1970, max: 2100 }), fc.constantFrom(29, 30, 31)).filter(([y, d]) => d > 29 || !isLeap(y)).map(([y, d]) => `${y}-02-${d}T00:00:00Z`),
+  fc.tuple(fc.integer({ min: 1970, max: 2100 }), fc.constantFrom('04', '06', '09', '11')).map(([y, m]) => `${y}-${m}-31T12:00:00Z`),
+  fc.constantFrom('2026-02-30T00:00:00Z', '2025-03-01T24:00:00Z', '2025-03-01T23:60:00Z', '2025-03-01T23:59:60Z', '2025-03-01T10:00:00+24:00'),
+);
 const badInstant = fc.oneof(
+  impossibleInstant,
   fc.constantFrom('', 'now', 'yesterday', '1', '0', '-1', '2025', '2025-03-01', '2025-03-01T10:00:00', '2025-13-01T00:00:00Z', '2025-03-01 10:00:00Z', 'March 7, 2025', 'Tue Mar 04 2025', '1741082400000', '2025-03-01T10:00:00+25:00', '2025-03-01T25:00:00Z', '+275760-09-13T00:00:00.001Z', 'Infinity', 'NaN', '2025-03-01T10:00:00ZZ'),
   fc.string({ unit: 'binary', maxLength: 30 }).filter((s) => !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(s)),
 );

@@ -1,14 +1,12 @@
 import { Router, type Request } from 'express';
 import { balanceAsOf } from '@waybill/accounting-domain';
+import { parseInstant } from '@waybill/util';
 import { BadRequest, guard } from '@waybill/command-gateway';
 import { requireRole, ROLES } from '@waybill/platform';
 import type { TransactionEntry } from '../read-model';
 import type { BalanceReads } from '../balance-reads';
 
 const ACCOUNT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-// An instant names its offset (Z or ±hh:mm), as on the ledger: `Date.parse` alone would take
-// "1" for 2001-01-01 and "March 7" for a local time the reader never meant.
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 const READ_TOKEN = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})@(\d{1,15})$/;
 
 function accountParam(req: Request): string {
@@ -20,8 +18,8 @@ function accountParam(req: Request): string {
 function asOfParam(req: Request): number | undefined {
   const raw = req.query.asOf;
   if (raw === undefined) return undefined;
-  const at = typeof raw === 'string' && ISO_INSTANT.test(raw) ? Date.parse(raw) : NaN;
-  if (Number.isNaN(at)) throw new BadRequest([{ field: 'asOf', message: 'must be an ISO-8601 instant with a zone, e.g. 2025-01-31T12:00:00Z' }]);
+  const at = typeof raw === 'string' ? parseInstant(raw) : undefined;
+  if (at === undefined) throw new BadRequest([{ field: 'asOf', message: 'must be an ISO-8601 instant with a zone on a calendar that exists, e.g. 2025-01-31T12:00:00Z' }]);
   return at;
 }
 

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { parseInstant } from '@waybill/util';
 
 /** A bad query parameter: answered 400 naming the parameter. */
 export class BadParam {
@@ -8,9 +9,6 @@ export class BadParam {
   ) {}
 }
 
-// An instant must name its offset (Z or ±hh:mm): a bare local time means different instants to
-// different readers.
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
 function single(req: Request, name: string): string | undefined {
   const value = req.query[name];
@@ -49,8 +47,8 @@ export function instant(req: Request, name: string, required = false): number | 
     if (required) throw new BadParam(name, 'is required (an ISO-8601 instant, e.g. 2025-03-01T10:00:00Z)');
     return undefined;
   }
-  const ms = ISO_INSTANT.test(value) ? Date.parse(value) : NaN;
-  if (!Number.isFinite(ms)) throw new BadParam(name, 'must be an ISO-8601 instant with a zone, e.g. 2025-03-01T10:00:00Z');
+  const ms = parseInstant(value);
+  if (ms === undefined) throw new BadParam(name, 'must be an ISO-8601 instant with a zone on a calendar that exists, e.g. 2025-03-01T10:00:00Z');
   return ms;
 }
 
