@@ -254,6 +254,11 @@ const badCursor = fc.oneof(
   fc.constantFrom('!', 'abc=', 'a+b', 'a/b', '%%', 'ü', 'x'.repeat(513), ' '),
   fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom('!', '=', '+', '/', '~', '.', 'é', '😀'), fc.string({ maxLength: 10 })).map(([a, b, c]) => a + b + c),
 );
+/** Well-formed base64url that no list hands out: JSON, the shape a forger tries first. */
+const forgedCursor = fc.oneof(
+  fc.constant(Buffer.from('{"x":1}').toString('base64url')),
+  fc.object({ maxDepth: 1 }).map((o) => Buffer.from(JSON.stringify(o)).toString('base64url')),
+);
 const badWaitFor = fc.oneof(
   fc.constantFrom('x', 'shipment.events', 'shipment.events:0', 'shipment.events:-1:0', 'shipment.events:0:-1', 'shipment.events:a:b', 'nope:0:0', 'shipment.commands:0:0', 'shipment.events:0:99999999999999999999', ':0:0', 'shipment.events:1234567890:0'),
   fc.array(fc.constant('shipment.events:0:0'), { minLength: 51, maxLength: 60 }).map((a) => a.join(',')),
@@ -487,7 +492,7 @@ describe('HTTP fuzzing: hostile input gets a clear 4xx and changes nothing', () 
     const LIST = ['/shipments', '/events', '/alerts', `/accounts/${ACCOUNT}/transactions`, '/stats/status-counts', `/shipments/${TARGET}`, `/shipments/${TARGET}/events`, `/traces/fz-trace`];
     const badParam: fc.Arbitrary<{ path: string; param: string }> = fc.oneof(
       fc.tuple(fc.constantFrom('/shipments', '/events', '/alerts', `/accounts/${ACCOUNT}/transactions`), badLimit).map(([path, limit]) => ({ path: `${path}${q({ limit })}`, param: 'limit' })),
-      fc.tuple(fc.constantFrom('/shipments', '/events', '/alerts', `/accounts/${ACCOUNT}/transactions`), badCursor).map(([path, cursor]) => ({ path: `${path}${q({ cursor })}`, param: 'cursor' })),
+      fc.tuple(fc.constantFrom('/shipments', '/events', '/alerts', `/accounts/${ACCOUNT}/transactions`), fc.oneof(badCursor, forgedCursor)).map(([path, cursor]) => ({ path: `${path}${q({ cursor })}`, param: 'cursor' })),
       fc.string({ maxLength: 20 }).filter((s) => !(SHIPMENT_STATUSES as readonly string[]).includes(s)).map((status) => ({ path: `/shipments${q({ status })}`, param: 'status' })),
       fc.oneof(fc.constant(''), fc.string({ minLength: 101, maxLength: 400 })).map((qq) => ({ path: `/shipments${q({ q: qq })}`, param: 'q' })),
       fc.string({ maxLength: 20 }).filter((s) => !(SHIPMENT_EVENT_TYPES as readonly string[]).includes(s)).map((type) => ({ path: `/events${q({ type })}`, param: 'type' })),

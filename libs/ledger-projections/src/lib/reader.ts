@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { SHIPMENT_STATUSES, type ShipmentState, type ShipmentStatus } from '@waybill/shipment-domain';
+import { SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
 import { diffStates, foldTo, usableSnapshot, type FieldChange } from './as-of';
 import type { AccountSummary, EventDoc, OutcomeDoc, ShipmentSummary, StateSnapshot, TraceItemKind, TransactionDoc } from './documents';
 import { CorruptReadModelError, InvalidQueryError } from './errors';
@@ -83,7 +84,8 @@ export class LedgerReader {
   /** Shipments in id order, optionally in one status and/or whose id or order id contains `q` (case-insensitive). */
   async listShipments(options: { status?: ShipmentStatus; q?: string; cursor?: string; limit: number }): Promise<Page<ShipmentSummary>> {
     const index = options.status ? this.keys.status(options.status) : this.keys.shipments;
-    const after = decodeCursor(options.cursor, /^.+$/s);
+    // A shipments cursor is the last shipment id of the page before: anything else was never handed out.
+    const after = decodeCursor(options.cursor, SHIPMENT_ID_PATTERN);
     const needle = options.q?.toLowerCase();
     return this.pageLex<ShipmentSummary>(index, 'asc', after, { min: '-', max: '+' }, options.limit, (ids) => this.mget(ids.map((id) => this.keys.shipment(id))), (s) =>
       needle === undefined ? true : s.shipmentId.toLowerCase().includes(needle) || s.orderId.toLowerCase().includes(needle),
