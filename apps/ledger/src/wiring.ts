@@ -11,6 +11,7 @@ import { createLedgerApp } from './http/app';
 import { alertView } from './http/views';
 import { OffsetWaiter } from './offset-waiter';
 import { Projector } from './projector';
+import { TopicPartitions } from './topic-partitions';
 import { ShipmentVersionWaiter } from './version-waiter';
 
 export const GROUP_ID = 'ledger';
@@ -62,6 +63,8 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     },
   });
   await projector.start();
+  const partitions = new TopicPartitions(kafka, config.TOPIC_PREFIX, LEDGER_TOPICS, logger);
+  await partitions.start();
 
   const app = createLedgerApp(
     {
@@ -72,6 +75,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
       stream,
       topicPrefix: config.TOPIC_PREFIX,
       waitForTimeoutMs: config.WAIT_FOR_TIMEOUT_MS,
+      partitionsOf: (topic) => partitions.count(topic),
     },
     {
       logger,
@@ -95,6 +99,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     projector,
     shutdown: [
       { name: 'alert streams', run: () => stream.stop() },
+      { name: 'partition counts', run: async () => partitions.stop() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'projector', run: () => projector.stop() },
       { name: 'dead-letter producer', run: () => deadLetterProducer.disconnect() },

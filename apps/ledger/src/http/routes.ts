@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Router, type Request, type Response } from 'express';
-import { InvalidQueryError, parseReadTokenParam, parseWaitFor, type LedgerReader, type ReflectedOffsets } from '@waybill/ledger-projections';
+import { InvalidQueryError, parseReadTokenParam, parseWaitFor, type LedgerReader, type LedgerTopic, type ReflectedOffsets } from '@waybill/ledger-projections';
 import { requireRole, ROLES } from '@waybill/platform';
 import { SHIPMENT_EVENT_TYPES, SHIPMENT_STATUSES } from '@waybill/shipment-domain';
 import type { AlertAcks, AlertStream } from '../alerts';
@@ -19,6 +19,8 @@ export interface LedgerRouteDeps {
   stream: AlertStream;
   topicPrefix: string;
   waitForTimeoutMs: number;
+  /** Partitions per topic, when known (a waitFor on one that does not exist is a 400). */
+  partitionsOf?: (topic: LedgerTopic) => number | undefined;
 }
 
 class NotFound {
@@ -45,7 +47,7 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
   const read = (path: QueryPath, handler: (req: Request) => Promise<Answer>) => async (req: Request, res: Response, next: (err?: unknown) => void) => {
     try {
       const { readsFrom, ofShipment } = QUERY_READS[path];
-      const positions = parseWaitFor(many(req, 'waitFor'), deps.topicPrefix, readsFrom);
+      const positions = parseWaitFor(many(req, 'waitFor'), deps.topicPrefix, readsFrom, deps.partitionsOf);
       const readTokens = many(req, 'readToken');
       if (!ofShipment && readTokens.length) throw new BadParam('readToken', `is taken only by reads of one shipment (${SHIPMENT_READS.join(', ')})`);
       const token = ofShipment ? parseReadTokenParam(readTokens, req.params.id) : undefined;

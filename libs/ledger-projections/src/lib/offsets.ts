@@ -30,7 +30,13 @@ export interface WaitPosition {
  * data is projected from: the topics are projected independently, so having passed a position on
  * another topic says nothing about this data, and such a wait would be a promise it cannot keep.
  */
-export function parseWaitFor(values: readonly string[], topicPrefix = '', readsFrom: readonly LedgerTopic[] = LEDGER_TOPICS): WaitPosition[] {
+export function parseWaitFor(
+  values: readonly string[],
+  topicPrefix = '',
+  readsFrom: readonly LedgerTopic[] = LEDGER_TOPICS,
+  /** How many partitions a topic has, when known: a position on one it does not have is refused at once. */
+  partitionsOf: (topic: LedgerTopic) => number | undefined = () => undefined,
+): WaitPosition[] {
   const parts = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
   if (parts.length > 50) throw new InvalidQueryError('waitFor', 'at most 50 positions');
   return parts.map((part) => {
@@ -44,6 +50,10 @@ export function parseWaitFor(values: readonly string[], topicPrefix = '', readsF
     if (!(readsFrom as readonly string[]).includes(topic)) {
       const hint = topic === 'shipment.outcomes' ? "; to read a shipment after a command, pass the answer's readToken instead" : '';
       throw new InvalidQueryError('waitFor', `"${part}" is on ${topic}, but this read is projected from ${readsFrom.join(', ')} only: waiting for it cannot make the answer any fresher${hint}`);
+    }
+    const partitions = partitionsOf(topic as LedgerTopic);
+    if (partitions !== undefined && Number(partition) >= partitions) {
+      throw new InvalidQueryError('waitFor', `"${part}": ${topic} has no partition ${partition} (it has ${partitions}, 0 to ${partitions - 1}); no record will ever be there`);
     }
     return { topic: topic as LedgerTopic, partition: Number(partition), offset: BigInt(offset) };
   });
