@@ -1,7 +1,9 @@
 /**
- * Three projects: `unit` (pure logic, no I/O, runs anywhere), `integration` (real Kafka and Redis
- * from one global setup, shared by every integration test file) and `faults` (the same setup;
- * run on its own by `npm run test:faults`).
+ * Four projects: `unit` (pure logic, no I/O, runs anywhere), `integration` (real Kafka and Redis
+ * from one global setup, shared by every integration test file), `stack` (`npm start` itself, run
+ * alone: its build restores every dist/ from nx's cache, which would pull files from under apps
+ * other tests are starting) and `faults` (the shared setup again; run on its own by
+ * `npm run test:faults`).
  */
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const moduleNameMapper = { '^@waybill/(.*)$': '<rootDir>/libs/$1/src/index.ts' };
@@ -27,6 +29,14 @@ module.exports = {
       testPathIgnorePatterns,
       globalSetup: '<rootDir>/test/setup/global-setup.js',
       globalTeardown: '<rootDir>/test/setup/global-teardown.js',
+    },
+    {
+      displayName: 'stack',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/stack/**/*.stack.spec.ts'],
+      transform,
+      moduleNameMapper,
+      testPathIgnorePatterns,
     },
     {
       // `npm run test:faults`: crashes, hostile input and security, proven against the real stack.

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: build, lint (module boundaries included), type-check tests, then every jest test:
-// unit and integration (the integration global setup starts Kafka and Redis itself), then the
-// faults suite (npm run test:faults).
+// unit and integration (the integration global setup starts Kafka and Redis itself), then
+// `npm start` itself (alone), then the faults suite (npm run test:faults).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -55,5 +55,7 @@ run('lint', 'npx', ['nx', 'run-many', '-t', 'lint', '--output-style=static']);
 run('type-check (sources and tests)', 'npx', ['tsc', '-p', 'tsconfig.json']);
 const only = process.argv.slice(2);
 run('jest (unit and integration)', 'npx', ['jest', '--ci', '--maxWorkers=2', '--selectProjects', 'unit', 'integration', ...only]);
+// `npm start` as a person runs it, alone: its build step restores dist/ folders from nx's cache.
+if (!only.length) run('jest: npm start itself', 'npx', ['jest', '--ci', '--selectProjects', 'stack']);
 // Faults last and alone: it SIGKILLs brokers and apps and drives load, and wants both cores.
 if (!only.length) run('faults: crashes, hostile input, security (npm run test:faults)', 'npm', ['run', 'test:faults']);
