@@ -45,6 +45,26 @@ async function ctrlC(stack: RunningStack): Promise<number> {
   return Date.now() - started;
 }
 
+/** The processes of the stack's process group: npm, the start script, Kafka, Redis, the registry and every app. */
+function groupMembers(pgid: number): Array<{ pid: number; args: string }> {
+  return execFileSync('ps', ['-eo', 'pid,pgid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((parts) => Number(parts[1]) === pgid)
+    .map(([pid, , ...args]) => ({ pid: Number(pid), args: args.join(' ') }));
+}
+
+async function until<T>(what: string, read: () => T | undefined, timeoutMs: number, output: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms:\n${output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function survivors(marker: string): string[] {
   return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
     .split('\n')
@@ -85,6 +105,19 @@ describe('npm start', () => {
     await redis.set('waybill:e2e:survives-restart', '1');
     await redis.quit();
 
+    // kill -9 of an app: the stack brings it back on its port, ready within 10 s, and says so.
+    const reducer = groupMembers(first.child.pid!).find((p) => p.args.includes('apps/shipment-reducer/dist/main.js'));
+    expect(reducer).toBeDefined();
+    const reducerUrl = (/shipment-reducer up at (http:\/\/127\.0\.0\.1:\d+)/.exec(table) ?? /shipment-reducer\s*│\s*(http:\/\/127\.0\.0\.1:\d+)/.exec(table))?.[1];
+    expect(reducerUrl).toBeDefined();
+    const killedAt = Date.now();
+    process.kill(reducer!.pid, 'SIGKILL');
+    await until('shipment-reducer restarted', () => (/✔ shipment-reducer is back/.test(first.output()) ? true : undefined), 10_000, first.output);
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    process.stderr.write(`npm start after kill -9: ${/✔ shipment-reducer is back[^\n]*/.exec(first.output())?.[0]} (${Date.now() - killedAt} ms from the kill)\n`);
+    expect(first.output()).toMatch(/⚠ shipment-reducer exited \(code null, signal SIGKILL\); restarting it/);
+    expect((await fetch(`${reducerUrl}/healthz`)).status).toBe(200);
+
     expect(survivors(dataDir).some((line) => line.includes('kafka.Kafka'))).toBe(true);
     const stopMs = await ctrlC(first);
     expect(stopMs).toBeLessThan(15_000);
@@ -106,8 +139,12 @@ describe('npm start', () => {
     expect(await redisAgain.get('waybill:e2e:survives-restart')).toBe('1');
     await redisAgain.quit();
 
-    await ctrlC(second);
-    await new Promise((r) => setTimeout(r, 500));
+    // SIGTERM to the npm process alone (as a process manager or `kill <pid>` sends it) stops
+    // everything too, instead of leaving the start script and the stack orphaned.
+    const members = groupMembers(second.child.pid!);
+    expect(members.length).toBeGreaterThan(5);
+    process.kill(second.child.pid!, 'SIGTERM');
+    await until('every process of the stack gone after SIGTERM to npm', () => (groupMembers(second.child.pid!).length === 0 ? true : undefined), 20_000, second.output);
     expect(survivors(dataDir)).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { DEMO_KEYS } from './lib/demo-keys';
 import { terminalProgress } from './lib/progress';
 import { startStack, type Stack } from './lib/stack';
 import { workspaceRoot } from './lib/workspace';
+import { superviseApps } from './lib/supervisor';
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -39,12 +40,14 @@ export async function up(argv = process.argv): Promise<void> {
   const progress = terminalProgress();
   let stack: Stack | undefined;
   let stopping = false;
+  let supervisor: { stop(): void } | undefined;
   const stop = async (signal: string) => {
     if (stopping) {
       process.stderr.write('second interrupt: killing everything now\n');
       process.exit(130);
     }
     stopping = true;
+    supervisor?.stop();
     process.stderr.write(`\n${signal}: stopping the stack (apps, then Kafka and Redis)…\n`);
     const started = Date.now();
     await stack?.stop();
@@ -53,6 +56,12 @@ export async function up(argv = process.argv): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // `npm start` killed (SIGTERM to npm, which does not pass it on) leaves this process orphaned:
+  // its parent changing is the signal to stop everything too.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent && !stopping) void stop(`its parent process (${parent}) exited`);
+  }, 500).unref();
 
   try {
     stack = await startStack({
@@ -80,8 +89,10 @@ export async function up(argv = process.argv): Promise<void> {
       if (code !== 0 && !stopping) process.stderr.write(`⚠ the demo exited with ${code}; the stack keeps running\n`);
     });
   }
-  // Watch the children: if one dies, say so instead of serving a half-dead stack silently.
-  for (const service of [stack.kafka.service, stack.redis.service, ...stack.apps.map((a) => a.service)]) {
+  // Apps that exit on their own are restarted (compose's restart policy, locally); Kafka or Redis
+  // dying is said at once instead of serving a half-dead stack silently.
+  supervisor = superviseApps(stack.apps, { root: workspaceRoot(), appEnv: stack.appEnv, logsDir: join(options.dataDir, 'logs'), say: (line) => void (stopping || process.stderr.write(`${line}\n`)) });
+  for (const service of [stack.kafka.service, stack.redis.service]) {
     void service?.exited.then(({ code, signal }) => {
       if (!stopping) process.stderr.write(`⚠ ${service.name} exited (code ${code}, signal ${signal}); see ${options.dataDir}/logs\n`);
     });

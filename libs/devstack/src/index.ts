@@ -12,3 +12,4 @@ export { startStack, type Stack, type StackOptions, type Endpoint } from './lib/
 export { up } from './cli';
 export { testEnvironment, type TestEnvironment } from './lib/testing';
 export { startSchemaRegistry, type RegistryHandle } from './lib/registry';
+export { superviseApps, type SupervisorOptions } from './lib/supervisor';

@@ -103,6 +103,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       SCHEMA_REGISTRY_URL: registry.url,
       API_KEYS: apiKeysSpec(DEMO_KEYS),
       NODE_ENV: 'development',
+      // A killed app is restarted by the supervisor within a second, but its new member waits in
+      // JoinGroup until the dead one's session expires: the broker's minimum (6 s, heartbeats
+      // every 2-3 s) gets a lone instance processing again within 10 s instead of 30.
+      SESSION_TIMEOUT_MS: '6000',
     };
     for (const app of discoverApps(root).filter((a) => !options.apps || options.apps.includes(a.name))) {
       const port = free ? await freePort() : app.defaultPort;
