@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { latencySummary, round, table } from './lib/stats.mjs';
 import { watchCommitted } from './lib/accounting-watch.mjs';
-import { writeResult } from './lib/results.mjs';
+import { runTimes, writeResult } from './lib/results.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -253,10 +253,7 @@ async function main() {
 
   const finishedAt = new Date();
   const result = {
-    benchmark: 'account-history',
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationSeconds: round((finishedAt - startedAt) / 1000, 1),
+    ...runTimes('account-history', startedAt, finishedAt),
     quick: settings.quick,
     machine: {
       cpus: os.cpus().length,

@@ -28,7 +28,7 @@ import { latencySummary, rates, round, table } from './lib/stats.mjs';
 import { waitFor, watchTopic } from './lib/watch.mjs';
 import { encodeShipped } from './lib/accounting-workload.mjs';
 import { watchCommitted } from './lib/accounting-watch.mjs';
-import { writeResult } from './lib/results.mjs';
+import { runTimes, writeResult } from './lib/results.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -574,10 +574,7 @@ async function main() {
   if (interrupted) return new Promise(() => undefined);
   const finishedAt = new Date();
   const result = {
-    benchmark: 'accounting',
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationSeconds: round((finishedAt - startedAt) / 1000, 1),
+    ...runTimes('accounting', startedAt, finishedAt),
     quick: settings.quick,
     machine,
     settings: { ...settings, skip: [...settings.skip], resultsDir: relative(root, settings.resultsDir) || '.' },

@@ -22,7 +22,7 @@ import { startPostgres } from './lib/postgres.mjs';
 import { latencySummary, round, table } from './lib/stats.mjs';
 import { measureEmmettAsOf } from './lib/ledger-emmett.mjs';
 import { foldWithDomain, shipmentEvents } from './lib/ledger-workload.mjs';
-import { writeResult } from './lib/results.mjs';
+import { runTimes, writeResult } from './lib/results.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -390,10 +390,7 @@ async function main() {
 
   const finishedAt = new Date();
   const result = {
-    benchmark: 'ledger',
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationSeconds: round((finishedAt - startedAt) / 1000, 1),
+    ...runTimes('ledger', startedAt, finishedAt),
     quick: settings.quick,
     machine,
     settings: { ...settings, skip: [...settings.skip] },

@@ -25,7 +25,7 @@ import { startPostgres } from './lib/postgres.mjs';
 import { latencySummary, rates, round, table } from './lib/stats.mjs';
 import { waitFor, watchTopic } from './lib/watch.mjs';
 import { COMMANDS_PER_SHIPMENT, shipmentCommand, shipmentFacts } from './lib/workload.mjs';
-import { writeResult } from './lib/results.mjs';
+import { runTimes, writeResult } from './lib/results.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -727,10 +727,7 @@ async function main() {
 
   const finishedAt = new Date();
   const result = {
-    benchmark: 'shipments',
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationSeconds: round((finishedAt - startedAt) / 1000, 1),
+    ...runTimes('shipments', startedAt, finishedAt),
     quick: settings.quick,
     machine,
     settings: { ...settings, skip: [...settings.skip], resultsDir: relative(root, settings.resultsDir) || '.' },

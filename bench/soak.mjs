@@ -18,7 +18,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { round, table } from './lib/stats.mjs';
-import { writeResult } from './lib/results.mjs';
+import { runTimes, writeResult } from './lib/results.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -251,10 +251,7 @@ async function main() {
   ];
   const finishedAt = new Date();
   const result = {
-    benchmark: 'soak',
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationSeconds: round((finishedAt - startedAt) / 1000, 1),
+    ...runTimes('soak', startedAt, finishedAt),
     interrupted,
     machine: machine(),
     settings: { seeds: settings.seeds, chaosMs, workers, spec: CHAOS_SPEC, resultsDir: relative(root, settings.resultsDir) || '.' },

@@ -18,3 +18,13 @@ export function writeResult(dir, benchmark, startedAt, result) {
   }
   return relative(process.cwd(), join(dir, `${benchmark}-${stamp}.json`));
 }
+
+/** The fields every result starts with: which bench, when it ran and for how long. */
+export function runTimes(benchmark, startedAt, finishedAt = new Date()) {
+  return {
+    benchmark,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: Math.round((finishedAt - startedAt) / 100) / 10,
+  };
+}
