@@ -40,14 +40,15 @@ export async function up(argv = process.argv): Promise<void> {
   const progress = terminalProgress();
   let stack: Stack | undefined;
   let stopping = false;
-  let supervisor: { stop(): void } | undefined;
+  // Filled once the stack is up; Ctrl-C before that has nothing to stop here.
+  const supervisors: Array<{ stop(): void }> = [];
   const stop = async (signal: string) => {
     if (stopping) {
       process.stderr.write('second interrupt: killing everything now\n');
       process.exit(130);
     }
     stopping = true;
-    supervisor?.stop();
+    for (const supervisor of supervisors) supervisor.stop();
     process.stderr.write(`\n${signal}: stopping the stack (apps, then Kafka and Redis)…\n`);
     const started = Date.now();
     await stack?.stop();
@@ -91,7 +92,7 @@ export async function up(argv = process.argv): Promise<void> {
   }
   // Apps that exit on their own are restarted (compose's restart policy, locally); Kafka or Redis
   // dying is said at once instead of serving a half-dead stack silently.
-  supervisor = superviseApps(stack.apps, { root: workspaceRoot(), appEnv: stack.appEnv, logsDir: join(options.dataDir, 'logs'), say: (line) => void (stopping || process.stderr.write(`${line}\n`)) });
+  supervisors.push(superviseApps(stack.apps, { root: workspaceRoot(), appEnv: stack.appEnv, logsDir: join(options.dataDir, 'logs'), say: (line) => void (stopping || process.stderr.write(`${line}\n`)) }));
   for (const service of [stack.kafka.service, stack.redis.service]) {
     void service?.exited.then(({ code, signal }) => {
       if (!stopping) process.stderr.write(`⚠ ${service.name} exited (code ${code}, signal ${signal}); see ${options.dataDir}/logs\n`);
