@@ -255,7 +255,9 @@ export class BalanceProjector {
         logger.warn({ accountId, version: event.version, snapshotVersion: before.version }, 'account version gap');
       }
       const position = { topic, partition, offset };
-      const { balanceMinor } = snapshots.set(accountId, { ...foldBalance(before, event), position }).get(accountId)!;
+      const after: AccountSnapshot = { ...foldBalance(before, event), position };
+      snapshots.set(accountId, after);
+      const { balanceMinor } = after;
       const list = entries.get(accountId) ?? [];
       list.push({
         version: event.version,

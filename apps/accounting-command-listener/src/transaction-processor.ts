@@ -44,11 +44,10 @@ export function accountStore(serde: Serde, topics: TopicMap): StateStoreDefiniti
   // Restore and the live path ask for the same record twice (its keys, then each fold): decode once.
   const decoded = new WeakMap<Buffer, TransactionRecorded>();
   const transactionOf = async (record: InputRecord): Promise<TransactionRecorded> => {
-    const value = record.value!;
-    let event = decoded.get(value);
+    let event = record.value ? decoded.get(record.value) : undefined;
     if (!event) {
-      event = (await serde.decode(value, TOPICS.accountingTransactions)).value as TransactionRecorded;
-      decoded.set(value, event);
+      event = (await serde.decode(record.value, TOPICS.accountingTransactions)).value as TransactionRecorded;
+      if (record.value) decoded.set(record.value, event);
     }
     return event;
   };

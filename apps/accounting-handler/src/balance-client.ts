@@ -49,7 +49,8 @@ export class BalanceClient {
     } catch {
       throw new BalancesUnavailable(`account-reducer answered ${res.status} with a body that is not JSON`);
     }
-    return { status: res.status, body, ...(res.headers.get('etag') ? { etag: res.headers.get('etag')! } : {}) };
+    const etag = res.headers.get('etag');
+    return { status: res.status, body, ...(etag ? { etag } : {}) };
   }
 
   /** The balance once it includes `version` (waiting at most `timeoutMs`), or undefined. */

@@ -169,10 +169,11 @@ export class PartitionTask<S> {
       return states;
     };
     const wanted = new Set(records.map((r) => r.key));
-    if (processor.keysToRead) {
+    const { keysToRead } = processor;
+    if (keysToRead) {
       for (const record of records) {
         const keys = await Promise.resolve()
-          .then(() => processor.keysToRead!(record))
+          .then(() => keysToRead.call(processor, record))
           .catch(() => []);
         for (const key of keys) wanted.add(key);
       }
