@@ -4,6 +4,7 @@ import {
   type AccountingCommandOutcome,
   type Serde,
   type TopicMap,
+  type TopicName,
   type TransactionRecorded,
 } from '@waybill/contracts';
 import {
@@ -33,6 +34,18 @@ export interface BookedMark {
  */
 export const bookedKey = (accountId: string, transactionId: string): string => `#booked:${accountId}:${transactionId}`;
 
+/** Decodes a record's value at most once: the loop hands the same record to more than one hook. */
+function decodedOnce<T>(serde: Serde, topic: TopicName): (record: InputRecord) => Promise<T> {
+  const decoded = new WeakMap<Buffer, T>();
+  return async (record) => {
+    const cached = record.value ? decoded.get(record.value) : undefined;
+    if (cached) return cached;
+    const value = (await serde.decode(record.value, topic)).value as T;
+    if (record.value) decoded.set(record.value, value);
+    return value;
+  };
+}
+
 const isAccount = (value: AccountStoreValue | undefined): value is AccountState => value !== undefined && 'balanceMinor' in value;
 
 /**
@@ -41,16 +54,8 @@ const isAccount = (value: AccountStoreValue | undefined): value is AccountState 
  * a duplicate is found by one lookup, however long the account's history is.
  */
 export function accountStore(serde: Serde, topics: TopicMap): StateStoreDefinition<AccountStoreValue> {
-  // Restore and the live path ask for the same record twice (its keys, then each fold): decode once.
-  const decoded = new WeakMap<Buffer, TransactionRecorded>();
-  const transactionOf = async (record: InputRecord): Promise<TransactionRecorded> => {
-    let event = record.value ? decoded.get(record.value) : undefined;
-    if (!event) {
-      event = (await serde.decode(record.value, TOPICS.accountingTransactions)).value as TransactionRecorded;
-      if (record.value) decoded.set(record.value, event);
-    }
-    return event;
-  };
+  // Restore and the live path ask for the same record twice (its keys, then each fold).
+  const transactionOf = decodedOnce<TransactionRecorded>(serde, TOPICS.accountingTransactions);
   return {
     name: 'accounts',
     changelogTopic: topics.accountingTransactions,
@@ -94,15 +99,8 @@ function toDomain(command: AccountingCommand): RecordTransaction {
  * the transaction, so a crash can lose neither one without the other.
  */
 export function transactionProcessor(serde: Serde, topics: TopicMap, logger: Logger, now: () => number = Date.now): Processor<AccountStoreValue> {
-  const decoded = new WeakMap<Buffer, AccountingCommand>();
-  const commandOf = async (record: InputRecord): Promise<AccountingCommand> => {
-    let command = record.value ? decoded.get(record.value) : undefined;
-    if (!command) {
-      command = (await serde.decode(record.value, TOPICS.accountingCommands)).value as AccountingCommand;
-      if (record.value) decoded.set(record.value, command);
-    }
-    return command;
-  };
+  // keysToRead and process see the same record: decode it once.
+  const commandOf = decodedOnce<AccountingCommand>(serde, TOPICS.accountingCommands);
   return {
     async keysToRead(record) {
       const { data } = await commandOf(record);
