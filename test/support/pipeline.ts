@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Consumer } from 'kafkajs';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, topicSpecs, type DecodedRecord, type TopicMap, type TopicName } from '@waybill/contracts';
-import { apiKeysSpec, DEMO_KEYS, startAppProcess, testEnvironment, type RunningApp, type TestEnvironment } from '@waybill/devstack';
+import { apiKeysSpec, appUrlVariable, DEMO_KEYS, startAppProcess, testEnvironment, type RunningApp, type TestEnvironment } from '@waybill/devstack';
 import { committedMessages } from '@waybill/streams';
 
 export const root = join(__dirname, '..', '..');
@@ -54,13 +54,12 @@ export async function pipeline(name: string, overrides: { redisUrl?: string } = 
       // As `npm start` does, an app that calls another finds it as <NAME>_URL: the first instance
       // started under that name. Started again after it exited, it gets the same port back, so
       // those URLs survive a kill and restart.
-      const urlVariable = `${app.toUpperCase().replace(/-/g, '_')}_URL`;
       const first = firstOf.get(app);
       const port = first && first.service.hasExited ? first.port : undefined;
       const running = await startAppProcess(app, { ...appEnv, ...extraEnv }, { root, logsDir, port });
       apps.push(running);
       if (!first || port !== undefined) firstOf.set(app, running);
-      appEnv[urlVariable] ??= running.url;
+      appEnv[appUrlVariable(app)] ??= running.url;
       return running;
     },
     async readTopic(topic, expectAtLeast = 1, timeoutMs = 20_000) {

@@ -7,7 +7,7 @@ export { ensureKafkaRuntime, startKafka, runKafkaTool, type KafkaHandle, type Ka
 export { ensureRedisServer, startRedis, useExternalRedis, type RedisHandle } from './lib/redis';
 export { ensureTopics } from './lib/topics';
 export { DEMO_KEYS, apiKeysSpec, type DemoKey } from './lib/demo-keys';
-export { discoverApps, startAppProcess, type AppDescriptor, type RunningApp } from './lib/apps';
+export { appUrlVariable, discoverApps, startAppProcess, type AppDescriptor, type RunningApp } from './lib/apps';
 export { startStack, type Stack, type StackOptions, type Endpoint } from './lib/stack';
 export { up } from './cli';
 export { testEnvironment, type TestEnvironment } from './lib/testing';

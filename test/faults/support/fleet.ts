@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { topicSpecs } from '@waybill/contracts';
 import {
   apiKeysSpec,
+  appUrlVariable,
   ensureTopics,
   freePort,
   silentProgress,
@@ -99,7 +100,7 @@ export class Fleet {
     const running = await startAppProcess(member.app, { ...this.appEnv, KAFKA_CLIENT_ID: member.id.replace('#', '-'), ...member.env }, { root, logsDir: this.logsDir, readyTimeoutMs: 180_000, port: member.running?.port ?? member.port });
     member.running = running;
     member.port = running.port;
-    this.appUrls[`${member.app.toUpperCase().replace(/-/g, '_')}_URL`] ??= running.url;
+    this.appUrls[appUrlVariable(member.app)] ??= running.url;
     member.plannedExit = false;
     void running.service.exited.then(() => {
       if (this.closing || member.plannedExit || member.running !== running) return;

@@ -27,6 +27,11 @@ export function discoverApps(root: string): AppDescriptor[] {
     .sort((a, b) => a.defaultPort - b.defaultPort);
 }
 
+/** How an app that calls another finds it: `ACCOUNT_REDUCER_URL` for account-reducer. */
+export function appUrlVariable(app: string): string {
+  return `${app.toUpperCase().replace(/-/g, '_')}_URL`;
+}
+
 export interface RunningApp {
   name: string;
   url: string;

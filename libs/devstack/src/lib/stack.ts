@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { topicSpecs, DEFAULT_PARTITIONS } from '@waybill/contracts';
-import { discoverApps, healthOf, startApp, type RunningApp } from './apps';
+import { appUrlVariable, discoverApps, healthOf, startApp, type RunningApp } from './apps';
 import { apiKeysSpec, DEMO_KEYS } from './demo-keys';
 import { startKafka, type KafkaHandle } from './kafka';
 import { assertPortFree, freePort } from './ports';
@@ -113,7 +113,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const running = await startApp(app, port, appEnv, logsDir, progress);
       startedApps.push(running);
       // Apps that call another app find it as <NAME>_URL (e.g. the ledger's SHIPMENT_HANDLER_URL).
-      appEnv[`${app.name.toUpperCase().replace(/-/g, '_')}_URL`] = running.url;
+      appEnv[appUrlVariable(app.name)] = running.url;
     }
 
     const endpoints: Endpoint[] = [
