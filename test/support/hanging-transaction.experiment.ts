@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { runKafkaTool } from '@waybill/devstack';
-import { HangingTransactionNotReproduced, makeHangingTransaction, startBrokerForHangingTransactions } from './hanging-transaction';
+import { awaitGroupCoordinator, HangingTransactionNotReproduced, makeHangingTransaction, startBrokerForHangingTransactions } from './hanging-transaction';
 
 const args = process.argv.slice(2);
 const cycles = Number(args[args.indexOf('--cycles') + 1] || 8);
@@ -88,16 +88,7 @@ async function cycle(n: number): Promise<Record<string, unknown>> {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'a', numPartitions: 2 }, { topic: 'b', numPartitions: 2 }], waitForLeaders: true });
-    // The first FindCoordinator creates __consumer_offsets; sendOffsets does not wait for it.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await admin.fetchOffsets({ groupId: 'g', topics: ['a'] });
-        break;
-      } catch (err) {
-        if (attempt > 50) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
+    await awaitGroupCoordinator(admin, 'g', 'a');
     await admin.disconnect();
 
     const producer = kafka.producer({ transactionalId: TRANSACTIONAL_ID, idempotent: true, maxInFlightRequests: 1 });

@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { makeHangingTransaction, partitionsVisitedBefore, startBrokerForHangingTransactions, transactionLogPartition, type HangingTransactionBroker } from './hanging-transaction';
+import { awaitGroupCoordinator, makeHangingTransaction, partitionsVisitedBefore, startBrokerForHangingTransactions, transactionLogPartition, type HangingTransactionBroker } from './hanging-transaction';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -51,16 +51,7 @@ describe('makeHangingTransaction', () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'a', numPartitions: 2 }, { topic: 'b', numPartitions: 2 }], waitForLeaders: true });
-    // sendOffsets does not wait for a freshly created __consumer_offsets; FindCoordinator does.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await admin.fetchOffsets({ groupId: 'g', topics: ['a'] });
-        break;
-      } catch (err) {
-        if (attempt > 50) throw err;
-        await sleep(200);
-      }
-    }
+    await awaitGroupCoordinator(admin, 'g', 'a');
 
     const producer = kafka.producer({ transactionalId: 'T', idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();

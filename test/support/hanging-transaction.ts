@@ -391,3 +391,19 @@ async function withDeadline<T>(promise: Promise<T>, deadline: number, message: s
     clearTimeout(timer);
   }
 }
+
+/**
+ * Waits until the broker answers for consumer group `groupId`: the first FindCoordinator creates
+ * `__consumer_offsets`, and a transaction's sendOffsets does not wait for it.
+ */
+export async function awaitGroupCoordinator(admin: Admin, groupId: string, topic: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.fetchOffsets({ groupId, topics: [topic] });
+      return;
+    } catch (err) {
+      if (attempt > 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
