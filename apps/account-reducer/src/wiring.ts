@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import Redis from 'ioredis';
-import { createSerde, kafkajsRegistryClient, prefixedTopics } from '@waybill/contracts';
+import { createSerde, kafkajsRegistryClient, TOPICS } from '@waybill/contracts';
 import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
-import { BalanceProjector } from './balance-projector';
+import { ProjectionLoop } from '@waybill/streams';
+import { balanceProjection } from './balance-projector';
 import { BalanceReads } from './balance-reads';
 import { balanceRoutes } from './http/routes';
 import type { Config } from './config';
@@ -15,27 +16,22 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
-  const topics = prefixedTopics(config.TOPIC_PREFIX);
 
-  const deadLetterProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await deadLetterProducer.connect();
-  const projector = new BalanceProjector({
+  const projector = new ProjectionLoop({
     kafka,
     redis,
-    serde,
     groupId: config.TOPIC_PREFIX + GROUP_ID,
-    topic: topics.accountingTransactions,
     topicPrefix: config.TOPIC_PREFIX,
+    topics: [TOPICS.accountingTransactions],
+    projection: balanceProjection({ redis, serde, topicPrefix: config.TOPIC_PREFIX, logger }),
     maxBatchSize: config.MAX_BATCH_SIZE,
     partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
-    sessionTimeout: config.SESSION_TIMEOUT_MS,
+    sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
     offsetsWatchIntervalMs: config.OFFSETS_WATCH_INTERVAL_MS,
+    consumer: { maxWaitTimeInMs: 250 },
+    onCrash,
     logger,
     metrics,
-    onCrash,
-    deadLetter: async (records) => {
-      await deadLetterProducer.send({ topic: records[0].topic, acks: -1, messages: records.map(({ key, value, headers }) => ({ key, value, headers })) });
-    },
   });
   await projector.start();
 
@@ -58,7 +54,6 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     server,
     shutdown: [
       { name: 'balance loop', run: () => projector.stop() },
-      { name: 'dead-letter producer', run: () => deadLetterProducer.disconnect() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'redis', run: async () => void (await redis.quit()) },
     ],

@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
-import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix } from '@waybill/ledger-projections';
+import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix, type LedgerInput } from '@waybill/ledger-projections';
+import { ProjectionLoop } from '@waybill/streams';
 import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { AlertAcks, AlertStream } from './alerts';
 import type { Config } from './config';
@@ -10,14 +11,14 @@ import { loadAdminConfig } from './http/admin';
 import { createLedgerApp } from './http/app';
 import { alertView } from './http/views';
 import { OffsetWaiter } from './offset-waiter';
-import { Projector } from './projector';
+import { ledgerProjection } from './projector';
 import { TopicPartitions } from './topic-partitions';
 import { ShipmentVersionWaiter } from './version-waiter';
 
 export const GROUP_ID = 'ledger';
 
 /** Connects the projector and the query API; returns the steps to stop them. */
-export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void = (err) => logger.error({ err }, 'consumer crashed and kafkajs will not restart it')): Promise<{ server: Server; port: number; projector: Projector; shutdown: ShutdownStep[] }> {
+export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void = (err) => logger.error({ err }, 'consumer crashed and kafkajs will not restart it')): Promise<{ server: Server; port: number; projector: ProjectionLoop<LedgerInput>; shutdown: ShutdownStep[] }> {
   const metrics = createMetrics(GROUP_ID);
   const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
@@ -30,37 +31,32 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   await stream.start();
   const acks = new AlertAcks(redis, `${config.TOPIC_PREFIX}ledger-acks`);
 
-  const deadLetterProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await retry('connecting the dead-letter producer', logger, () => deadLetterProducer.connect());
-
-  const projector = new Projector({
+  const projector: ProjectionLoop<LedgerInput> = new ProjectionLoop({
     kafka,
     redis,
-    serde,
     groupId: config.TOPIC_PREFIX + GROUP_ID,
     topicPrefix: config.TOPIC_PREFIX,
     topics: LEDGER_TOPICS,
-    keyPrefix,
-    snapshotEvery: config.SNAPSHOT_EVERY,
+    projection: ledgerProjection({
+      redis,
+      serde,
+      keyPrefix,
+      snapshotEvery: config.SNAPSHOT_EVERY,
+      onShipments: (versions) => projector.events.emit('shipments', versions),
+      onAlerts: (alerts) => {
+        for (const alert of alerts) {
+          stream.publish('alert', alertView(alert, null)).catch((err) => logger.warn({ err, alertId: alert.eventId }, 'could not publish an alert to live streams'));
+        }
+      },
+    }),
     maxBatchSize: config.MAX_BATCH_SIZE,
     partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
     offsetsWatchIntervalMs: config.OFFSETS_WATCH_INTERVAL_MS,
+    consumer: { maxBytesPerPartition: 1_048_576 },
     onCrash,
     logger,
     metrics,
-    deadLetter: async (records) => {
-      await deadLetterProducer.send({
-        topic: records[0].topic,
-        acks: -1,
-        messages: records.map(({ key, value, headers }) => ({ key, value, headers })),
-      });
-    },
-    onAlerts: (alerts) => {
-      for (const alert of alerts) {
-        stream.publish('alert', alertView(alert, null)).catch((err) => logger.warn({ err, alertId: alert.eventId }, 'could not publish an alert to live streams'));
-      }
-    },
   });
   await projector.start();
   const partitions = new TopicPartitions(kafka, config.TOPIC_PREFIX, LEDGER_TOPICS, logger);
@@ -102,7 +98,6 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
       { name: 'partition counts', run: async () => partitions.stop() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'projector', run: () => projector.stop() },
-      { name: 'dead-letter producer', run: () => deadLetterProducer.disconnect() },
       { name: 'redis', run: async () => void (await redis.quit()) },
     ],
   };

@@ -1,4 +1,4 @@
-export { ProjectionConflictError, CorruptReadModelError, InvalidQueryError, ReflectedOffsetLostError } from './lib/errors';
+export { ProjectionConflictError, CorruptReadModelError, InvalidQueryError } from './lib/errors';
 export { ledgerKeyPrefix, ledgerKeys, timeKey, versionKey, type LedgerKeys } from './lib/keys';
 export {
   LEDGER_TOPICS,
@@ -32,7 +32,7 @@ export {
   type ProjectionResult,
 } from './lib/project';
 export { versionAt, timelineOf, foldTo, usableSnapshot, diffStates, type FieldChange } from './lib/as-of';
-export { applyBatch, type BatchResult, type ContinuityGuard } from './lib/apply-batch';
+export { applyBatch, planAgainstRedis, type BatchResult } from './lib/apply-batch';
 export { listKeys, readKeyValue, dumpKeyspace } from './lib/keyspace';
 export { RebuildWriter, type RebuildWriterOptions } from './lib/rebuild-writer';
 export { groupOffsets, parseWaitFor, isReflected, type ReflectedOffsets, type WaitPosition } from './lib/offsets';

@@ -33,16 +33,3 @@ export class InvalidQueryError extends WaybillError {
     super(`${param}: ${reason}`, { param });
   }
 }
-
-/**
- * The offsets hash no longer says this partition is reflected up to where the batch starts: Redis
- * lost the read model (restarted empty, flushed) or someone rolled it back. The writer must go
- * back to what Redis holds and project again from there.
- */
-export class ReflectedOffsetLostError extends WaybillError {
-  readonly code = 'REFLECTED_OFFSET_LOST';
-
-  constructor(field: string, context: ErrorContext = {}) {
-    super(`the read model no longer reflects ${field} up to the batch's start`, { ...context, field });
-  }
-}

@@ -1,15 +1,7 @@
-/**
- * One change to the read model. The projection returns these as data, so the same list can be
- * applied to Redis atomically (one Lua script) or to a `MemoryKeyspace` (tests, dry runs).
- */
-export type Write =
-  | { op: 'set'; key: string; value: string }
-  | { op: 'zadd'; key: string; score: number; member: string }
-  | { op: 'zrem'; key: string; member: string }
-  | { op: 'hincrby'; key: string; field: string; by: number }
-  | { op: 'hset'; key: string; field: string; value: string }
-  /** Sets a numeric hash field only if the new value is larger: offsets never move back. */
-  | { op: 'hmax'; key: string; field: string; value: string };
+import type { RedisWrite } from '@waybill/streams';
+
+/** One change to the read model: libs/streams' write ops, applied atomically to Redis or to a `MemoryKeyspace`. */
+export type Write = RedisWrite;
 
 /** A key's value in a canonical, order-independent form (what `verify` compares). */
 export type KeyValue =
@@ -27,7 +19,7 @@ export function sortZset(entries: Iterable<[string, number]>): Array<[string, nu
 }
 
 /**
- * An in-memory keyspace with the semantics of the `Write` ops (the Lua script in `apply-batch.ts`
+ * An in-memory keyspace with the semantics of the `Write` ops (libs/streams' `writeProjection` script
  * mirrors `apply`). Plain data, no I/O: projection tests fold records into it and compare dumps.
  */
 export class MemoryKeyspace {
