@@ -7,6 +7,7 @@ export {
   TaskCorruptedError,
   TaskMigratedError,
   RestoreFailedError,
+  BoundedReplayError,
   IllegalStateTransitionError,
   BadRecordError,
   ProcessingFailedError,
@@ -15,3 +16,4 @@ export {
 } from './lib/errors';
 export { committedMessages, type CommittedMessages } from './lib/transaction-filter';
 export { watchReflectedOffsets, type WatchedPartition, type ReflectedOffsetsWatchOptions } from './lib/reflected-offsets-watch';
+export { replayPartitions, deleteThrowawayGroup, type ReplayRange, type BoundedReplayOptions, type BoundedReplayResult } from './lib/bounded-replay';
