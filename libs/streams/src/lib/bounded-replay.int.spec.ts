@@ -94,7 +94,7 @@ describe('replayPartitions', () => {
     expect(handed(calls, 0)).toEqual(['0=a0', '1=a1', '2=a2']);
     expect(handed(calls, 1)).toEqual(['1=b1', '2=b2', '3=b3', '5=b4']);
     expect(calls.every((c) => c.messages.length > 0 && c.messages.length <= 2)).toBe(true);
-    expect(result).toEqual({ records: 7, offsetsTotal: 13 });
+    expect(result).toEqual({ records: 7, offsetsDone: 13, offsetsTotal: 13 });
     expect(progress.at(-1)).toEqual([13, 13]);
     expect(batchesOf.length).toBeGreaterThan(0);
     expect(batchesOf.filter((p) => p === `${topic}:2`)).toEqual([]);
@@ -190,7 +190,7 @@ describe('replayPartitions', () => {
     const kafka = { consumer: () => { throw new Error('no consumer expected'); } } as unknown as Kafka;
     await expect(
       replayPartitions({ kafka, admin: await env.admin(), groupId: 'never', ranges: [{ topic: 'nowhere', partition: 0, from: 4n, to: 4n }], onRecords: async () => undefined }),
-    ).resolves.toEqual({ records: 0, offsetsTotal: 0 });
+    ).resolves.toEqual({ records: 0, offsetsDone: 0, offsetsTotal: 0 });
     await expect(deleteThrowawayGroup(await env.admin(), env.uniqueName('never-created'))).resolves.toBeUndefined();
   });
 });

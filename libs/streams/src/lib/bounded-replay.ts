@@ -41,6 +41,8 @@ export interface BoundedReplayOptions<R extends ReplayRange = ReplayRange> {
 export interface BoundedReplayResult {
   /** Committed records handed to `onRecords`. */
   records: number;
+  /** Offsets behind the positions, summed: `offsetsTotal` once the replay is done. */
+  offsetsDone: number;
   /** Offsets between every range's `from` and `to` (records, transaction markers and aborted records). */
   offsetsTotal: number;
 }
@@ -85,7 +87,7 @@ export async function replayPartitions<R extends ReplayRange>(options: BoundedRe
     offsetsTotal += Number(range.to - range.from);
   }
   let records = 0;
-  if (tracks.size === 0) return { records, offsetsTotal };
+  if (tracks.size === 0) return { records, offsetsDone: 0, offsetsTotal };
 
   const topics = [...new Set([...tracks.values()].map((t) => t.range.topic))];
   // Read before run(), so nothing awaits between the group's creation and the pauses and seeks.
@@ -215,7 +217,7 @@ export async function replayPartitions<R extends ReplayRange>(options: BoundedRe
     }
     for (const { range } of tracks.values()) consumer.seek({ topic: range.topic, partition: range.partition, offset: range.from.toString() });
     await Promise.all([running, finished]);
-    return { records, offsetsTotal };
+    return { records, offsetsDone, offsetsTotal };
   } finally {
     clearInterval(ticker);
     await consumer.disconnect().catch(() => undefined);
