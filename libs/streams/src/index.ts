@@ -7,6 +7,7 @@ export {
   TaskCorruptedError,
   TaskMigratedError,
   RestoreFailedError,
+  BoundedReplayError,
   IllegalStateTransitionError,
   BadRecordError,
   ProcessingFailedError,
@@ -17,3 +18,4 @@ export { committedMessages, type CommittedMessages } from './lib/transaction-fil
 export { watchReflectedOffsets, type WatchedPartition, type ReflectedOffsetsWatchOptions } from './lib/reflected-offsets-watch';
 export { writeProjection, type RedisWrite, type ProjectionPlan, type OffsetAdvance, type ProjectionWriteOutcome } from './lib/projection-write';
 export { ProjectionLoop, type Projection, type ProjectionChunk, type PlannedChunk, type ProjectionLoopOptions } from './lib/projection-loop';
+export { replayPartitions, deleteThrowawayGroup, type ReplayRange, type BoundedReplayOptions, type BoundedReplayResult } from './lib/bounded-replay';

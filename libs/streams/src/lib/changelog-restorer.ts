@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '@waybill/platform';
-import { IllegalStateTransitionError, RestoreFailedError, TaskCorruptedError, TaskMigratedError, errorMessage, isRebalanceError } from './errors';
+import { replayPartitions } from './bounded-replay';
+import { BoundedReplayError, IllegalStateTransitionError, RestoreFailedError, TaskCorruptedError, TaskMigratedError, errorMessage, isRebalanceError } from './errors';
 import type { KafkaWire } from './kafka-wire';
 import { foldChangelogRecord, keysChangedBy, toInputRecord } from './processor';
 import type { RedisStateStore } from './state-store';
@@ -46,10 +47,9 @@ export interface RestoreResult {
 }
 
 /**
- * Brings one partition's state store up to the end of its changelog partition. Owns a throwaway
- * consumer (kafkajs has no manual `assign()`): a fresh group that subscribes to the changelog,
- * pauses every other partition and seeks this one to the store's offset, disconnected and its
- * group deleted when done.
+ * Brings one partition's state store up to the end of its changelog partition: replays the
+ * changelog from the store's offset to the end (`replayPartitions`, a throwaway consumer group
+ * named after the owner's) and folds the committed records into the store.
  */
 export class ChangelogRestorer<S> {
   private current: RestoreState = 'REGISTERED';
@@ -113,7 +113,7 @@ export class ChangelogRestorer<S> {
     }
 
     const began = Date.now();
-    const outcome = await this.consume(topic, start, end, meta?.changelogOffset, offsets.map((o) => o.partition));
+    const outcome = await this.consume(topic, start, end, meta?.changelogOffset);
     logger.info(
       { topic, partition, from: start.toString(), to: outcome.endOffset.toString(), records: outcome.recordsApplied, ms: Date.now() - began, wiped },
       'state store restored',
@@ -143,18 +143,11 @@ export class ChangelogRestorer<S> {
     return undefined;
   }
 
-  private async consume(topic: string, start: bigint, end: bigint, storedOffset: string | undefined, allPartitions: number[]): Promise<Omit<RestoreResult, 'wiped'>> {
+  private async consume(topic: string, start: bigint, end: bigint, storedOffset: string | undefined): Promise<Omit<RestoreResult, 'wiped'>> {
     const { kafka, admin, store, partition, logger, onProgress } = this.options;
-    const stallTimeoutMs = this.options.stallTimeoutMs ?? 30_000;
     const flushEvery = this.options.flushEvery ?? 2_000;
-    const groupId = `${this.options.ownerGroupId}.restore.${topic}.${partition}.${randomUUID().slice(0, 8)}`;
-    const consumer: Consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
-
     let expected = storedOffset;
-    let position = start;
     let recordsApplied = 0;
-    let lastProgress = Date.now();
-    let failure: unknown;
     const pending = new Map<string, S>();
 
     const flush = async (offset: bigint): Promise<void> => {
@@ -167,117 +160,40 @@ export class ChangelogRestorer<S> {
       pending.clear();
     };
 
-    let settle!: (error?: unknown) => void;
-    const finished = new Promise<void>((resolve, reject) => {
-      settle = (error?: unknown) => (error === undefined ? resolve() : reject(error));
-    });
-    // Awaited later; marked handled now so a failure during the join is not an unhandled rejection.
-    finished.catch(() => undefined);
-    const fail = (error: unknown) => {
-      failure ??= error;
-      settle(failure);
-    };
-
-    // NOTE: termination. A transactional changelog ends with a commit marker (a control record)
-    // that kafkajs never hands to eachBatch, so "last delivered offset + 1 == end" may never hold.
-    // We therefore follow the consumer's *position*, as Kafka Streams does: kafkajs's Batch keeps
-    // control and aborted records in `messagesWithinOffset`, `batch.lastOffset()` is the offset of
-    // the last of them, and runner.js emits END_BATCH_PROCESS with that `lastOffset` both after
-    // eachBatch and for a fetch that held only filtered records (`isEmptyDueToFiltering`, which
-    // never reaches eachBatch). position = lastOffset + 1 is exactly where kafkajs fetches next,
-    // so `position >= end` is reached even when the end is a marker.
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.topic !== topic || payload.partition !== partition) return;
-      const next = BigInt(payload.lastOffset) + 1n;
-      if (next > position) position = next;
-      lastProgress = Date.now();
-      if (position >= end && failure === undefined) settle();
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      fail(new RestoreFailedError(`restore consumer crashed: ${errorMessage(payload.error)}`, { topic, partition }, payload.error));
-    });
-
-    const ticker = setInterval(() => {
-      if (Date.now() - lastProgress > stallTimeoutMs) {
-        fail(new RestoreFailedError(`restore stalled at offset ${position} (end ${end})`, { topic, partition, offset: position.toString() }));
-      }
-      onProgress?.().catch(fail);
-    }, 1_000);
-
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      const running = consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          if (failure !== undefined || batch.partition !== partition) return;
-          // A rejoin (coordinator move, kafkajs restart) would rebuild the throwaway group's offsets
-          // from its default, so a batch that does not start at our position means folding records
-          // twice or missing some: give up and let the owner restore again.
-          const fetchedOffset = String((batch as unknown as { fetchedOffset: string | number }).fetchedOffset);
-          if (BigInt(fetchedOffset) !== position) {
-            fail(new RestoreFailedError(`restore consumer jumped to ${fetchedOffset}, expected ${position}`, { topic, partition, offset: fetchedOffset }));
-            return;
+      await replayPartitions({
+        kafka,
+        admin,
+        logger,
+        groupId: `${this.options.ownerGroupId}.restore.${topic}.${partition}.${randomUUID().slice(0, 8)}`,
+        ranges: [{ topic, partition, from: start, to: end }],
+        stallTimeoutMs: this.options.stallTimeoutMs ?? 30_000,
+        onProgress,
+        onRecords: async (_range, messages) => {
+          const records = messages.map((m) => toInputRecord(topic, partition, m));
+          // Every key these records change, read in one HMGET.
+          const changed = await Promise.all(records.map((record) => keysChangedBy(store.definition, record)));
+          const unknown = [...new Set(changed.flat())].filter((k) => !pending.has(k));
+          const base = await store.getMany(partition, unknown);
+          for (const record of records) {
+            await foldChangelogRecord(
+              store.definition,
+              record,
+              (key) => (pending.has(key) ? pending.get(key) : base.get(key)),
+              (key, state) => pending.set(key, state),
+            );
+            recordsApplied += 1;
           }
-          try {
-            // NOTE: kafkajs's own aborted-record filter is trusted here (unlike in the runner, see
-            // committedMessages): a changelog partition has exactly one writer, the transactional id
-            // of its input partition, whose transactions never overlap, which is the case that
-            // filter handles correctly.
-            const records = batch.messages.map((m) => toInputRecord(topic, partition, m));
-            // Every key the batch changes, read in one HMGET.
-            const changed = await Promise.all(records.map((record) => keysChangedBy(store.definition, record)));
-            const unknown = [...new Set(changed.flat())].filter((k) => !pending.has(k));
-            const base = await store.getMany(partition, unknown);
-            for (const record of records) {
-              await foldChangelogRecord(
-                store.definition,
-                record,
-                (key) => (pending.has(key) ? pending.get(key) : base.get(key)),
-                (key, state) => pending.set(key, state),
-              );
-              recordsApplied += 1;
-            }
-            if (pending.size >= flushEvery) await flush(BigInt(batch.lastOffset()) + 1n);
-            await onProgress?.();
-          } catch (error) {
-            fail(error);
-          }
+          if (pending.size >= flushEvery) await flush(BigInt(records[records.length - 1].offset) + 1n);
         },
       });
-      // The consumer group exists as soon as run() is called (kafkajs creates it synchronously),
-      // so pause and seek land before the first fetch, exactly as kafkajs's admin.setOffsets does.
-      const others = allPartitions.filter((p) => p !== partition);
-      if (others.length) consumer.pause([{ topic, partitions: others }]);
-      consumer.seek({ topic, partition, offset: start.toString() });
-      await running;
-      await finished;
-      await consumer.disconnect();
-      await flush(position);
-      return { changelogOffset: expected, endOffset: position, recordsApplied };
-    } finally {
-      clearInterval(ticker);
-      await consumer.disconnect().catch(() => undefined);
-      await deleteGroup(admin, groupId, logger);
-    }
-  }
-}
-
-// The coordinator may still be completing the member's LeaveGroup; a throwaway group left behind
-// is harmless but clutters `kafka-consumer-groups --list`, so try a few times.
-async function deleteGroup(admin: Admin, groupId: string, logger: Logger): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await admin.deleteGroups([groupId]);
-      return;
     } catch (error) {
-      const notFound = JSON.stringify((error as { groups?: unknown }).groups ?? '').includes('GROUP_ID_NOT_FOUND');
-      if (notFound) return;
-      if (attempt >= 5) {
-        logger.warn({ groupId, error: errorMessage(error) }, 'restore group not deleted');
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      // A crash of the throwaway consumer may carry a rebalance error; it is not the owner's, so it
+      // must not reach the owner's kafkajs runner as one.
+      if (error instanceof BoundedReplayError) throw new RestoreFailedError(`restore failed: ${error.message}`, { ...error.context, topic, partition }, error);
+      throw error;
     }
+    await flush(end);
+    return { changelogOffset: expected, endOffset: end, recordsApplied };
   }
 }

@@ -34,6 +34,15 @@ export class RestoreFailedError extends WaybillError {
   }
 }
 
+/** A bounded replay (`replayPartitions`) could not reach the end of its ranges: stalled, skipped records, crashed. */
+export class BoundedReplayError extends WaybillError {
+  readonly code = 'STREAMS_BOUNDED_REPLAY_FAILED';
+  override readonly retriable = true;
+  constructor(message: string, context: ErrorContext = {}, cause?: unknown) {
+    super(message, context, { cause });
+  }
+}
+
 /**
  * A transaction of this task's own transactional id still holds a partition open after it was
  * resolved (its markers did not land in time): nothing may be decided there yet; retried.
