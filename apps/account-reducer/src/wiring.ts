@@ -18,16 +18,12 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
 
   const projector = new ProjectionLoop({
+    app: GROUP_ID,
+    config,
     kafka,
     redis,
-    groupId: config.TOPIC_PREFIX + GROUP_ID,
-    topicPrefix: config.TOPIC_PREFIX,
     topics: [TOPICS.accountingTransactions],
     projection: balanceProjection({ redis, serde, topicPrefix: config.TOPIC_PREFIX, logger }),
-    maxBatchSize: config.MAX_BATCH_SIZE,
-    partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
-    sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
-    offsetsWatchIntervalMs: config.OFFSETS_WATCH_INTERVAL_MS,
     consumer: { maxWaitTimeInMs: 250 },
     onCrash,
     logger,
@@ -40,10 +36,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     metrics,
     apiKeys: config.API_KEYS,
     rateLimit: rateLimitOf(config),
-    readiness: [
-      { name: 'consumer group', check: () => projector.ready },
-      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
-    ],
+    readiness: projector.readiness,
   });
   app.use(authenticated, balanceRoutes(new BalanceReads(redis, config.TOPIC_PREFIX), { waitForTimeoutMs: config.WAIT_FOR_TIMEOUT_MS }));
   app.use(jsonErrorHandler(logger));

@@ -32,10 +32,10 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   const acks = new AlertAcks(redis, `${config.TOPIC_PREFIX}ledger-acks`);
 
   const projector: ProjectionLoop<LedgerInput> = new ProjectionLoop({
+    app: GROUP_ID,
+    config,
     kafka,
     redis,
-    groupId: config.TOPIC_PREFIX + GROUP_ID,
-    topicPrefix: config.TOPIC_PREFIX,
     topics: LEDGER_TOPICS,
     projection: ledgerProjection({
       redis,
@@ -49,10 +49,6 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
         }
       },
     }),
-    maxBatchSize: config.MAX_BATCH_SIZE,
-    partitionsConcurrently: config.PARTITIONS_CONCURRENTLY,
-    sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
-    offsetsWatchIntervalMs: config.OFFSETS_WATCH_INTERVAL_MS,
     consumer: { maxBytesPerPartition: 1_048_576 },
     onCrash,
     logger,
@@ -78,10 +74,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
       metrics,
       apiKeys: config.API_KEYS,
       rateLimit: rateLimitOf(config),
-      readiness: [
-        { name: 'consumer group', check: () => projector.ready },
-        { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
-      ],
+      readiness: projector.readiness,
       admin: { shipmentHandlerUrl: loadAdminConfig().SHIPMENT_HANDLER_URL, logger },
     },
   );

@@ -1,60 +1,21 @@
 import type { Server } from 'node:http';
-import Redis from 'ioredis';
-import { TOPICS, createSerde, kafkajsRegistryClient, prefixedTopics, type CommandOutcome } from '@waybill/contracts';
-import { startHandlerGateway } from '@waybill/command-gateway';
-import { retry, createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
+import { TOPICS, type CommandOutcome } from '@waybill/contracts';
+import { serveHandler } from '@waybill/command-gateway';
+import type { Logger, ShutdownStep } from '@waybill/platform';
 import { CommandService, type PendingShipmentCommand, type ShipmentClaim } from './command-service';
 import type { Config } from './config';
 import { shipmentRoutes } from './http/routes';
 
 /** Connects everything shipment-handler needs and starts serving; returns the steps to stop it. */
 export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
-  const metrics = createMetrics('shipment-handler');
-  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? 'shipment-handler', brokers: config.KAFKA_BROKERS, logger });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
-  await retry('registering schemas', logger, () => serde.registerAll());
-
-  const topics = prefixedTopics(config.TOPIC_PREFIX);
-  const handler = await startHandlerGateway<CommandOutcome, ShipmentClaim, PendingShipmentCommand>({
+  return serveHandler<CommandOutcome, ShipmentClaim, PendingShipmentCommand>({
     app: 'shipment-handler',
-    kafka,
-    redis,
-    topicPrefix: config.TOPIC_PREFIX,
-    outcomesTopic: topics.shipmentOutcomes,
-    read: async (value) => {
-      const decoded = await serde.decode(value, TOPICS.shipmentOutcomes);
-      return decoded.recordName === 'CommandOutcome' ? { commandId: decoded.value.commandId, outcome: decoded.value } : undefined;
-    },
-    ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
-    outcomeWaitMs: config.OUTCOME_WAIT_MS,
+    config,
+    outcomesTopic: TOPICS.shipmentOutcomes,
+    answer: (decoded) => (decoded.recordName === 'CommandOutcome' ? { commandId: decoded.value.commandId, outcome: decoded.value } : undefined),
+    routes: ({ handler, serde, topics }) =>
+      shipmentRoutes(new CommandService({ producer: handler.producer, commandsTopic: topics.shipmentCommands, serde, gateway: handler.gateway, logger })),
     onCrash,
     logger,
   });
-  const service = new CommandService({ producer: handler.producer, commandsTopic: topics.shipmentCommands, serde, gateway: handler.gateway, logger });
-
-  const { app, authenticated } = createHttpApp({
-    logger,
-    metrics,
-    apiKeys: config.API_KEYS,
-    rateLimit: rateLimitOf(config),
-    bodyLimit: config.BODY_LIMIT,
-    readiness: [
-      { name: 'outcomes', check: () => handler.tracker.ready },
-      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
-    ],
-  });
-  app.use(authenticated, shipmentRoutes(service));
-  app.use(jsonErrorHandler(logger));
-  const server = await listen(app, config.PORT);
-  logger.info({ port: config.PORT, instanceId: handler.instanceId }, 'shipment-handler listening');
-
-  return {
-    server,
-    shutdown: [
-      { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
-      { name: 'producer and outcome tracker', run: () => handler.stop() },
-      { name: 'redis', run: async () => void (await redis.quit()) },
-    ],
-  };
 }

@@ -17,5 +17,5 @@ export {
 export { committedMessages, type CommittedMessages } from './lib/transaction-filter';
 export { watchReflectedOffsets, type WatchedPartition, type ReflectedOffsetsWatchOptions } from './lib/reflected-offsets-watch';
 export { writeProjection, type RedisWrite, type ProjectionPlan, type OffsetAdvance, type ProjectionWriteOutcome } from './lib/projection-write';
-export { ProjectionLoop, type Projection, type ProjectionChunk, type PlannedChunk, type ProjectionLoopOptions } from './lib/projection-loop';
+export { ProjectionLoop, projectionConfigShape, type ProjectionSettings, type Projection, type ProjectionChunk, type PlannedChunk, type ProjectionLoopOptions } from './lib/projection-loop';
 export { replayPartitions, deleteThrowawayGroup, type ReplayRange, type BoundedReplayOptions, type BoundedReplayResult } from './lib/bounded-replay';

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { BadRequest, guard, objectBody, optionalToken, sendIdempotencyMismatch, sendPending, sendValidation } from '@waybill/command-gateway';
+import { BadRequest, guard, objectBody, optionalToken, sendPending, sendReply } from '@waybill/command-gateway';
 import { requireRole, ROLES } from '@waybill/platform';
 import { isAccountId, type AccountingService, type MoneyRequestKind, type MoneyResult } from '../accounting-service';
 import { BalancesUnavailable, type BalanceClient, type Credentials } from '../balance-client';
@@ -20,39 +20,23 @@ const REJECTION_STATUS: Record<string, number> = {
 };
 
 function send(res: Response, result: MoneyResult): void {
-  switch (result.kind) {
-    case 'invalid':
-      return sendValidation(res, result.fieldErrors);
-    case 'idempotency-mismatch':
-      return sendIdempotencyMismatch(res, result.commandId);
-    case 'pending':
-      return sendPending(res, result.commandId, result.pending);
-    case 'answered': {
-      const { outcome, position } = result.tracked;
-      const common = { commandId: outcome.commandId, transactionId: outcome.transactionId, accountId: outcome.accountId, traceId: outcome.traceId, version: outcome.version };
-      if (outcome.status === 'Recorded') {
-        res
-          .status(201)
-          .location(`/accounts/${encodeURIComponent(outcome.accountId)}/transactions`)
-          .json({ status: 'recorded', ...common, readToken: `${outcome.accountId}@${outcome.version}`, position, ...(result.balance ? { balanceMinor: result.balance.balanceMinor, currency: result.balance.currency, balanceVersion: result.balance.version } : {}) });
-        return;
-      }
-      if (outcome.status === 'Duplicate') {
-        res.status(200).json({ status: 'duplicate', ...common, message: 'this transaction was already booked; nothing changed' });
-        return;
-      }
-      const code = outcome.code ?? 'REJECTED';
-      res.status(REJECTION_STATUS[code] ?? 422).json({ status: 'rejected', error: code, message: outcome.reason ?? 'rejected', fieldErrors: outcome.fieldErrors, ...common });
+  sendReply(res, result, ({ tracked: { outcome, position }, balance }) => {
+    const common = { commandId: outcome.commandId, transactionId: outcome.transactionId, accountId: outcome.accountId, traceId: outcome.traceId, version: outcome.version };
+    if (outcome.status === 'Recorded') {
+      res
+        .status(201)
+        .location(`/accounts/${encodeURIComponent(outcome.accountId)}/transactions`)
+        .json({ status: 'recorded', ...common, readToken: `${outcome.accountId}@${outcome.version}`, position, ...(balance ? { balanceMinor: balance.balanceMinor, currency: balance.currency, balanceVersion: balance.version } : {}) });
       return;
     }
-  }
+    if (outcome.status === 'Duplicate') {
+      res.status(200).json({ status: 'duplicate', ...common, message: 'this transaction was already booked; nothing changed' });
+      return;
+    }
+    const code = outcome.code ?? 'REJECTED';
+    res.status(REJECTION_STATUS[code] ?? 422).json({ status: 'rejected', error: code, message: outcome.reason ?? 'rejected', fieldErrors: outcome.fieldErrors, ...common });
+  });
 }
-
-
-
-
-
-
 
 /**
  * POST /accounts/:accountId/payments, POST /accounts/:accountId/adjustments (finance),

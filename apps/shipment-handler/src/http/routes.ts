@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { BadRequest, guard, objectBody, optionalToken, sendIdempotencyMismatch, sendPending, sendValidation } from '@waybill/command-gateway';
+import { BadRequest, guard, objectBody, optionalToken, sendPending, sendReply } from '@waybill/command-gateway';
 import { requireRole, ROLES } from '@waybill/platform';
 import { isShipmentCommandType, type ShipmentCommandType } from '@waybill/shipment-domain';
 import { formatReadToken, SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
@@ -56,43 +56,35 @@ function newShipmentId(): string {
 }
 
 function send(res: Response, result: CommandResult, created: boolean): void {
-  switch (result.kind) {
-    case 'invalid':
-      return sendValidation(res, result.fieldErrors);
-    case 'forbidden':
-      res.status(403).json({ error: 'FORBIDDEN', message: result.message });
-      return;
-    case 'idempotency-mismatch':
-      return sendIdempotencyMismatch(res, result.commandId);
-    case 'pending':
-      return sendPending(res, result.commandId, result.pending);
-    case 'answered': {
-      const { outcome, position } = result.tracked;
-      // The ledger projects the shipment from shipment.events, not from the outcome's topic: what a
-      // read of this write needs is the version, which the token names.
-      const readToken = formatReadToken({ shipmentId: outcome.aggregateId, version: outcome.version });
-      const common = { commandId: outcome.commandId, shipmentId: outcome.aggregateId, traceId: outcome.traceId, version: outcome.version, readToken, position };
-      if (outcome.status === 'Accepted') {
-        res.setHeader('ETag', `"${outcome.version}"`);
-        if (created) res.location(`/shipments/${outcome.aggregateId}`);
-        res.status(created ? 201 : 200).json({ status: 'accepted', ...common, eventIds: outcome.eventIds });
-        return;
-      }
-      const rejection = outcome.rejection;
-      res.status(REJECTION_STATUS[rejection?.code ?? ''] ?? 422).json({
-        status: 'rejected',
-        error: rejection?.code,
-        message: rejection?.reason,
-        currentStatus: rejection?.currentStatus,
-        currentVersion: outcome.version,
-        allowedCommands: rejection?.allowedCommands ?? [],
-        fieldErrors: rejection?.fieldErrors ?? [],
-        alert: outcome.alert,
-        ...common,
-      });
+  sendReply(res, result, (own) => {
+    if (own.kind === 'forbidden') {
+      res.status(403).json({ error: 'FORBIDDEN', message: own.message });
       return;
     }
-  }
+    const { outcome, position } = own.tracked;
+    // The ledger projects the shipment from shipment.events, not from the outcome's topic: what a
+    // read of this write needs is the version, which the token names.
+    const readToken = formatReadToken({ shipmentId: outcome.aggregateId, version: outcome.version });
+    const common = { commandId: outcome.commandId, shipmentId: outcome.aggregateId, traceId: outcome.traceId, version: outcome.version, readToken, position };
+    if (outcome.status === 'Accepted') {
+      res.setHeader('ETag', `"${outcome.version}"`);
+      if (created) res.location(`/shipments/${outcome.aggregateId}`);
+      res.status(created ? 201 : 200).json({ status: 'accepted', ...common, eventIds: outcome.eventIds });
+      return;
+    }
+    const rejection = outcome.rejection;
+    res.status(REJECTION_STATUS[rejection?.code ?? ''] ?? 422).json({
+      status: 'rejected',
+      error: rejection?.code,
+      message: rejection?.reason,
+      currentStatus: rejection?.currentStatus,
+      currentVersion: outcome.version,
+      allowedCommands: rejection?.allowedCommands ?? [],
+      fieldErrors: rejection?.fieldErrors ?? [],
+      alert: outcome.alert,
+      ...common,
+    });
+  });
 }
 
 /**

@@ -70,3 +70,24 @@ export function sendPending(res: Response, commandId: string, details: object): 
     .location(`/commands/${commandId}`)
     .json({ status: 'pending', commandId, ...details, poll: `/commands/${commandId}` });
 }
+
+/** The answers to a submission that every front door words the same way. */
+export type CommonReply<P> =
+  | { kind: 'invalid'; fieldErrors: FieldError[] }
+  | { kind: 'idempotency-mismatch'; commandId: string }
+  | { kind: 'pending'; commandId: string; pending: P };
+
+/** Sends a common reply as every front door does, and hands any other kind (the app's own answers) to `own`. */
+export function sendReply<P, A extends { kind: string }>(res: Response, result: CommonReply<P> | A, own: (result: A) => void): void {
+  const common = result as CommonReply<P>;
+  switch (common.kind) {
+    case 'invalid':
+      return sendValidation(res, common.fieldErrors);
+    case 'idempotency-mismatch':
+      return sendIdempotencyMismatch(res, common.commandId);
+    case 'pending':
+      return sendPending(res, common.commandId, common.pending as object);
+    default:
+      return own(result as A);
+  }
+}

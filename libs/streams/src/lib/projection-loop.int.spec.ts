@@ -62,16 +62,12 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 
 function loop(prefix: string, topic: string, groupId: string, client: Redis, logger = capturingLogger().logger) {
   return new ProjectionLoop({
+    app: groupId,
+    config: { TOPIC_PREFIX: '', MAX_BATCH_SIZE: 4, PARTITIONS_CONCURRENTLY: 2, SESSION_TIMEOUT_MS: 10_000, OFFSETS_WATCH_INTERVAL_MS: 200 },
     kafka: env.kafka,
     redis: client,
-    groupId,
-    topicPrefix: '',
     topics: [topic],
     projection: sums(prefix),
-    maxBatchSize: 4,
-    partitionsConcurrently: 2,
-    sessionTimeoutMs: 10_000,
-    offsetsWatchIntervalMs: 200,
     onCrash: (error) => {
       throw error;
     },

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type Redis from 'ioredis';
+import { z } from 'zod';
 import { UndecodableMessageError } from '@waybill/contracts';
-import { crashWithConsumer, retry, type AppMetrics, type Logger } from '@waybill/platform';
+import { crashWithConsumer, retry, type AppMetrics, type Logger, type ReadinessCheck } from '@waybill/platform';
 import { deadLetterRecord } from './dead-letter';
 import { errorMessage, isRebalanceError } from './errors';
 import { toInputRecord, type OutputRecord } from './processor';
@@ -46,21 +47,37 @@ export interface Projection<R> {
   plan(chunk: ProjectionChunk<R>): Promise<PlannedChunk>;
 }
 
+/** The environment of an app that runs a projection loop; `maxBatchSize` is the app's default and `maxBatchLimit` its ceiling. */
+export function projectionConfigShape(defaults: { maxBatchSize: number; maxBatchLimit: number }) {
+  return {
+    /** Records per atomic Redis write. */
+    MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(defaults.maxBatchLimit).default(defaults.maxBatchSize),
+    /** Partitions projected at once (each strictly in order). */
+    PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(4),
+    /** Consumer session timeout: how long a crashed instance keeps its partitions from a new one. */
+    SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+    /** How often the stored offsets are compared with what this instance wrote (a Redis that lost them is noticed without traffic). */
+    OFFSETS_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  };
+}
+
+export interface ProjectionSettings {
+  MAX_BATCH_SIZE: number;
+  PARTITIONS_CONCURRENTLY: number;
+  SESSION_TIMEOUT_MS: number;
+  OFFSETS_WATCH_INTERVAL_MS: number;
+}
+
 export interface ProjectionLoopOptions<R> {
+  /** The consumer group, under TOPIC_PREFIX. */
+  app: string;
+  /** TOPIC_PREFIX (physical topic = prefix + logical topic), batch size, concurrency, session timeout and offsets-watch interval: the app's environment. */
+  config: ProjectionSettings & { TOPIC_PREFIX: string };
   kafka: Kafka;
   redis: Redis;
-  groupId: string;
-  /** TOPIC_PREFIX: physical topic = prefix + logical topic. */
-  topicPrefix: string;
   /** Logical topics. */
   topics: readonly string[];
   projection: Projection<R>;
-  /** Records per atomic write. */
-  maxBatchSize: number;
-  partitionsConcurrently: number;
-  sessionTimeoutMs: number;
-  /** How often the stored offsets are compared with what this instance wrote (see watchReflectedOffsets). */
-  offsetsWatchIntervalMs: number;
   /** A consumer kafkajs gave up on: the app exits so its supervisor restarts it. */
   onCrash: (error: Error) => void;
   logger: Logger;
@@ -95,17 +112,33 @@ export class ProjectionLoop<R> {
   private readonly observed = new Map<string, bigint>();
   private assigned: WatchedPartition[] = [];
   private watch?: { stop(): void };
+  private readonly groupId: string;
+  private readonly topicPrefix: string;
+  private readonly settings: ProjectionSettings;
 
   constructor(private readonly options: ProjectionLoopOptions<R>) {
     this.events.setMaxListeners(0);
+    this.topicPrefix = options.config.TOPIC_PREFIX;
+    this.groupId = this.topicPrefix + options.app;
+    this.settings = options.config;
   }
 
   get ready(): boolean {
     return this.joined;
   }
 
+  /** What the app's /ready reports for the loop: it joined its group, and its Redis answers. */
+  get readiness(): ReadinessCheck[] {
+    return [
+      { name: 'consumer group', check: () => this.joined },
+      { name: 'redis', check: async () => (await this.options.redis.ping()) === 'PONG' },
+    ];
+  }
+
   async start(): Promise<void> {
-    const { kafka, groupId, topicPrefix, topics, projection, sessionTimeoutMs, logger } = this.options;
+    const { kafka, topics, projection, logger } = this.options;
+    const { groupId, topicPrefix } = this;
+    const sessionTimeoutMs = this.settings.SESSION_TIMEOUT_MS;
     this.admin = kafka.admin();
     await this.admin.connect();
     const deadLetters = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -143,7 +176,7 @@ export class ProjectionLoop<R> {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConcurrently,
+      partitionsConsumedConcurrently: this.settings.PARTITIONS_CONCURRENTLY,
       eachBatch: (payload) => this.eachBatch(payload),
     });
     this.watch = watchReflectedOffsets({
@@ -156,7 +189,7 @@ export class ProjectionLoop<R> {
         return this.observed.get(field);
       },
       onLost: (partition) => this.lost(partition),
-      intervalMs: this.options.offsetsWatchIntervalMs,
+      intervalMs: this.settings.OFFSETS_WATCH_INTERVAL_MS,
       logger,
     });
     const deadline = Date.now() + 30_000;
@@ -176,7 +209,9 @@ export class ProjectionLoop<R> {
   }
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const { projection, topicPrefix, logger, maxBatchSize, metrics, groupId } = this.options;
+    const { projection, logger, metrics } = this.options;
+    const { groupId, topicPrefix } = this;
+    const maxBatchSize = this.settings.MAX_BATCH_SIZE;
     const consumer = this.consumerOrThrow();
     const { topic, partition } = batch;
     const logical = topic.slice(topicPrefix.length);
@@ -271,7 +306,8 @@ export class ProjectionLoop<R> {
   }
 
   private async decodeChunk(topic: string, logical: string, partition: number, chunk: KafkaMessage[]) {
-    const { projection, logger, groupId } = this.options;
+    const { projection, logger } = this.options;
+    const { groupId } = this;
     const records: Array<{ offset: string; value: R }> = [];
     const deadLetters: OutputRecord[] = [];
     for (const message of chunk) {
