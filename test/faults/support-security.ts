@@ -89,6 +89,11 @@ export function expectSecurityHeaders(answer: Pick<Answer, 'headers' | 'request'
  * security headers. Throws with the request and the answer, so a fast-check counterexample reads
  * as a bug report.
  */
+/** Error codes that name one status: an answer's status and its body must agree. */
+const STATUS_OF_CODE: Record<string, number> = { BAD_REQUEST: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, METHOD_NOT_ALLOWED: 405, PAYLOAD_TOO_LARGE: 413, UNSUPPORTED_MEDIA_TYPE: 415, TOO_MANY_REQUESTS: 429 };
+/** An absolute path into the server's filesystem, as an fs error message quotes it. */
+const FILESYSTEM_PATH = /['"(\s](\/(?:work|home|tmp|usr|var|opt|root|srv|app)\/[^\s'"]*)/;
+
 export function expectClientError(answer: Answer, statuses: number | readonly number[], extra?: (json: any) => string | undefined): void {
   const wanted = typeof statuses === 'number' ? [statuses] : statuses;
   const fail = (why: string) => {
@@ -99,6 +104,9 @@ export function expectClientError(answer: Answer, statuses: number | readonly nu
   if (typeof answer.json !== 'object' || answer.json === null) fail('expected a JSON object');
   if (typeof answer.json.error !== 'string' || !/^[A-Z][A-Z_]+$/.test(answer.json.error)) fail('expected an UPPER_CASE error code in `error`');
   if (typeof answer.json.message !== 'string' || answer.json.message.length === 0) fail('expected a `message`');
+  const agreed = STATUS_OF_CODE[answer.json.error];
+  if (agreed !== undefined && agreed !== answer.status) fail(`error ${answer.json.error} belongs to ${agreed}, not ${answer.status}`);
+  if (FILESYSTEM_PATH.test(answer.text) || answer.text.includes(process.cwd())) fail('the body names a path on the server');
   const more = extra?.(answer.json);
   if (more) fail(more);
   expectSecurityHeaders(answer);

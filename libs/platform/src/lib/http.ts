@@ -113,10 +113,9 @@ export function createHttpApp(options: HttpAppOptions): { app: Express; authenti
  */
 export function jsonErrorHandler(logger: Logger): [RequestHandler, ErrorRequestHandler] {
   const notFound: RequestHandler = (req, res) => {
-    const path = req.path.length > 200 ? `${req.path.slice(0, 200)}…` : req.path;
-    res.status(404).json({ error: 'NOT_FOUND', message: `no endpoint ${req.method} ${path}` });
+    res.status(404).json({ error: 'NOT_FOUND', message: `no endpoint ${req.method} ${clip(req.path)}` });
   };
-  const errors: ErrorRequestHandler = (err: Error & { status?: number; statusCode?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
+  const errors: ErrorRequestHandler = (err: Error & { status?: number; statusCode?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
     // Too late for an answer of its own (a stream broke midway): let express close the connection.
     if (res.headersSent) return next(err);
     // A route may have relaxed caching (the admin assets); an error is never kept.
@@ -125,7 +124,12 @@ export function jsonErrorHandler(logger: Logger): [RequestHandler, ErrorRequestH
     if (err.type === 'entity.too.large') return void res.status(413).json({ error: 'PAYLOAD_TOO_LARGE', message: err.message });
     if (err.type === 'entity.parse.failed') return void res.status(400).json({ error: 'INVALID_JSON', message: 'the body is not valid JSON' });
     if (err.type === 'charset.unsupported' || err.type === 'encoding.unsupported') return void res.status(415).json({ error: 'UNSUPPORTED_MEDIA_TYPE', message: err.message });
-    if (status && status >= 400 && status < 500) return void res.status(status).json({ error: status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', message: err.message });
+    if (status && status >= 400 && status < 500) {
+      // A file the static mount could not serve: its message names the file's absolute path, which
+      // no answer ever carries; the request's own path says enough.
+      const message = isFilesystemError(err) ? `no file ${req.method} ${clip(req.path)}` : err.message;
+      return void res.status(status).json({ error: CLIENT_ERROR_CODES[status] ?? 'BAD_REQUEST', message });
+    }
     // Kafka (or Redis) unreachable: nothing was acknowledged, and the same request may be retried
     // (with its Idempotency-Key) once the dependency is back.
     if (isDependencyUnavailable(err)) {
@@ -137,6 +141,29 @@ export function jsonErrorHandler(logger: Logger): [RequestHandler, ErrorRequestH
     return void res.status(500).json({ error: 'INTERNAL', message: 'internal error' });
   };
   return [notFound, errors];
+}
+
+/** The error code an answer of each client-error status carries: status and body always agree. */
+const CLIENT_ERROR_CODES: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  409: 'CONFLICT',
+  412: 'PRECONDITION_FAILED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  416: 'RANGE_NOT_SATISFIABLE',
+  429: 'TOO_MANY_REQUESTS',
+};
+
+const clip = (path: string) => (path.length > 200 ? `${path.slice(0, 200)}…` : path);
+
+function isFilesystemError(err: Error): boolean {
+  const { syscall, path } = err as Error & { syscall?: unknown; path?: unknown };
+  return typeof syscall === 'string' || typeof path === 'string';
 }
 
 function isDependencyUnavailable(err: Error): boolean {
