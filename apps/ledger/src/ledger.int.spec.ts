@@ -7,7 +7,11 @@ import { createLogger, loadConfig, type ShutdownStep } from '@waybill/platform';
 import { configSchema } from './config';
 import { start } from './wiring';
 
-const key = (role: string) => DEMO_KEYS.find((k) => k.role === role)!.key;
+const key = (role: string) => {
+  const demo = DEMO_KEYS.find((k) => k.role === role);
+  if (!demo) throw new Error(`no demo key for the role ${role}`);
+  return demo.key;
+};
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 const MINUTE = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -24,14 +28,40 @@ const sent: LedgerInput[] = [];
 async function produce(topic: LedgerTopic, key: string, record: LedgerInput['record']): Promise<{ topic: string; partition: number; offset: string }> {
   const value = await serde().encode(topic, record.type as never, record.value as never);
   const [meta] = await producer.send({ topic: prefix + topic, acks: -1, messages: [{ key, value }] });
-  sent.push({ position: { topic, partition: meta.partition, offset: meta.baseOffset! }, record });
-  return { topic: prefix + topic, partition: meta.partition, offset: meta.baseOffset! };
+  const offset = meta.baseOffset;
+  if (offset === undefined) throw new Error(`the broker acknowledged ${topic} without a base offset`);
+  sent.push({ position: { topic, partition: meta.partition, offset }, record });
+  return { topic: prefix + topic, partition: meta.partition, offset };
 }
 
-async function get(path: string, role: string | null = 'viewer', init: RequestInit = {}): Promise<{ status: number; body: any }> {
+/** One item of a list the ledger answers (events, shipments, trace items, alerts): the fields these tests read. */
+interface AnswerItem {
+  id: string;
+  shipmentId: string;
+  version: number;
+  timestamp: number;
+  kind: string;
+  at: string;
+}
+
+/** What these tests read of the ledger's JSON answers; each route answers some of these fields. */
+interface Answer {
+  openapi: string;
+  message: string;
+  meta: { offsets: Record<string, Record<string, string>> };
+  items: AnswerItem[];
+  nextCursor: string | null;
+  changes: unknown[];
+  events: AnswerItem[];
+  previous: unknown;
+}
+
+async function get(path: string, role: string | null = 'viewer', init: RequestInit = {}): Promise<{ status: number; body: Answer }> {
   const res = await fetch(url + path, { ...init, headers: { ...(role ? { 'x-api-key': key(role) } : {}), ...(init.headers ?? {}) } });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  // Every route these tests call answers JSON, errors included.
+  if (!text) throw new Error(`${init.method ?? 'GET'} ${path} answered ${res.status} with an empty body`);
+  return { status: res.status, body: JSON.parse(text) };
 }
 
 const envelope = (id: string, version: number, at: number, traceId: string, by = 'ana.associate') => ({
@@ -277,7 +307,8 @@ describe('ledger query API', () => {
     const res = await fetch(`${url}/alerts/stream`, { headers: { 'x-api-key': key('supervisor') }, signal: controller.signal });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const reader = res.body!.getReader();
+    if (!res.body) throw new Error('the alert stream answered without a body');
+    const reader = res.body.getReader();
     let received = '';
     const arrived = (async () => {
       const decoder = new TextDecoder();

@@ -184,4 +184,6 @@ function App() {
   return session ? <Shell session={session} route={route} /> : <SignIn />;
 }
 
-render(<App />, document.getElementById('app')!);
+const mount = document.getElementById('app');
+if (!mount) throw new Error('index.html has no #app element to render the admin page into');
+render(<App />, mount);

@@ -2,7 +2,7 @@ export { ConfigError } from './lib/errors';
 export { baseConfigShape, baseConfigSchema, loadConfig, rateLimitOf, type BaseConfig } from './lib/config';
 export { createLogger, withLogContext, type Logger } from './lib/logging';
 export { createMetrics, type AppMetrics } from './lib/metrics';
-export { ROLES, type Role, type Principal, hashApiKey, parseApiKeys, authenticate, apiKeyAuth, identifyApiKey, requireRole } from './lib/auth';
+export { ROLES, type Role, type Principal, hashApiKey, parseApiKeys, authenticate, apiKeyAuth, identifyApiKey, principalOf, requireRole } from './lib/auth';
 export { createHttpApp, jsonErrorHandler, listen, SECURITY_HEADERS, type ReadinessCheck, type HttpAppOptions } from './lib/http';
 export { installShutdown, type ShutdownStep } from './lib/shutdown';
 export { createKafka, createTopicsAndAwaitLeaders, crashWithConsumer, rewindToTime, type NewTopic } from './lib/kafka';

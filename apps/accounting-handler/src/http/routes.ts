@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { BadRequest, guard, objectBody, optionalToken, sendPending, sendReply } from '@waybill/command-gateway';
-import { requireRole, ROLES } from '@waybill/platform';
+import { principalOf, requireRole, ROLES } from '@waybill/platform';
 import { isAccountId, type AccountingService, type MoneyRequestKind, type MoneyResult } from '../accounting-service';
 import { BalancesUnavailable, type BalanceClient, type Credentials } from '../balance-client';
 
@@ -51,7 +51,7 @@ export function accountingRoutes(service: AccountingService, balances: BalanceCl
   const money = (kind: MoneyRequestKind) =>
     guard(async (req, res) => {
       const result = await service.send({
-        principal: req.principal!,
+        principal: principalOf(req),
         accountId: req.params.accountId,
         kind,
         body: objectBody(req),

@@ -12,7 +12,8 @@ interface Layer {
 
 function routesOf(stack: Layer[]): string[] {
   return stack.flatMap((layer) => {
-    if (layer.route) return Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`);
+    const route = layer.route;
+    if (route) return Object.keys(route.methods).map((m) => `${m.toUpperCase()} ${route.path.replace(/:(\w+)/g, '{$1}')}`);
     if (layer.name === 'router' && layer.handle?.stack) return routesOf(layer.handle.stack);
     return [];
   });

@@ -41,14 +41,18 @@ export function oneOf<T extends string>(req: Request, name: string, allowed: rea
 }
 
 /** An ISO-8601 instant with a zone (`2025-03-01T10:00:00Z`) as epoch ms. */
-export function instant(req: Request, name: string, required = false): number | undefined {
+export function instant(req: Request, name: string): number | undefined {
   const value = single(req, name);
-  if (value === undefined) {
-    if (required) throw new BadParam(name, 'is required (an ISO-8601 instant, e.g. 2025-03-01T10:00:00Z)');
-    return undefined;
-  }
+  if (value === undefined) return undefined;
   const ms = parseInstant(value);
   if (ms === undefined) throw new BadParam(name, 'must be an ISO-8601 instant with a zone on a calendar that exists, e.g. 2025-03-01T10:00:00Z');
+  return ms;
+}
+
+/** Like `instant`, but a missing parameter is a 400 too. */
+export function requiredInstant(req: Request, name: string): number {
+  const ms = instant(req, name);
+  if (ms === undefined) throw new BadParam(name, 'is required (an ISO-8601 instant, e.g. 2025-03-01T10:00:00Z)');
   return ms;
 }
 

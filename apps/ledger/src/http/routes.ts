@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { Router, type Request, type Response } from 'express';
 import { InvalidQueryError, parseReadTokenParam, parseWaitFor, type LedgerReader, type LedgerTopic, type ReflectedOffsets } from '@waybill/ledger-projections';
-import { requireRole, ROLES } from '@waybill/platform';
+import { principalOf, requireRole, ROLES } from '@waybill/platform';
 import { SHIPMENT_EVENT_TYPES, SHIPMENT_STATUSES } from '@waybill/shipment-domain';
 import type { AlertAcks, AlertStream } from '../alerts';
 import type { OffsetWaiter } from '../offset-waiter';
 import type { ShipmentVersionWaiter } from '../version-waiter';
 import { openApiDocument } from './openapi';
-import { BadParam, instant, iso, limit, many, oneOf, text } from './params';
+import { BadParam, instant, iso, limit, many, oneOf, requiredInstant, text } from './params';
 import { QUERY_READS, SHIPMENT_READS, type QueryPath } from './reads';
 import { accountView, alertView, eventView, shipmentView, summaryView, traceItemView, transactionView } from './views';
 
@@ -133,8 +133,8 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
   });
 
   query('/shipments/:id/diff', async (req) => {
-    const from = instant(req, 'from', true)!;
-    const to = instant(req, 'to', true)!;
+    const from = requiredInstant(req, 'from');
+    const to = requiredInstant(req, 'to');
     if (from > to) throw new BadParam('to', 'must not be before from');
     const id = req.params.id;
     const diff = await deps.reader.diff(id, from, to);
@@ -196,7 +196,7 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
     try {
       const outcome = await deps.reader.outcome(req.params.id);
       if (!outcome || !outcome.alert) return void res.status(404).json({ error: 'NOT_FOUND', message: `no alert ${req.params.id}` });
-      const principal = req.principal!;
+      const principal = principalOf(req);
       const { ack, first } = await deps.acks.acknowledge(outcome.eventId, { by: principal.id, role: principal.role, at: new Date().toISOString() });
       if (first) await deps.stream.publish('ack', { id: outcome.eventId, acknowledgedBy: ack.by, acknowledgedAt: ack.at });
       res.status(200).json({ ...alertView(outcome, ack), alreadyAcknowledged: !first, meta: { offsets: await deps.reader.offsets() } });

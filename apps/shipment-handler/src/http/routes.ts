@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { BadRequest, guard, objectBody, optionalToken, sendPending, sendReply } from '@waybill/command-gateway';
-import { requireRole, ROLES } from '@waybill/platform';
+import { principalOf, requireRole, ROLES } from '@waybill/platform';
 import { isShipmentCommandType, type ShipmentCommandType } from '@waybill/shipment-domain';
 import { formatReadToken, SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
 import type { CommandResult, CommandService } from '../command-service';
@@ -103,7 +103,7 @@ export function shipmentRoutes(service: CommandService): Router {
       const tooLarge = sizeErrors(data, '');
       if (tooLarge.length) throw new BadRequest(tooLarge);
       const result = await service.send({
-        principal: req.principal!,
+        principal: principalOf(req),
         shipmentId,
         type,
         data,

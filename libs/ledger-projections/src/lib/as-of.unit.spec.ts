@@ -4,7 +4,7 @@ import { diffStates, foldTo, timelineOf, versionAt } from './as-of';
 import { ledgerKeys } from './keys';
 import { applyToMemory, docToEnvelope } from './project';
 import { MemoryKeyspace } from './writes';
-import { asEvents, lifecycle, longHistory, resetOffsets, T0 } from './fixtures.spec';
+import { asEvents, lifecycle, longHistory, resetOffsets, stored, T0 } from './fixtures.spec';
 
 const PREFIX = 't.ledger:';
 const keys = ledgerKeys(PREFIX);
@@ -16,7 +16,7 @@ function project(records: ReturnType<typeof lifecycle>, snapshotEvery = 100) {
   const ks = new MemoryKeyspace();
   applyToMemory(ks, PREFIX, asEvents(records), { snapshotEvery });
   const id = records[0].value.aggregateId;
-  const events = ks.zrange(keys.shipmentEvents(id)).map(([eventId]) => JSON.parse(ks.get(keys.event(eventId))!) as EventDoc);
+  const events = ks.zrange(keys.shipmentEvents(id)).map(([eventId]) => JSON.parse(stored(ks, keys.event(eventId))) as EventDoc);
   const timeline = ks.zrange(keys.shipmentTimeline(id)).map(([v, effectiveAt]) => ({ version: Number(v), effectiveAt }));
   const snapshots = ks.zrange(keys.shipmentSnapshots(id)).map(([member]) => JSON.parse(member) as StateSnapshot);
   return { ks, events, timeline, snapshots };
@@ -48,7 +48,7 @@ describe('as of an instant', () => {
   });
 
   it('after the last event is the current state', () => {
-    expect(stateAt(p, T0 + 365 * 24 * 60 * MINUTE)).toEqual(JSON.parse(p.ks.get(keys.shipment('S1'))!).state);
+    expect(stateAt(p, T0 + 365 * 24 * 60 * MINUTE)).toEqual(JSON.parse(stored(p.ks, keys.shipment('S1'))).state);
   });
 
   it('never shows a later version before an earlier one when a clock stepped back', () => {

@@ -1,6 +1,7 @@
 // Test fixtures: wire records as the reducer and accounting write them.
 import type { CommandOutcome, ShipmentEventRecord, TransactionRecorded } from '@waybill/contracts';
 import type { LedgerInput } from './documents';
+import type { MemoryKeyspace } from './writes';
 
 export const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 
@@ -16,8 +17,11 @@ let accountVersions = new Map<string, Map<string, number>>();
 function bookedVersion(accountId: string, transactionId: string): number {
   const booked = accountVersions.get(accountId) ?? new Map<string, number>();
   accountVersions.set(accountId, booked);
-  if (!booked.has(transactionId)) booked.set(transactionId, booked.size + 1);
-  return booked.get(transactionId)!;
+  const replayed = booked.get(transactionId);
+  if (replayed !== undefined) return replayed;
+  const version = booked.size + 1;
+  booked.set(transactionId, version);
+  return version;
 }
 function nextOffset(topic: string, partition: number): string {
   const key = `${topic}:${partition}`;
@@ -128,3 +132,10 @@ export const asTransaction = (value: TransactionRecorded, partition = 0): Ledger
   position: { topic: 'accounting.transactions', partition, offset: nextOffset('accounting.transactions', partition) },
   record: { type: 'TransactionRecorded', value },
 });
+
+/** The string stored at `key`: a test reading a document the projection must have written fails here, naming it. */
+export function stored(ks: MemoryKeyspace, key: string): string {
+  const value = ks.get(key);
+  if (value === null) throw new Error(`nothing stored at ${key}`);
+  return value;
+}

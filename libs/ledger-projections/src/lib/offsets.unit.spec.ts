@@ -25,7 +25,7 @@ describe('waitFor positions', () => {
 
   it('is reflected once the stored next offset is past the position', () => {
     const offsets = groupOffsets({ 'shipment.outcomes:3': '43', 'shipment.events:10': '5', 'shipment.events:2': '1' });
-    expect(Object.keys(offsets['shipment.events']!)).toEqual(['2', '10']);
+    expect(Object.keys(offsets['shipment.events'] ?? {})).toEqual(['2', '10']);
     expect(isReflected(offsets, { topic: 'shipment.outcomes', partition: 3, offset: 42n })).toBe(true);
     expect(isReflected(offsets, { topic: 'shipment.outcomes', partition: 3, offset: 43n })).toBe(false);
     expect(isReflected(offsets, { topic: 'shipment.outcomes', partition: 0, offset: 0n })).toBe(false);

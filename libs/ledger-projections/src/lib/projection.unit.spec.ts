@@ -3,7 +3,7 @@ import type { AccountSummary, ShipmentSummary } from './documents';
 import { ledgerKeys } from './keys';
 import { applyToMemory } from './project';
 import { MemoryKeyspace } from './writes';
-import { asEvents, asOutcome, asTransaction, lifecycle, rejectedOutcome, resetOffsets, T0, transaction } from './fixtures.spec';
+import { asEvents, asOutcome, asTransaction, lifecycle, rejectedOutcome, resetOffsets, stored, T0, transaction } from './fixtures.spec';
 
 const PREFIX = 't.ledger:';
 const keys = ledgerKeys(PREFIX);
@@ -18,7 +18,7 @@ describe('shipment events', () => {
   it('keeps the summary at the latest version and state', () => {
     const ks = new MemoryKeyspace();
     applyToMemory(ks, PREFIX, asEvents(lifecycle('S1')));
-    const summary = JSON.parse(ks.get(keys.shipment('S1'))!) as ShipmentSummary;
+    const summary = JSON.parse(stored(ks, keys.shipment('S1'))) as ShipmentSummary;
     expect(summary).toMatchObject({ shipmentId: 'S1', version: 8, status: 'Shipped', orderId: 'ORD-S1', createdAt: T0, updatedAt: T0 + 7 * 60_000 });
     expect(summary.state).toMatchObject({ carrier: 'DHL', packageCount: 2, lines: [{ sku: 'SKU-A', picked: 2 }, { sku: 'SKU-B', picked: 1 }] });
     expect(ks.zrange(keys.shipmentEvents('S1')).map(([, v]) => v)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -121,7 +121,7 @@ describe('accounts', () => {
     const charge = transaction('ACC-1', 'tx-1', 7499, T0, { shipmentId: 'S1', sourceEventId: 'cmd-S1-8:0' });
     const payment = transaction('ACC-1', 'tx-2', -5000, T0 + 1000, { kind: 'Payment' });
     applyToMemory(ks, PREFIX, [asTransaction(charge), asTransaction(payment), asTransaction(charge)]);
-    const account = JSON.parse(ks.get(keys.account('ACC-1'))!) as AccountSummary;
+    const account = JSON.parse(stored(ks, keys.account('ACC-1'))) as AccountSummary;
     expect(account).toMatchObject({ accountId: 'ACC-1', balanceMinor: 2499, currency: 'EUR', version: 2, lastTransactionId: 'tx-2' });
     expect(ks.zrange(keys.accountTransactions('ACC-1'))).toEqual([
       ['tx-1', 1],

@@ -93,6 +93,15 @@ export function apiKeyAuth(keys: readonly StoredKey[]) {
   };
 }
 
+/**
+ * The principal `apiKeyAuth` set, for handlers mounted behind it. Throws (a wiring bug, answered
+ * 500, never a client's fault) when the route was mounted without authentication.
+ */
+export function principalOf(req: Pick<Request, 'principal'>): Principal {
+  if (!req.principal) throw new Error('route mounted without authentication');
+  return req.principal;
+}
+
 /** 403 unless the authenticated principal holds one of `roles`. */
 export function requireRole(...roles: Role[]) {
   return (req: Request, res: Response, next: NextFunction) => {

@@ -1,4 +1,4 @@
-import { authenticate, hashApiKey, parseApiKeys } from './auth';
+import { authenticate, hashApiKey, parseApiKeys, principalOf } from './auth';
 import { ConfigError } from './errors';
 
 describe('API keys', () => {
@@ -27,5 +27,10 @@ describe('API keys', () => {
       ]);
     }
     expect.assertions(2);
+  });
+
+  it('hands a handler the principal authentication set, and refuses a route mounted without it', () => {
+    expect(principalOf({ principal: { id: 'sue', role: 'supervisor' } })).toEqual({ id: 'sue', role: 'supervisor' });
+    expect(() => principalOf({})).toThrow('route mounted without authentication');
   });
 });

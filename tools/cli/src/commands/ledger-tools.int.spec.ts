@@ -313,7 +313,9 @@ describe('waybill rebuild ledger / verify ledger', () => {
 
   it('exits 1 with a table of missing, extra and different keys after the live keyspace is tampered with', async () => {
     const shipmentKey = `${keyPrefix}shipment:S005`;
-    const doc = JSON.parse((await redis.get(shipmentKey))!);
+    const live = await redis.get(shipmentKey);
+    if (live === null) throw new Error(`${shipmentKey} is not in the live keyspace`);
+    const doc = JSON.parse(live);
     await redis.set(shipmentKey, JSON.stringify({ ...doc, status: 'Cancelled' }));
     const different = await waybill(['verify', 'ledger']);
     expect(different.code).toBe(1);
@@ -349,7 +351,9 @@ describe('waybill rebuild ledger / verify ledger', () => {
     const run = await waybill(['verify', 'ledger']);
     expect(run.stdout).toContain('identical');
     expect(run.code).toBe(0);
-    expect(JSON.parse((await redis.get(`${keyPrefix}shipment:N002`))!)).toMatchObject({ status: 'Shipped' });
+    const n002 = await redis.get(`${keyPrefix}shipment:N002`);
+    expect(n002).not.toBeNull();
+    expect(JSON.parse(n002 ?? 'null')).toMatchObject({ status: 'Shipped' });
     await stopLedger();
   });
 });

@@ -225,7 +225,7 @@ export async function verifyLedger(kafka: Kafka, admin: Admin, redis: Redis, set
         lowNoted.add(field);
         notes.push(`${field}: records before offset ${p.low} are gone (retention); a replay cannot reproduce what they wrote`);
       }
-      const from = reached.get(field)!;
+      const from = reached.get(field) ?? p.low;
       if (to > from) ranges.push({ topic: p.topic, partition: p.partition, from, to });
     }
     const counts = await replayLedger({

@@ -138,7 +138,14 @@ export function AccountPage({ id }: { id: string }) {
             ← Newer
           </button>
           <span class="muted">Page {cursors.length}</span>
-          <button type="button" disabled={!txs.data?.nextCursor} onClick={() => txs.data?.nextCursor && setCursors((c) => [...c, txs.data!.nextCursor!])}>
+          <button
+            type="button"
+            disabled={!txs.data?.nextCursor}
+            onClick={() => {
+              const next = txs.data?.nextCursor;
+              if (next) setCursors((c) => [...c, next]);
+            }}
+          >
             Older →
           </button>
         </nav>

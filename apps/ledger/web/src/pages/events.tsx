@@ -110,7 +110,7 @@ export function EventsPage({ route }: { route: Route }) {
       },
     );
     return () => controller.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // NOTE: filterKey stands for the filters the effect reads: it reloads when they change, not on every render.
   }, [filterKey, cursor, reloadTick]);
 
   // Every 2 s: how many events are newer than the newest one shown? The page itself never moves.
@@ -161,7 +161,14 @@ export function EventsPage({ route }: { route: Route }) {
             ← Newer
           </button>
           <span class="muted">Page {cursors.length}</span>
-          <button type="button" disabled={!page.nextCursor} onClick={() => page.nextCursor && setCursors((c) => [...c, page.nextCursor!])}>
+          <button
+            type="button"
+            disabled={!page.nextCursor}
+            onClick={() => {
+              const next = page.nextCursor;
+              if (next) setCursors((c) => [...c, next]);
+            }}
+          >
             Older →
           </button>
         </nav>
@@ -183,7 +190,7 @@ function FilterForm({ filters }: { filters: Filters }) {
     setUser(filters.user ?? '');
     setFrom(isoToLocal(filters.from));
     setTo(isoToLocal(filters.to));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // NOTE: key is the filters' content: the form resets when the URL's filters change, not when a render hands it an equal new object.
   }, [key]);
   const apply = (e: Event) => {
     e.preventDefault();

@@ -46,6 +46,8 @@ export function ShipmentPage({ id, asOf }: { id: string; asOf?: string }) {
   const { shipment: s, events, machine } = data;
   const at = data.asOf;
   const notYet = at && 'notYet' in at;
+  // The instant the shown state is for: the one it was loaded for (the URL's may already be another).
+  const shownAt = at && new Date('notYet' in at ? at.notYet : at.asOf).toLocaleString();
   const shownVersion = at ? (notYet ? 0 : (at as ShipmentAsOf).version) : s.version;
   const shownState: ShipmentState | undefined = at ? (notYet ? undefined : (at as ShipmentAsOf).state) : s.state;
   const shownStatus = shownState?.status ?? 'None';
@@ -72,10 +74,10 @@ export function ShipmentPage({ id, asOf }: { id: string; asOf?: string }) {
       {at ? (
         <div class={`asof-banner ${notYet ? 'warn' : ''}`} role="status" data-testid="asof-banner">
           {notYet ? (
-            <>The shipment did not exist yet at {new Date(asOf!).toLocaleString()}.</>
+            <>The shipment did not exist yet at {shownAt}.</>
           ) : (
             <>
-              Showing the state <strong>as of {new Date(asOf!).toLocaleString()}</strong>: version {shownVersion}, status <StatusBadge status={shownStatus} />. It is{' '}
+              Showing the state <strong>as of {shownAt}</strong>: version {shownVersion}, status <StatusBadge status={shownStatus} />. It is{' '}
               <StatusBadge status={s.status} /> (v{s.version}) now.
             </>
           )}

@@ -103,7 +103,14 @@ export function ShipmentsPage({ route }: { route: Route }) {
             ← Previous
           </button>
           <span class="muted">Page {cursors.length}</span>
-          <button type="button" disabled={!list.data?.nextCursor} onClick={() => list.data?.nextCursor && setCursors((c) => [...c, list.data!.nextCursor!])}>
+          <button
+            type="button"
+            disabled={!list.data?.nextCursor}
+            onClick={() => {
+              const next = list.data?.nextCursor;
+              if (next) setCursors((c) => [...c, next]);
+            }}
+          >
             Next →
           </button>
         </nav>

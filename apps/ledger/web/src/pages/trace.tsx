@@ -122,7 +122,8 @@ function Swimlanes({ items, lanes, t0 }: { items: TraceItem[]; lanes: string[]; 
   const links: Array<[number, number, string]> = [];
   items.forEach((it, i) => {
     const l = laneOf(it);
-    if (last.has(l)) links.push([last.get(l)!, i, l]);
+    const previous = last.get(l);
+    if (previous !== undefined) links.push([previous, i, l]);
     last.set(l, i);
   });
   return (
