@@ -49,7 +49,6 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
         }
       },
     }),
-    consumer: { maxBytesPerPartition: 1_048_576 },
     onCrash,
     logger,
     metrics,

@@ -87,6 +87,9 @@ export interface ProjectionLoopOptions<R> {
   maxPlanAttempts?: number;
 }
 
+/** Fetches in a row that end at the same undecided record before the loop says it is stuck. */
+const UNDECIDED_WARN_AFTER = 100;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -112,6 +115,8 @@ export class ProjectionLoop<R> {
   private readonly observed = new Map<string, bigint>();
   private assigned: WatchedPartition[] = [];
   private watch?: { stop(): void };
+  /** Per field, where fetches keep stopping at an undecided transaction, and how many times in a row. */
+  private readonly undecided = new Map<string, { at: string; times: number }>();
   private readonly groupId: string;
   private readonly topicPrefix: string;
   private readonly settings: ProjectionSettings;
@@ -150,6 +155,10 @@ export class ProjectionLoop<R> {
       allowAutoTopicCreation: false,
       sessionTimeout: sessionTimeoutMs,
       heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeoutMs / 3)),
+      // NOTE: a transaction's records count as undecided until its marker is in the same fetch. A
+      // fetch cut at 1 MiB (kafkajs's default) right after a batch of nearly the broker's 1 MiB
+      // message limit would never hold the marker; room for such a batch and its marker ends that.
+      maxBytesPerPartition: 4 * 1_048_576,
       ...this.options.consumer,
     });
     this.consumer = consumer;
@@ -241,10 +250,17 @@ export class ProjectionLoop<R> {
     if (messages.length === 0) {
       if (!complete) {
         // A transaction whose marker is not in this fetch yet: read from its first record again.
-        consumer.seek({ topic, partition, offset: resumeAt ?? batch.firstOffset() ?? floor.toString() });
+        const at = resumeAt ?? batch.firstOffset() ?? floor.toString();
+        const times = (this.undecided.get(field)?.at === at ? (this.undecided.get(field)?.times ?? 0) : 0) + 1;
+        this.undecided.set(field, { at, times });
+        if (times === UNDECIDED_WARN_AFTER) {
+          logger.warn({ topic, partition, offset: at, fetches: times }, 'a transaction stays undecided in every fetch (its marker never fits in one): the partition cannot go on; raise maxBytesPerPartition');
+        }
+        consumer.seek({ topic, partition, offset: at });
         await sleep(50);
         return;
       }
+      this.undecided.delete(field);
       // Only markers, aborted or already reflected records: record that they are behind us, so a
       // reader waiting for an offset is not kept waiting by a trailing commit marker.
       const next = (BigInt(batch.lastOffset()) + 1n).toString();
