@@ -1,5 +1,7 @@
 import type { TransactionRecorded } from '@waybill/contracts';
-import { call, newShipment, pipeline, type Pipeline } from '../support/pipeline';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { call, newShipment, pipeline, root, type Pipeline } from '../support/pipeline';
 
 // HTTP → shipment-handler → shipment-reducer → shipment.events → accounting-listener →
 // accounting.commands → accounting-command-listener → accounting.transactions → account-reducer,
@@ -24,6 +26,7 @@ describe('accounting, end to end', () => {
   let p: Pipeline;
   let shipments: App;
   let accounting: App;
+  let ledger: App;
 
   beforeAll(async () => {
     p = await pipeline('accounting');
@@ -33,9 +36,10 @@ describe('accounting, end to end', () => {
       p.start('accounting-command-listener'),
       p.start('account-reducer'),
     ]);
-    [shipments, accounting] = await Promise.all([
+    [shipments, accounting, ledger] = await Promise.all([
       p.start('shipment-handler', { OUTCOME_WAIT_MS: '10000' }),
       p.start('accounting-handler', { OUTCOME_WAIT_MS: '10000' }),
+      p.start('ledger'),
     ]);
   });
   afterAll(() => p?.close());
@@ -167,5 +171,20 @@ describe('accounting, end to end', () => {
 
     const after = await balance('ACC-E2E-2');
     expect([after.body.balanceMinor, after.body.version]).toEqual([TOTAL, 1]);
+  });
+
+  it('feeds payments and adjustments with tools/demo/demo.mjs, and every one of its requests gets the answer it expects', async () => {
+    const output = await new Promise<string>((resolvePromise, reject) =>
+      execFile(
+        process.execPath,
+        [join(root, 'tools', 'demo', 'demo.mjs'), '--handler', shipments.url, '--ledger', ledger.url, '--accounting', accounting.url, '--stack', '/nonexistent', '--shipments', '30', '--seed', '11', '--quiet'],
+        { timeout: 120_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolvePromise(stdout)),
+      ),
+    );
+    expect(output).toContain('No unexpected answers.');
+    const booked = /Accounting: (\d+) payments, (\d+) adjustments\./.exec(output);
+    expect(booked).not.toBeNull();
+    expect(Number(booked?.[1])).toBeGreaterThan(0);
   });
 });

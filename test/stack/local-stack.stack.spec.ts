@@ -121,6 +121,9 @@ describe('npm start', () => {
     expect(survivors(dataDir).some((line) => line.includes('kafka.Kafka'))).toBe(true);
     const stopMs = await ctrlC(first);
     expect(stopMs).toBeLessThan(15_000);
+    // A healthy run, a kill -9 and a stop included, is nothing an operator must act on: no line of
+    // any app or of the registry at level error (50) or fatal (60).
+    expect(first.output().split('\n').filter((line) => /"level":[56]0/.test(line))).toEqual([]);
     await new Promise((r) => setTimeout(r, 500));
     expect(survivors(dataDir)).toEqual([]);
 

@@ -145,6 +145,14 @@ export async function runDemo(options, out = process.stdout) {
   const stats = { requests: 0, accepted: 0, refused: 0, failed: 0, alerts: 0, corrections: 0, payments: 0, adjustments: 0, accountingSkipped: !urls.accounting };
   const interesting = { delivered: [], corrected: [], alerted: [], cancelled: [], orders: [] };
   const failures = [];
+  /** Accounts a shipment of the day shipped for: charged, so open. */
+  const charged = new Set();
+  const accountOpened = async (account) => {
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(250)) {
+      if ((await http(urls.accounting, 'GET', `/accounts/${account}`, 'finance')).status === 200) return true;
+    }
+    return false;
+  };
   /** Per shipment, the readToken of the last answer: what the ledger must show before a link to it is printed. */
   const readTokens = new Map();
   const remember = (id, res) => {
@@ -298,6 +306,7 @@ export async function runDemo(options, out = process.stdout) {
       }
     }
     ok = ok && (await step('Shipped', () => command(s.id, people.associate(), 'Ship', { carrier: rng.pick(CARRIERS), trackingNumber: `3S${tag}${rng.int(100000, 999999)}` })));
+    if (ok) charged.add(o.account);
     ok = ok && (await step('Delivered', () => command(s.id, 'associate', 'ConfirmDelivery', { receivedBy: o.name })));
     if (ok && s.final === 'Cancelled') {
       ok = expectOk(`cancel ${s.id}`, await command(s.id, people.lead(), 'Cancel', { reason: rng.pick(CANCEL_REASONS) }));
@@ -323,9 +332,16 @@ export async function runDemo(options, out = process.stdout) {
 
   // Money: customers pay for part of what shipped; finance adjusts a few accounts.
   if (urls.accounting) {
-    const accounts = [...new Set(orders.map((o) => o.account))];
+    // An account opens with its first shipment charge, booked a moment after the shipment ships:
+    // only those are paid, once account-reducer shows them.
+    const accounts = [...charged];
     await Promise.all(accounts.map(async (account, i) => {
-      const pay = await http(urls.accounting, 'POST', `/accounts/${account}/payments`, 'finance', { amountMinor: rng.int(20, 200) * 100, currency: 'EUR', reason: `bank transfer ${tag}-${i + 1}` });
+      if (!(await accountOpened(account))) {
+        stats.failed++;
+        if (failures.length < 10) failures.push(`account ${account}: not opened 15 s after its shipment shipped`);
+        return;
+      }
+      const pay = await http(urls.accounting, 'POST', `/accounts/${account}/payments`, 'finance', { amountMinor: rng.int(20, 200) * 100, currency: 'EUR', reference: `bank transfer ${tag}-${i + 1}` });
       if (expectOk(`payment ${account}`, pay)) stats.payments++;
       if (i % 4 === 0) {
         const adj = await http(urls.accounting, 'POST', `/accounts/${account}/adjustments`, 'finance', { amountMinor: -rng.int(1, 20) * 100, currency: 'EUR', reason: 'goodwill discount for a late delivery' });
