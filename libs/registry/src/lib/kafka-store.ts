@@ -6,6 +6,9 @@ import { StoreError, StoreTimeoutError } from './errors';
 import { decodeRecord, encodeConfigValue, encodeKey, encodeSchemaValue, type RegistryKey, type RegistryRecord } from './records';
 import { RegistryState, type ApplyOutcome } from './state';
 
+/** How long one step of stopping may wait for Kafka. */
+const STOP_STEP_MS = 2_000;
+
 export interface KafkaStoreOptions {
   brokers: string[];
   topic: string;
@@ -195,10 +198,20 @@ export class KafkaStore {
 
   async stop(): Promise<void> {
     this.ready = false;
-    await this.consumer.disconnect().catch((err) => this.options.logger.warn({ err }, 'consumer disconnect failed'));
-    await this.producer.disconnect().catch((err) => this.options.logger.warn({ err }, 'producer disconnect failed'));
+    // NOTE: each step is bounded: stopped together with its broker (Ctrl-C in a terminal signals
+    // both), kafkajs would retry a LeaveGroup or DeleteGroups far past the shutdown timeout.
+    const step = async (what: string, work: () => Promise<unknown>) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_STEP_MS)));
+      const outcome = await Promise.race([work().then(() => 'done' as const, (error: unknown) => error), late]);
+      clearTimeout(timer);
+      if (outcome === 'late') this.options.logger.info({ step: what, ms: STOP_STEP_MS }, 'Kafka did not answer while stopping; going on');
+      else if (outcome !== 'done') this.options.logger.debug({ step: what, error: String(outcome) }, 'stop step failed; going on');
+    };
+    await step('consumer disconnect', () => this.consumer.disconnect());
+    await step('producer disconnect', () => this.producer.disconnect());
     // The group existed only to read the topic; leaving it behind would litter the cluster.
-    await this.admin.deleteGroups([this.groupId]).catch(() => undefined);
-    await this.admin.disconnect().catch(() => undefined);
+    await step('delete the reader group', () => this.admin.deleteGroups([this.groupId]));
+    await step('admin disconnect', () => this.admin.disconnect());
   }
 }
