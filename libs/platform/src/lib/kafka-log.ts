@@ -22,11 +22,19 @@ const RETRIED = [
 /** Lost or refused connections: one outage, however many lines kafkajs writes about it. */
 const CONNECTION = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection (error|timeout|closed)|Closed connection|Failed to connect|seed broker|KafkaJSConnection/i;
 
-export type KafkaLogClass = 'retried' | 'connection' | 'other';
+/**
+ * A consumer kafkajs restarts by itself ("Crash: …" then "Restarting the consumer in …", both at
+ * ERROR): a retry, worth a warn. One it gives up on reaches the app's crash handler, which says so
+ * at error and exits.
+ */
+const RESTART = /^(Crash: |Restarting the consumer in )/;
+
+export type KafkaLogClass = 'retried' | 'connection' | 'restart' | 'other';
 
 /** What a kafkajs log line is about, from its message and error text. */
 export function classifyKafkaLog(message: string, error: unknown): KafkaLogClass {
   const text = `${message} ${typeof error === 'string' ? error : ''}`;
+  if (RESTART.test(message)) return 'restart';
   if (CONNECTION.test(text)) return 'connection';
   if (RETRIED.some((phrase) => text.includes(phrase))) return 'retried';
   return 'other';
@@ -55,6 +63,7 @@ export function kafkaLogSink(logger: Logger, options: { quietMs?: number; now?: 
       endIfQuiet();
       const kind = level === 'error' || level === 'warn' ? classifyKafkaLog(message, extra.error) : 'other';
       if (kind === 'retried') return void logger.debug({ namespace, ...extra }, message);
+      if (kind === 'restart') return void logger.warn({ namespace, ...extra }, message);
       if (kind === 'connection') {
         if (outage) {
           outage.last = now();

@@ -16,6 +16,10 @@ describe('classifyKafkaLog', () => {
     expect(classifyKafkaLog('Failed to connect to seed broker, trying another broker from the list: Connection error: connect ECONNREFUSED 127.0.0.1:9092', undefined)).toBe('connection');
     expect(classifyKafkaLog('Connection error: read ECONNRESET', undefined)).toBe('connection');
   });
+  it('knows a consumer kafkajs restarts by itself, even when a lost connection crashed it', () => {
+    expect(classifyKafkaLog('Crash: KafkaJSNumberOfRetriesExceeded: Connection error: connect ECONNREFUSED 127.0.0.1:9092', undefined)).toBe('restart');
+    expect(classifyKafkaLog('Restarting the consumer in 300ms', undefined)).toBe('restart');
+  });
   it('leaves everything else as it is', () => {
     expect(classifyKafkaLog('Response Produce(key: 0, version: 7)', 'The request included a message larger than the max message size the server will accept')).toBe('other');
   });
@@ -27,8 +31,9 @@ describe('kafkaLogSink', () => {
     const sink = kafkaLogSink(logger);
     sink.write('error', 'Connection', 'Response AddPartitionsToTxn(key: 24, version: 1)', { error: 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing' });
     sink.write('error', 'Producer', 'Failed to send messages: Message too large', {});
+    sink.write('error', 'Consumer', 'Restarting the consumer in 300ms', { retryTime: 300 });
     sink.stop();
-    expect(lines.map((l) => l.level)).toEqual([20, 50]);
+    expect(lines.map((l) => l.level)).toEqual([20, 50, 40]);
   });
 
   it('says an outage once when it starts and once when it ends, whatever it logs in between', () => {
