@@ -3,6 +3,7 @@ import { TOPICS, type AccountingCommand, type AccountingCommandOutcome, type Ser
 import { validateTransaction, type TransactionData } from '@waybill/accounting-domain';
 import { fingerprint, undeclaredFields, withoutIgnoredFields, type CommandGateway, type IdempotencyRecord, type Looked, type TrackedOutcome } from '@waybill/command-gateway';
 import type { Logger, Principal, SerialProducer } from '@waybill/platform';
+import { textCharacterProblem } from '@waybill/util';
 import type { BalanceAfter, BalanceClient, Credentials } from './balance-client';
 import { idempotentTransactionId } from './idempotency';
 
@@ -74,6 +75,12 @@ export function toTransaction(kind: MoneyRequestKind, accountId: string, body: R
     if (value === undefined || value === null) return value as null | undefined;
     if (typeof value !== 'string' || value.trim() === '' || value.length > 200) {
       fieldErrors.push({ field, message: 'must be a non-empty string of at most 200 characters' });
+      return undefined;
+    }
+    // One-line text: no control character, no lone surrogate (the rule every front door applies).
+    const problem = textCharacterProblem(value);
+    if (problem) {
+      fieldErrors.push({ field, message: problem });
       return undefined;
     }
     return value;

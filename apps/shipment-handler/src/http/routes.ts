@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { BadRequest, guard, objectBody, optionalToken, sendPending, sendReply, undeclaredFields, withoutIgnoredFields } from '@waybill/command-gateway';
+import { BadRequest, guard, objectBody, optionalToken, pathId, sendPending, sendReply, undeclaredFields, withoutIgnoredFields } from '@waybill/command-gateway';
 import { principalOf, requireRole, ROLES } from '@waybill/platform';
 import { isShipmentCommandType, type ShipmentCommandType } from '@waybill/shipment-domain';
 import { formatReadToken, SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
@@ -149,7 +149,7 @@ export function shipmentRoutes(service: CommandService): Router {
     '/commands/:commandId',
     requireRole(...ROLES),
     guard(async (req, res) => {
-      const { commandId } = req.params;
+      const commandId = pathId(req, 'commandId');
       const found = await service.lookup(commandId);
       if (found.kind === 'unknown') return void res.status(404).json({ error: 'NOT_FOUND', message: 'no command with this id' });
       if (found.kind === 'pending') return sendPending(res, commandId, found.pending);
