@@ -33,14 +33,14 @@ beforeEach(() => {
 });
 
 /** A raw request (fetch would re-encode the path, and a body here is bytes, not a string). */
-function raw(method: string, path: string, body?: Buffer, contentType = 'application/json'): Promise<{ status: number; json: any }> {
+function raw(method: string, path: string, body?: Buffer, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> | string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: body ? { 'content-type': contentType, 'content-length': body.length } : {} }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
+        let json: Record<string, unknown> | string;
         try {
           json = JSON.parse(text);
         } catch {
@@ -78,7 +78,7 @@ describe('JSON bodies that are not UTF-8', () => {
   it('a charset other than UTF-8 is 415', async () => {
     const answer = await raw('POST', '/echo', Buffer.from('{"a":"b"}', 'utf16le'), 'application/json; charset=utf-16le');
     expect(answer.status).toBe(415);
-    expect(answer.json.error).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(answer.json).toMatchObject({ error: 'UNSUPPORTED_MEDIA_TYPE' });
   });
 });
 
@@ -92,7 +92,7 @@ describe('query strings and paths that are not percent-encoded UTF-8', () => {
   it('a parameter name that does not decode is a 400 too', async () => {
     const answer = await raw('GET', '/things/x?%FF=1');
     expect(answer.status).toBe(400);
-    expect(answer.json.error).toBe('BAD_REQUEST');
+    expect(answer.json).toMatchObject({ error: 'BAD_REQUEST' });
   });
 
   it.each(['/things/%FF', '/things/%C3%28', '/nowhere/%E0%A4%A'])('the path %s is a 400', async (path) => {

@@ -6,10 +6,11 @@ import { createData } from './fixtures.spec';
 
 const CONTROL = ['\u0000', '\u0007', '\t', '\n', '\r', '\u001b', '\u007f', '\u0085', '\u009b'];
 const withText = (path: string, value: string) => {
-  const data = structuredClone(createData) as unknown as Record<string, any>;
+  type Node = { [name: string]: Node | string };
+  const data = structuredClone(createData) as unknown as Node;
   const parts = path.split('.');
   let parent = data;
-  for (const part of parts.slice(0, -1)) parent = parent[part];
+  for (const part of parts.slice(0, -1)) parent = parent[part] as Node;
   parent[parts[parts.length - 1]] = value;
   return data;
 };

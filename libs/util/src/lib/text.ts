@@ -13,8 +13,6 @@
  * Everything else of Unicode is kept exactly, format characters (U+202E) and emoji included.
  */
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const CONTROL_BUT_NEWLINE_AND_TAB = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export type TextKind = 'one-line' | 'multi-line';
@@ -30,7 +28,14 @@ export function hasLoneSurrogate(value: string): boolean {
 
 /** True when `value` holds a character the kind of field refuses (see above). */
 export function hasControlCharacter(value: string, kind: TextKind = 'one-line'): boolean {
-  return (kind === 'one-line' ? CONTROL : CONTROL_BUT_NEWLINE_AND_TAB).test(value);
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f)) {
+      if (kind === 'multi-line' && (c === 0x0a || c === 0x09)) continue;
+      return true;
+    }
+  }
+  return false;
 }
 
 /**
