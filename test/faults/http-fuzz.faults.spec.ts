@@ -80,6 +80,7 @@ const badId = fc
 /** Header values: 1-200 visible ASCII characters are fine, everything else is not (what fetch can send). */
 const badToken = fc.oneof(
   fc.constantFrom('', ' ', 'has space', 'tab\there', 'é', 'ÿÿ', 'x'.repeat(201), 'a\u00a0b'),
+  fc.tuple(fc.constantFrom('k', 'key-1'), fc.constantFrom('\t', '\u0085', '\u009b', '\u0080'), fc.constantFrom('x', '2')).map(([a, b, c]) => a + b + c),
   fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c === 0x7f ? 0x20 : c)), minLength: 1, maxLength: 40 }).filter((s) => !/^[\x21-\x7e]{1,200}$/.test(s.trim())), // HTTP drops the whitespace around a value
   fc.integer({ min: 201, max: 4_000 }).map((n) => 'k'.repeat(n)),
 );
@@ -93,6 +94,35 @@ const HEX = fc.constantFrom(...'0123456789abcdef'.split(''));
 const hex = (options: { minLength: number; maxLength: number }) => fc.string({ unit: HEX, ...options });
 /** No lone surrogates: they cannot be put in a URL. */
 const wellFormed = (s: string) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+/** C0 (NUL, BEL, tab, newline, ESC …), DEL and C1: refused in every id and one-line text field. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const controlChar = fc.oneof(fc.integer({ min: 0, max: 0x1f }), fc.constant(0x7f), fc.integer({ min: 0x80, max: 0x9f })).map((c) => String.fromCharCode(c));
+/** Half of a surrogate pair alone: not Unicode. JSON carries it (`"\ud800"`); UTF-8 cannot, and would make it U+FFFD. */
+const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
+const plain = fc.string({ unit: fc.constantFrom(...'ABCxyz09-_'.split('')), minLength: 1, maxLength: 6 });
+/** Otherwise fine text with a control character or a lone surrogate inside (or alone). */
+const hostileText = fc.oneof(
+  fc.tuple(plain, fc.oneof(controlChar, loneSurrogate), plain).map(([a, b, c]) => a + b + c),
+  fc.tuple(plain, fc.oneof(controlChar, loneSurrogate)).map(([a, b]) => a + b),
+  fc.constantFrom('ORD\u0000', 'A\u001b[2J', 'bell\u0007', 'x\r\nX-Evil: 1', 'a\tb', 'DEL\u007f', 'C1\u0085', 'CSI\u009b31m', '\ud800', 'x\udfff', '\ude00x'),
+);
+/** Control characters only: what a (percent-encoded) URL can carry. */
+const hostileUrlText = fc.oneof(fc.tuple(plain, controlChar, plain).map(([a, b, c]) => a + b + c), fc.constantFrom('\u0000', 'a\u0000', 'x\u001b[2J', 'a\tb', 'a\nb', '\u007f', '\u0085'));
+/** Header values with a tab or a C1 character inside (what fetch sends: it refuses NUL, CR and LF itself, and node's parser DEL). */
+const hostileHeader = fc.oneof(
+  fc.tuple(plain, fc.constantFrom('\t', ...Array.from({ length: 32 }, (_, i) => String.fromCharCode(0x80 + i))), plain).map(([a, b, c]) => a + b + c),
+);
+/** Bytes that are not UTF-8, inside a JSON string. */
+const NOT_UTF8: Array<[string, number[]]> = [
+  ['C3 28', [0xc3, 0x28]],
+  ['FF', [0xff]],
+  ['FE FF', [0xfe, 0xff]],
+  ['C0 AF (overlong)', [0xc0, 0xaf]],
+  ['ED A0 80 (a surrogate)', [0xed, 0xa0, 0x80]],
+  ['F4 90 80 80 (past U+10FFFF)', [0xf4, 0x90, 0x80, 0x80]],
+  ['E2 82 (cut short)', [0xe2, 0x82]],
+  ['80 (a lone continuation)', [0x80]],
+];
 
 /** Sets a property as an own, enumerable data property (so `__proto__` is serialised like any key). */
 function put(target: Record<string, unknown>, name: string, value: unknown): void {
@@ -137,6 +167,7 @@ const createBreaker: fc.Arbitrary<Mutation> = fc.oneof(
   fc.tuple(fc.constantFrom(...TEXT), nonString).map(([path, v]) => set(path, 'wrong type', v)),
   fc.tuple(fc.constantFrom(...TEXT), blank).map(([path, v]) => set(path, 'blank', v)),
   fc.tuple(fc.constantFrom(...TEXT), huge).map(([path, v]) => set(path, `huge (${v.length} chars)`, v)),
+  fc.tuple(fc.constantFrom(...TEXT), hostileText).map(([path, v]) => set(path, `control character or lone surrogate ${JSON.stringify(v)}`, v)),
   badCurrency.map((v) => set('currency', 'not ISO 4217', v)),
   badCountry.map((v) => set('destination.country', 'not ISO 3166', v)),
   fc.tuple(fc.constantFrom('lines.0.quantity', 'lines.1.quantity'), badCount).map(([path, v]) => set(path, 'bad count', v)),
@@ -212,6 +243,19 @@ const badCommand: fc.Arbitrary<{ label: string; body: unknown }> = fc.oneof(
       body: { type, data: { ...VALID_DATA[type], [field]: value } },
     })),
   ),
+  fc.constantFrom('PickItem', 'Ship', 'ConfirmDelivery', 'Cancel', 'CorrectStatus').chain((type) =>
+    fc.tuple(fc.constantFrom(...DATA_FIELDS[type].filter((f) => f !== 'quantity')), hostileText).map(([field, value]) => ({
+      label: `${type}.${field} = ${JSON.stringify(value)} (control character or lone surrogate)`,
+      body: { type, data: { ...VALID_DATA[type], [field]: value } },
+    })),
+  ),
+  fc.tuple(fc.constantFrom(...COMMAND_TYPES), anyJson).chain(([type, value]) =>
+    extraKey(['type', 'data']).map((name) => {
+      const body = { type, data: VALID_DATA[type] };
+      put(body, name, value);
+      return { label: `${type} with extra field ${JSON.stringify(name)} beside type and data`, body };
+    }),
+  ),
   fc.constantFrom('PickItem', 'Ship', 'ConfirmDelivery', 'Cancel', 'CorrectStatus', 'Pack').chain((type) =>
     fc.constantFrom(...DATA_FIELDS[type]).map((field) => {
       const data = { ...VALID_DATA[type] };
@@ -269,7 +313,7 @@ const badWaitFor = fc.oneof(
 /** Ids nobody used: random text, URL-escaped when sent. */
 const unknownId = fc
   .oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }), hex({ minLength: 8, maxLength: 40 }).map((h) => `nobody-${h}`))
-  .filter((s) => wellFormed(s) && s !== '.' && s !== '..' && !s.startsWith('FZ-'));
+  .filter((s) => wellFormed(s) && !CONTROL.test(s) && s !== '.' && s !== '..' && !s.startsWith('FZ-'));
 const q = (params: Record<string, string | undefined>) => {
   const search = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) search.append(k, v);
@@ -424,12 +468,15 @@ describe('HTTP fuzzing: hostile input gets a clear 4xx and changes nothing', () 
       fc.constant({ label: 'currency missing', patch: { currency: undefined } }),
       fc.oneof(nonString.filter((v) => v !== null), blank, hugeUnder64k).map((v) => ({ label: `reference ${typeof v === 'string' ? `string(${v.length})` : JSON.stringify(v)}`, patch: { reference: v } })),
       fc.tuple(extraKey(['amountMinor', 'currency', 'reference', 'reason']), anyJson).map(([k, v]) => ({ label: `extra field ${JSON.stringify(k)}`, patch: { [k]: v }, extra: k })),
+      hostileText.map((v) => ({ label: `reference ${JSON.stringify(v)} (control character or lone surrogate)`, patch: { reference: v } })),
     );
     const adjustmentBreaker = fc.oneof(
       fc.constantFrom(0, 0.5, -0.5, 2 ** 53, -(2 ** 53), 1e21, '100', null, true).map((v) => ({ label: `amountMinor ${JSON.stringify(v)}`, patch: { amountMinor: v } as Record<string, unknown> })),
       fc.constant({ label: 'reason missing', patch: { reason: undefined } as Record<string, unknown> }),
       fc.oneof(nonString.filter((v) => v !== null), blank, hugeUnder64k).map((v) => ({ label: `reason ${typeof v === 'string' ? `string(${v.length})` : JSON.stringify(v)}`, patch: { reason: v } as Record<string, unknown> })),
       fc.constant({ label: 'a reference (payments only)', patch: { reference: 'x' } as Record<string, unknown> }),
+      fc.tuple(extraKey(['amountMinor', 'currency', 'reason']), anyJson).map(([k, v]) => ({ label: `extra field ${JSON.stringify(k)}`, patch: { [k]: v } as Record<string, unknown> })),
+      hostileText.map((v) => ({ label: `reason ${JSON.stringify(v)} (control character or lone surrogate)`, patch: { reason: v } as Record<string, unknown> })),
     );
     const build = (base: Record<string, unknown>, patch: Record<string, unknown>) => {
       const body: Record<string, unknown> = { ...base };
@@ -544,7 +591,7 @@ describe('HTTP fuzzing: hostile input gets a clear 4xx and changes nothing', () 
   });
 
   it('ledger writes: acknowledging unknown alerts 404; the admin correct-status proxy passes on 400/404', async () => {
-    await report.run('POST /alerts/:id/ack, /admin/api/shipments/:id/correct-status', 'unknown alert ids and bodies on ack; invalid toStatus/reason (wrong type, blank, huge), bad and unknown shipment ids on the correction proxy', '404 / 400 JSON with headers; no acknowledgement, no correction', async () => {
+    await report.run('POST /alerts/:id/ack, /admin/api/shipments/:id/correct-status', 'unknown alert ids and bodies on ack; invalid toStatus/reason (wrong type, blank, huge), unknown fields beside a valid correction, bad and unknown shipment ids on the correction proxy', '404 / 400 JSON with headers; no acknowledgement, no correction', async () => {
       let count = 0;
       await fc.assert(
         fc.asyncProperty(unknownId, anyJson, async (id, body) => {
@@ -560,20 +607,120 @@ describe('HTTP fuzzing: hostile input gets a clear 4xx and changes nothing', () 
             fc.oneof(fc.string({ maxLength: 12 }), nonString).filter((s) => !(SHIPMENT_STATUSES as readonly unknown[]).includes(s)).map((toStatus) => ({ id: TARGET, body: { toStatus, reason: 'x' } as unknown, status: 400 })),
             fc.oneof(nonString, blank, huge).map((reason) => ({ id: TARGET, body: { toStatus: 'Cancelled', reason } as unknown, status: 400 })),
             fc.constantFrom([], 'x', 5, {}).map((body) => ({ id: TARGET, body: body as unknown, status: 400 })),
+            // A valid correction with a field a CorrectStatus does not have: refused (never dropped and the correction applied).
+            fc.tuple(extraKey(['toStatus', 'reason']), anyJson).map(([name, value]) => {
+              const body: Record<string, unknown> = { toStatus: 'Cancelled', reason: 'x' };
+              put(body, name, value);
+              return { id: TARGET, body: body as unknown, status: 400, field: name };
+            }),
             badId.map((id) => ({ id, body: { toStatus: 'Cancelled', reason: 'x' } as unknown, status: 400 })),
             hex({ minLength: 4, maxLength: 12 }).map((h) => ({ id: `UNKNOWN-P-${h}-${(n++).toString(36)}`, body: { toStatus: 'Cancelled', reason: 'x' } as unknown, status: 404 })),
           ),
-          async ({ id, body, status }) => {
+          async ({ id, body, status, ...more }) => {
             if (status === 404) unknownShipments.add(id);
             const answer = await send(ledger, 'POST', `/admin/api/shipments/${encodeURIComponent(id)}/correct-status`, { role: 'supervisor', body });
             count++;
-            expectClientError(answer, status);
+            const field = (more as { field?: string }).field;
+            expectClientError(answer, status, (json) =>
+              field === undefined || (json.error === 'VALIDATION' && json.fieldErrors?.some((f: { field: string }) => f.field === field)) ? undefined : `expected VALIDATION naming the unknown field ${JSON.stringify(field)}`,
+            );
           },
         ),
         settings(RUNS),
       );
       return count;
     });
+  });
+
+  it('control characters and lone surrogates in every id, text field, header and query parameter get 400 naming it', async () => {
+    type Probe = { label: string; app: App; method: string; path: string; role: string; body?: unknown; headers?: Record<string, string>; names: string; ledgerParam?: boolean };
+    const CREATE_TEXT = ['shipmentId', ...TEXT];
+    const fieldOf = (path: string) => path.replace(/\.(\d+)(?=\.|$)/g, '[$1]');
+    const probe: fc.Arbitrary<Probe> = fc.oneof(
+      fc.tuple(fc.constantFrom(...CREATE_TEXT), hostileText).map(([path, v]) => {
+        const body: any = structuredClone(newShipment(nextId('H')));
+        set(path, 'hostile', v).apply(body);
+        if (path !== 'shipmentId') refusedIds.add(body.shipmentId);
+        return { label: `create ${path} = ${JSON.stringify(v)}`, app: handler, method: 'POST', path: '/shipments', role: 'associate', body, names: fieldOf(path) };
+      }),
+      fc.constantFrom('PickItem', 'Ship', 'ConfirmDelivery', 'Cancel', 'CorrectStatus').chain((type) =>
+        fc.tuple(fc.constantFrom(...DATA_FIELDS[type].filter((f) => f !== 'quantity' && f !== 'toStatus')), hostileText).map(([field, v]) => ({
+          label: `${type}.${field} = ${JSON.stringify(v)}`,
+          app: handler,
+          method: 'POST',
+          path: `/shipments/${TARGET}/commands`,
+          role: 'supervisor',
+          body: { type, data: { ...VALID_DATA[type], [field]: v } },
+          names: field,
+        })),
+      ),
+      fc.tuple(fc.constantFrom('idempotency-key', 'x-trace-id'), hostileHeader, fc.constantFrom<[App, string, string, unknown]>([handler, `/shipments/${TARGET}/commands`, 'supervisor', { type: 'Cancel', data: { reason: 'x' } }], [accounting, `/accounts/${ACCOUNT}/payments`, 'finance', { amountMinor: 5, currency: 'EUR' }])).map(([header, v, [app, path, role, body]]) => ({
+        label: `${header}: ${JSON.stringify(v)}`,
+        app,
+        method: 'POST',
+        path,
+        role,
+        body,
+        headers: { [header]: v },
+        names: header,
+      })),
+      fc.tuple(fc.constantFrom(['payments', 'reference'], ['adjustments', 'reason']), hostileText).map(([[kind, field], v]) => ({
+        label: `${kind} ${field} = ${JSON.stringify(v)}`,
+        app: accounting,
+        method: 'POST',
+        path: `/accounts/${ACCOUNT}/${kind}`,
+        role: 'finance',
+        body: { amountMinor: kind === 'payments' ? 5 : -5, currency: 'EUR', [field]: v },
+        names: field,
+      })),
+      fc.tuple(hostileUrlText, fc.constantFrom('payments', 'adjustments')).map(([id, kind]) => ({ label: `account id ${JSON.stringify(id)}`, app: accounting, method: 'POST', path: `/accounts/${encodeURIComponent(id)}/${kind}`, role: 'finance', body: { amountMinor: 5, currency: 'EUR', reason: 'x' }, names: 'accountId' })),
+      fc.tuple(hostileUrlText, fc.constantFrom(handler, accounting)).map(([id, app]) => ({ label: `command id ${JSON.stringify(id)}`, app, method: 'GET', path: `/commands/${encodeURIComponent(id)}`, role: 'viewer', names: 'commandId' })),
+      hostileText.map((v) => ({ label: `correction reason ${JSON.stringify(v)}`, app: ledger, method: 'POST', path: `/admin/api/shipments/${TARGET}/correct-status`, role: 'supervisor', body: { toStatus: 'Cancelled', reason: v }, names: 'reason' })),
+      fc.tuple(fc.constantFrom(['/shipments', 'q'], ['/events', 'initiatedBy'], ['/shipments', 'cursor'], ['/events', 'cursor'], ['/alerts', 'cursor'], [`/accounts/${ACCOUNT}/transactions`, 'cursor']), hostileUrlText).map(([[path, param], v]) => ({
+        label: `${path}?${param}=${JSON.stringify(v)}`,
+        app: ledger,
+        method: 'GET',
+        path: `${path}${q({ [param]: v })}`,
+        role: 'viewer',
+        names: param,
+        ledgerParam: true,
+      })),
+      fc.tuple(fc.constantFrom(['/shipments/{}', 'id'], ['/shipments/{}/events', 'id'], ['/events/{}', 'eventId'], ['/traces/{}', 'traceId'], ['/accounts/{}', 'id'], ['/accounts/{}/transactions', 'id']), hostileUrlText).map(([[route, param], v]) => ({
+        label: `${route} with ${JSON.stringify(v)}`,
+        app: ledger,
+        method: 'GET',
+        path: route.replace('{}', encodeURIComponent(v)),
+        role: 'viewer',
+        names: param,
+        ledgerParam: true,
+      })),
+      hostileUrlText.map((v) => ({ label: `ack ${JSON.stringify(v)}`, app: ledger, method: 'POST', path: `/alerts/${encodeURIComponent(v)}/ack`, role: 'team-lead', names: 'id', ledgerParam: true })),
+    );
+    await report.run(
+      'control characters and lone surrogates',
+      'C0 (NUL, BEL, tab, newline, ESC), DEL, C1 and lone surrogates in every create and command text field and id, payment references and adjustment reasons, the correction proxy’s reason, Idempotency-Key / X-Trace-Id, account and command path ids, the ledger’s q / initiatedBy / cursor and every ledger path id',
+      '400 VALIDATION with a fieldErrors entry naming the field (the ledger: 400 BAD_REQUEST with `param`), JSON, headers; nothing stored',
+      async () => {
+        let count = 0;
+        await fc.assert(
+          fc.asyncProperty(probe, async ({ label, app, method, path, role, body, headers, names, ledgerParam }) => {
+            const answer = await send(app, method, path, { role, body, headers });
+            count++;
+            expectClientError(answer, 400, (json) =>
+              ledgerParam
+                ? json.error === 'BAD_REQUEST' && json.param === names
+                  ? undefined
+                  : `expected BAD_REQUEST with param ${names} (${label})`
+                : json.error === 'VALIDATION' && json.fieldErrors?.some((f: { field: string }) => f.field === names)
+                  ? undefined
+                  : `expected VALIDATION naming ${names} (${label})`,
+            );
+          }),
+          settings(RUNS * 3),
+        );
+        return count;
+      },
+    );
   });
 
   it('malformed JSON, 10 000-deep values, wrong content types and bodies over the limit get 400/415/413 JSON on every POST', async () => {
@@ -587,7 +734,7 @@ describe('HTTP fuzzing: hostile input gets a clear 4xx and changes nothing', () 
       [ledger, `/admin/api/shipments/${TARGET}/correct-status`, 'supervisor', JSON.stringify({ toStatus: 'Cancelled', reason: '@deep' })],
     ];
     refusedIds.add('FZ-DEEP');
-    await report.run('every POST: body framing', `values nested 10 000 deep (arrays and objects; JSON.stringify overflows at ~5 000), not-JSON bodies (${NOT_JSON_BODIES.length} kinds: truncated, single quotes, trailing comma, NaN, top-level scalars), text/plain and form content types, charset=latin1, bodies past the limit (1mb / 64kb) with and without valid JSON`, '400 INVALID_JSON or VALIDATION / 415 / 413 PAYLOAD_TOO_LARGE, JSON, headers', async () => {
+    await report.run('every POST: body framing', `values nested 10 000 deep (arrays and objects; JSON.stringify overflows at ~5 000), not-JSON bodies (${NOT_JSON_BODIES.length} kinds: truncated, single quotes, trailing comma, NaN, top-level scalars), bytes that are not UTF-8 (${NOT_UTF8.length} kinds: bad lead and continuation bytes, overlong, surrogates, past U+10FFFF, cut short), text/plain and form content types, charset=latin1 and utf-16le, bodies past the limit (1mb / 64kb) with and without valid JSON`, '400 INVALID_JSON (saying UTF-8 for bytes that are not) or VALIDATION / 415 / 413 PAYLOAD_TOO_LARGE, JSON, headers', async () => {
       let count = 0;
       for (const [app, path, role, template] of posts) {
         for (const [open, close] of [['[', ']'], ['{"a":', '}']]) {
@@ -611,6 +758,16 @@ describe('HTTP fuzzing: hostile input gets a clear 4xx and changes nothing', () 
         const latin1 = await send(app, 'POST', path, { role, rawBody: '{"reason":"caf\xe9"}', headers: { 'content-type': 'application/json; charset=latin1' } });
         count++;
         expectClientError(latin1, [400, 415]);
+        const utf16 = await send(app, 'POST', path, { role, rawBody: Buffer.from(template.replace('"@deep"', '"x"'), 'utf16le'), headers: { 'content-type': 'application/json; charset=utf-16le' } });
+        count++;
+        expectClientError(utf16, 415);
+        // Bytes that are not UTF-8 in a string of an otherwise valid body: refused, never read as U+FFFD.
+        const [before, after] = template.split('"@deep"');
+        for (const [what, bad] of NOT_UTF8) {
+          const answer = await send(app, 'POST', path, { role, rawBody: Buffer.concat([Buffer.from(`${before}"caf`), Buffer.from(bad), Buffer.from(`"${after}`)]) });
+          count++;
+          expectClientError(answer, 400, (json) => (json.error === 'INVALID_JSON' && /UTF-8/.test(json.message) ? undefined : `expected INVALID_JSON saying the body is not UTF-8 (${what})`));
+        }
         for (const size of [1_100_000, 3_000_000]) {
           const big = await send(app, 'POST', path, { role, rawBody: JSON.stringify({ type: 'Cancel', data: { reason: 'x'.repeat(size) } }) });
           const garbage = await send(app, 'POST', path, { role, rawBody: '{'.repeat(size) });
@@ -630,13 +787,18 @@ describe('HTTP fuzzing: hostile input gets a clear 4xx and changes nothing', () 
   });
 
   it('unknown routes and methods get a JSON 404; oversized request lines and headers a JSON 431', async () => {
-    await report.run('routing and HTTP framing', 'unknown paths, PUT/DELETE/PATCH on known paths, a 20 kB URL, a 20 kB header, a malformed request line', '404 NOT_FOUND / 431 / 400, JSON, security headers', async () => {
+    await report.run('routing and HTTP framing', 'unknown paths, PUT/DELETE/PATCH on known paths, paths and query strings that are not percent-encoded UTF-8, a 20 kB URL, a 20 kB header, a malformed request line', '404 NOT_FOUND / 431 / 400, JSON, security headers', async () => {
       let count = 0;
       for (const app of [handler, accounting, ledger]) {
         for (const [method, path] of [['GET', '/nope'], ['GET', '/shipments/x/commands/y'], ['DELETE', '/shipments/FZ-TARGET'], ['PUT', '/accounts/ACC-FZ'], ['PATCH', '/events'], ['GET', '/%E0%A4%A']] as const) {
           const answer = await send(app, method, path, { role: 'supervisor' });
           count++;
           expectClientError(answer, path === '/%E0%A4%A' ? [400, 404] : 404);
+        }
+        for (const path of ['/shipments?q=%FF', '/events?initiatedBy=%C3%28', '/shipments?status=%E0%A4%A', '/accounts/ACC-FZ/transactions?cursor=%ED%A0%80', '/shipments/%FF', '/accounts/%C0%AF', '/commands/%E2%82', '/shipments?%FF=1']) {
+          const answer = await send(app, 'GET', path, { role: 'viewer' });
+          count++;
+          expectClientError(answer, 400, (json) => (/percent-encoded UTF-8/.test(json.message) ? undefined : 'expected a 400 saying the URL is not percent-encoded UTF-8'));
         }
         const longUrl = await rawHttp(app.port, `GET /shipments/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\nX-API-Key: demo-viewer-key\r\nConnection: close\r\n\r\n`);
         const longHeader = await rawHttp(app.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { TOPICS, type AccountingCommand, type AccountingCommandOutcome, type Serde } from '@waybill/contracts';
 import { validateTransaction, type TransactionData } from '@waybill/accounting-domain';
-import { fingerprint, type CommandGateway, type IdempotencyRecord, type Looked, type TrackedOutcome } from '@waybill/command-gateway';
+import { fingerprint, undeclaredFields, withoutIgnoredFields, type CommandGateway, type IdempotencyRecord, type Looked, type TrackedOutcome } from '@waybill/command-gateway';
 import type { Logger, Principal, SerialProducer } from '@waybill/platform';
+import { textCharacterProblem } from '@waybill/util';
 import type { BalanceAfter, BalanceClient, Credentials } from './balance-client';
 import { idempotentTransactionId } from './idempotency';
 
@@ -64,9 +65,7 @@ export function isAccountId(value: string): boolean {
 export function toTransaction(kind: MoneyRequestKind, accountId: string, body: Record<string, unknown>, transactionId: string): { data?: TransactionData; fieldErrors: FieldError[] } {
   const fieldErrors: FieldError[] = [];
   if (!isAccountId(accountId)) fieldErrors.push({ field: 'accountId', message: 'must be 1 to 64 letters, digits, ".", "_" or "-"' });
-  for (const field of Object.keys(body)) {
-    if (!ALLOWED_FIELDS[kind].includes(field)) fieldErrors.push({ field, message: `is not a field of ${kind === 'Payment' ? 'a payment' : 'an adjustment'} (${ALLOWED_FIELDS[kind].join(', ')})` });
-  }
+  fieldErrors.push(...undeclaredFields(body, ALLOWED_FIELDS[kind], { message: `is not a field of ${kind === 'Payment' ? 'a payment' : 'an adjustment'} (${ALLOWED_FIELDS[kind].join(', ')})` }));
   const { amountMinor } = body;
   const whole = typeof amountMinor === 'number' && Number.isSafeInteger(amountMinor);
   if (!whole) fieldErrors.push({ field: 'amountMinor', message: 'must be a whole number of minor units (no fractions, no strings)' });
@@ -76,6 +75,12 @@ export function toTransaction(kind: MoneyRequestKind, accountId: string, body: R
     if (value === undefined || value === null) return value as null | undefined;
     if (typeof value !== 'string' || value.trim() === '' || value.length > 200) {
       fieldErrors.push({ field, message: 'must be a non-empty string of at most 200 characters' });
+      return undefined;
+    }
+    // One-line text: no control character, no lone surrogate (the rule every front door applies).
+    const problem = textCharacterProblem(value);
+    if (problem) {
+      fieldErrors.push({ field, message: problem });
       return undefined;
     }
     return value;
@@ -122,7 +127,7 @@ export class AccountingService {
   async send(request: MoneyRequest): Promise<MoneyResult> {
     const began = Date.now();
     const { principal, accountId, kind } = request;
-    const { initiatedBy: _ignored, ...body } = request.body;
+    const body = withoutIgnoredFields(request.body);
     const traceId = request.traceId ?? randomUUID();
     const commandId = randomUUID();
     const transactionId = request.idempotencyKey ? idempotentTransactionId(principal.id, request.idempotencyKey, accountId) : `http:${randomUUID()}`;

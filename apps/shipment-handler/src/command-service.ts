@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { TOPICS, type CommandOutcome, type Serde } from '@waybill/contracts';
-import { fingerprint, type CommandGateway, type IdempotencyRecord, type Looked, type TrackedOutcome } from '@waybill/command-gateway';
+import { fingerprint, undeclaredCommandFields, type CommandGateway, type IdempotencyRecord, type Looked, type TrackedOutcome } from '@waybill/command-gateway';
 import type { Logger, Principal, SerialProducer } from '@waybill/platform';
 import { roleMaySend, validateCommand, type FieldError, type ShipmentCommand, type ShipmentCommandType } from '@waybill/shipment-domain';
 import { commandToRecord } from '@waybill/shipment-messages';
 import { idempotentCommandId } from './idempotency';
-import { undeclaredFields } from './undeclared-fields';
 
 /** What an Idempotency-Key remembers of the shipment command it was used for. */
 export interface ShipmentClaim extends IdempotencyRecord {
@@ -74,7 +73,7 @@ export class CommandService {
       },
     } as ShipmentCommand;
 
-    const fieldErrors = [...validateCommand(command), ...undeclaredFields(request.type, request.data)];
+    const fieldErrors = [...validateCommand(command), ...undeclaredCommandFields(request.type, request.data)];
     if (fieldErrors.length) return { kind: 'invalid', fieldErrors };
     // Viewers and finance may send no shipment command at all; a correction by a non-supervisor
     // goes on to the reducer, which refuses it and raises the alert supervisors must see.

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { BadRequest, guard, objectBody, optionalToken, sendPending, sendReply } from '@waybill/command-gateway';
+import { BadRequest, guard, objectBody, optionalToken, pathId, sendPending, sendReply } from '@waybill/command-gateway';
 import { principalOf, requireRole, ROLES } from '@waybill/platform';
 import { isAccountId, type AccountingService, type MoneyRequestKind, type MoneyResult } from '../accounting-service';
 import { BalancesUnavailable, type BalanceClient, type Credentials } from '../balance-client';
@@ -69,7 +69,7 @@ export function accountingRoutes(service: AccountingService, balances: BalanceCl
     '/commands/:commandId',
     anyone,
     guard(async (req, res) => {
-      const { commandId } = req.params;
+      const commandId = pathId(req, 'commandId');
       const found = await service.lookup(commandId);
       if (found.kind === 'unknown') return void res.status(404).json({ error: 'NOT_FOUND', message: 'no accounting command with this id' });
       if (found.kind === 'pending') return sendPending(res, commandId, found.pending);

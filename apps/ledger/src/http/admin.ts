@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
+import { sendValidation, undeclaredCommandFields, withoutIgnoredFields } from '@waybill/command-gateway';
 import { ConfigError, type Logger } from '@waybill/platform';
 import { CORRECTION, SHIPMENT_EVENT_TYPES, SHIPMENT_STATUSES, TRANSITIONS, TRANSITION_GUARDS, allowedCommands, isTerminalStatus } from '@waybill/shipment-domain';
 
@@ -130,17 +131,20 @@ export function adminRoutes(options: AdminOptions & { authenticated: RequestHand
   });
 
   router.post('/admin/api/shipments/:id/correct-status', authenticated, async (req, res) => {
-    const body = (req.body ?? {}) as { toStatus?: unknown; reason?: unknown };
+    const raw: unknown = req.body ?? {};
     // shipment-handler judges the values; only what cannot be forwarded as a command is refused
-    // here (a 100 000-deep array cannot even be serialised), with the same 400 shipment-handler gives.
-    const fieldErrors =
-      typeof body !== 'object' || Array.isArray(body)
-        ? [{ field: '(body)', message: 'must be a JSON object { toStatus, reason }' }]
-        : (['toStatus', 'reason'] as const).filter((f) => body[f] !== undefined && body[f] !== null && typeof body[f] !== 'string').map((field) => ({ field, message: 'must be a string' }));
-    if (fieldErrors.length) {
-      res.status(400).json({ error: 'VALIDATION', message: 'the request has invalid fields', fieldErrors });
-      return;
+    // here (a 100 000-deep array cannot even be serialised), and a field a CorrectStatus does not
+    // have, by the same rule and with the same 400 as shipment-handler (never dropped: a stray
+    // `"type": "Ship"` beside a correction is a mistake to report, not to ignore).
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      return sendValidation(res, [{ field: '(body)', message: 'must be a JSON object { toStatus, reason }' }]);
     }
+    const body = withoutIgnoredFields(raw as Record<string, unknown>);
+    const fieldErrors = [
+      ...undeclaredCommandFields('CorrectStatus', body),
+      ...(['toStatus', 'reason'] as const).filter((f) => body[f] !== undefined && body[f] !== null && typeof body[f] !== 'string').map((field) => ({ field, message: 'must be a string' })),
+    ];
+    if (fieldErrors.length) return sendValidation(res, fieldErrors);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     // The caller's own credentials: shipment-handler authorises (and alerts) exactly as if called directly.
     for (const name of ['x-api-key', 'authorization', 'x-trace-id', 'if-match', 'idempotency-key']) {

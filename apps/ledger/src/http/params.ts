@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { parseInstant } from '@waybill/util';
+import { parseInstant, textCharacterProblem } from '@waybill/util';
 
 /** A bad query parameter: answered 400 naming the parameter. */
 export class BadParam {
@@ -10,11 +10,23 @@ export class BadParam {
 }
 
 
+/** A value no parameter or path id may hold: a control character or a lone surrogate (the rule of `@waybill/util`). */
+function checkCharacters(name: string, value: string): string {
+  const problem = textCharacterProblem(value);
+  if (problem) throw new BadParam(name, problem);
+  return value;
+}
+
 function single(req: Request, name: string): string | undefined {
   const value = req.query[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new BadParam(name, 'must be given once, as a plain value');
-  return value;
+  return checkCharacters(name, value);
+}
+
+/** The route's path ids (`:id`, `:eventId`, `:traceId`) are ids: a control character in one is a 400 naming it, not a lookup. */
+export function pathIds(req: Request): void {
+  for (const [name, value] of Object.entries(req.params ?? {})) if (typeof value === 'string') checkCharacters(name, value);
 }
 
 /** Every value of a repeatable parameter (`?a=1&a=2`). */
@@ -23,6 +35,7 @@ export function many(req: Request, name: string): string[] {
   if (value === undefined) return [];
   const values = Array.isArray(value) ? value : [value];
   if (!values.every((v): v is string => typeof v === 'string')) throw new BadParam(name, 'must be plain values');
+  for (const v of values) checkCharacters(name, v);
   return values;
 }
 

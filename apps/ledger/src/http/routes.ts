@@ -7,7 +7,7 @@ import type { AlertAcks, AlertStream } from '../alerts';
 import type { OffsetWaiter } from '../offset-waiter';
 import type { ShipmentVersionWaiter } from '../version-waiter';
 import { openApiDocument } from './openapi';
-import { BadParam, instant, iso, limit, many, oneOf, requiredInstant, text } from './params';
+import { BadParam, instant, iso, limit, many, oneOf, pathIds, requiredInstant, text } from './params';
 import { QUERY_READS, SHIPMENT_READS, type QueryPath } from './reads';
 import { accountView, alertView, eventView, shipmentView, summaryView, traceItemView, transactionView } from './views';
 
@@ -46,6 +46,7 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
 
   const read = (path: QueryPath, handler: (req: Request) => Promise<Answer>) => async (req: Request, res: Response, next: (err?: unknown) => void) => {
     try {
+      pathIds(req);
       const { readsFrom, ofShipment } = QUERY_READS[path];
       const positions = parseWaitFor(many(req, 'waitFor'), deps.topicPrefix, readsFrom, deps.partitionsOf);
       const readTokens = many(req, 'readToken');
@@ -194,6 +195,7 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
 
   router.post('/alerts/:id/ack', requireRole('team-lead', 'supervisor'), async (req, res, next) => {
     try {
+      pathIds(req);
       const outcome = await deps.reader.outcome(req.params.id);
       if (!outcome || !outcome.alert) return void res.status(404).json({ error: 'NOT_FOUND', message: `no alert ${req.params.id}` });
       const principal = principalOf(req);
@@ -201,6 +203,7 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
       if (first) await deps.stream.publish('ack', { id: outcome.eventId, acknowledgedBy: ack.by, acknowledgedAt: ack.at });
       res.status(200).json({ ...alertView(outcome, ack), alreadyAcknowledged: !first, meta: { offsets: await deps.reader.offsets() } });
     } catch (err) {
+      if (err instanceof BadParam) return void res.status(400).json({ error: 'BAD_REQUEST', param: err.param, message: `${err.param} ${err.message}` });
       next(err);
     }
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { BadRequest, guard, objectBody, optionalToken, sendPending, sendReply } from '@waybill/command-gateway';
+import { BadRequest, guard, objectBody, optionalToken, pathId, sendPending, sendReply, undeclaredFields, withoutIgnoredFields } from '@waybill/command-gateway';
 import { principalOf, requireRole, ROLES } from '@waybill/platform';
 import { isShipmentCommandType, type ShipmentCommandType } from '@waybill/shipment-domain';
 import { formatReadToken, SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
@@ -44,11 +44,6 @@ function expectedVersion(req: Request): number | undefined {
   const match = /^(?:W\/)?"?(\d{1,15})"?$/.exec(header.trim());
   if (!match) throw new BadRequest([{ field: 'If-Match', message: 'must be the expected version, e.g. "3"' }]);
   return Number(match[1]);
-}
-
-function withoutInitiatedBy(data: object): object {
-  const { initiatedBy: _ignored, ...rest } = data as Record<string, unknown>;
-  return rest;
 }
 
 function newShipmentId(): string {
@@ -131,10 +126,12 @@ export function shipmentRoutes(service: CommandService): Router {
     operate,
     handle(false, (req) => {
       const { shipmentId } = req.params;
-      const { type, data: rawData } = req.body as { type?: unknown; data?: unknown };
-      // `initiatedBy` always comes from the API key; one in the body is ignored, not an error.
-      const data = typeof rawData === 'object' && rawData !== null && !Array.isArray(rawData) ? withoutInitiatedBy(rawData) : rawData;
-      const errors = [];
+      // `initiatedBy` always comes from the API key; one in the body is ignored, not an error. Any
+      // other field beside `type` and `data` is refused, like a stray field inside `data`.
+      const envelope = withoutIgnoredFields(req.body as Record<string, unknown>);
+      const { type, data: rawData } = envelope as { type?: unknown; data?: unknown };
+      const data = typeof rawData === 'object' && rawData !== null && !Array.isArray(rawData) ? withoutIgnoredFields(rawData as Record<string, unknown>) : rawData;
+      const errors = undeclaredFields(envelope, ['type', 'data'], { message: 'is not a field of a command (type, data)' });
       if (!SHIPMENT_ID_PATTERN.test(shipmentId)) errors.push({ field: 'shipmentId', message: 'is not a shipment id' });
       // A command without fields still takes an object: `[]` or `"x"` is a mistake, not "no data".
       if (rawData !== undefined && rawData !== null && (typeof rawData !== 'object' || Array.isArray(rawData))) {
@@ -152,7 +149,7 @@ export function shipmentRoutes(service: CommandService): Router {
     '/commands/:commandId',
     requireRole(...ROLES),
     guard(async (req, res) => {
-      const { commandId } = req.params;
+      const commandId = pathId(req, 'commandId');
       const found = await service.lookup(commandId);
       if (found.kind === 'unknown') return void res.status(404).json({ error: 'NOT_FOUND', message: 'no command with this id' });
       if (found.kind === 'pending') return sendPending(res, commandId, found.pending);

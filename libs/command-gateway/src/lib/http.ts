@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { InvalidRecordError } from '@waybill/contracts';
+import { textCharacterProblem } from '@waybill/util';
 
 export interface FieldError {
   field: string;
@@ -21,6 +22,17 @@ export function optionalToken(req: Request, header: string): string | undefined 
   const value = req.header(header);
   if (value === undefined) return undefined;
   if (!TOKEN.test(value)) throw new BadRequest([{ field: header, message: 'must be 1 to 200 visible ASCII characters' }]);
+  return value;
+}
+
+/**
+ * A path id (`:commandId`) that is not even a candidate: a control character or a lone surrogate
+ * (the rule of `@waybill/util`) is a 400 naming it, not a lookup that answers 404.
+ */
+export function pathId(req: Request, name: string): string {
+  const value = req.params[name] ?? '';
+  const problem = textCharacterProblem(value);
+  if (problem) throw new BadRequest([{ field: name, message: problem }]);
   return value;
 }
 

@@ -65,6 +65,59 @@ export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Cache-Control', 'no-store'],
 ];
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * JSON is UTF-8 (RFC 8259): a body in another charset is 415, and bytes that are not UTF-8 are a
+ * 400 INVALID_JSON, where express.json alone would decode them to U+FFFD and go on without a word.
+ */
+function utf8Only(_req: Request, _res: Response, body: Buffer, encoding: string): void {
+  if (!/^utf-?8$/i.test(encoding)) {
+    throw Object.assign(new Error(`the body must be JSON in UTF-8, not ${encoding}`), { status: 415, type: 'charset.unsupported' });
+  }
+  try {
+    UTF8.decode(body);
+  } catch {
+    throw Object.assign(new Error('the body is not valid UTF-8 (JSON must be UTF-8)'), { status: 400, type: 'encoding.invalid' });
+  }
+}
+
+/** `decodeURIComponent`, or undefined where the text is not percent-encoded UTF-8. */
+function decoded(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A path or a query parameter that is not percent-encoded UTF-8 (`%FF`, `%C3%28`, a cut-short
+ * `%E0%A4%A`, an encoded surrogate) is a 400, naming the parameter, instead of being kept as the
+ * raw text (express's query parser) or decoded some other way.
+ */
+function refuseUndecodableUrl(req: Request, res: Response, next: NextFunction): void {
+  const url = req.originalUrl ?? req.url;
+  const mark = url.indexOf('?');
+  const path = mark >= 0 ? url.slice(0, mark) : url;
+  if (decoded(path) === undefined) {
+    return void res.status(400).json({ error: 'BAD_REQUEST', message: 'the path is not valid percent-encoded UTF-8' });
+  }
+  if (mark >= 0) {
+    for (const part of url.slice(mark + 1).split('&')) {
+      const eq = part.indexOf('=');
+      const rawName = (eq >= 0 ? part.slice(0, eq) : part).replace(/\+/g, ' ');
+      const rawValue = eq >= 0 ? part.slice(eq + 1).replace(/\+/g, ' ') : '';
+      const name = decoded(rawName);
+      if (name === undefined || decoded(rawValue) === undefined) {
+        const param = name ?? rawName;
+        return void res.status(400).json({ error: 'BAD_REQUEST', param, message: `${param} is not valid percent-encoded UTF-8` });
+      }
+    }
+  }
+  next();
+}
+
 /**
  * An express app with the endpoints every Waybill app has: `/healthz` (alive), `/readyz` (its
  * dependencies answer), `/metrics` (Prometheus, API key needed like every non-health route),
@@ -80,6 +133,7 @@ export function createHttpApp(options: HttpAppOptions): { app: Express; authenti
     for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
     next();
   });
+  app.use(refuseUndecodableUrl);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -103,7 +157,7 @@ export function createHttpApp(options: HttpAppOptions): { app: Express; authenti
   app.get('/metrics', authenticated, requireRole(...ROLES), async (_req, res) => {
     res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });
-  app.use(express.json({ limit: options.bodyLimit ?? '1mb' }));
+  app.use(express.json({ limit: options.bodyLimit ?? '1mb', verify: utf8Only }));
   return { app, authenticated };
 }
 
@@ -123,6 +177,7 @@ export function jsonErrorHandler(logger: Logger): [RequestHandler, ErrorRequestH
     const status = err.status ?? err.statusCode;
     if (err.type === 'entity.too.large') return void res.status(413).json({ error: 'PAYLOAD_TOO_LARGE', message: err.message });
     if (err.type === 'entity.parse.failed') return void res.status(400).json({ error: 'INVALID_JSON', message: 'the body is not valid JSON' });
+    if (err.type === 'encoding.invalid') return void res.status(400).json({ error: 'INVALID_JSON', message: err.message });
     if (err.type === 'charset.unsupported' || err.type === 'encoding.unsupported') return void res.status(415).json({ error: 'UNSUPPORTED_MEDIA_TYPE', message: err.message });
     if (status && status >= 400 && status < 500) {
       // A file the static mount could not serve: its message names the file's absolute path, which

@@ -1,4 +1,4 @@
-import { assertNever } from '@waybill/util';
+import { assertNever, textCharacterProblem } from '@waybill/util';
 import { SHIPMENT_ROLES, isShipmentCommandType, type ShipmentCommandType } from './commands';
 import type { FieldError } from './errors';
 import { SHIPMENT_STATUSES, isShipmentStatus } from './state';
@@ -22,10 +22,18 @@ class Checks {
     this.errors.push({ field, message });
   }
 
+  /** An id or a one-line text: not blank, no control character, no lone surrogate (`textCharacterProblem`). */
   text(field: string, value: unknown): value is string {
-    if (typeof value === 'string' && value.trim().length > 0) return true;
-    this.add(field, 'is required and must not be blank');
-    return false;
+    if (typeof value !== 'string' || value.trim().length === 0) {
+      this.add(field, 'is required and must not be blank');
+      return false;
+    }
+    const problem = textCharacterProblem(value);
+    if (problem) {
+      this.add(field, problem);
+      return false;
+    }
+    return true;
   }
 
   pattern(field: string, value: unknown, pattern: RegExp, what: string): void {
