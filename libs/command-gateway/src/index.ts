@@ -4,3 +4,4 @@ export { CommandGateway, type Submission, type Submitted, type Looked } from './
 export { BadRequest, guard, objectBody, optionalToken, sendIdempotencyMismatch, sendPending, sendReply, sendValidation, type CommonReply, type FieldError } from './lib/http';
 export { startHandlerGateway, OUTCOME_REPLAY_MS, type HandlerGateway } from './lib/start';
 export { serveHandler, handlerConfigShape, type HandlerConfig, type HandlerContext, type ServeHandlerOptions } from './lib/serve';
+export { COMMAND_HEADERS, IDEMPOTENCY_KEY_REUSED, pendingAnswer, pollLink } from './lib/openapi';
