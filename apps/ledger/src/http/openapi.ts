@@ -12,10 +12,10 @@ const waitFor = (readsFrom: readonly LedgerTopic[]) => ({
   name: 'waitFor',
   in: 'query',
   required: false,
-  description: `Wait until the ledger reflects these record positions: <topic>:<partition>:<offset>, repeated or comma-separated, on a topic this read is projected from (${readsFrom.join(', ')}). The topics are projected independently, so a position on another topic is 400. The topic is logical (${readsFrom[0]}) or physical (with TOPIC_PREFIX). Past WAIT_FOR_TIMEOUT_MS (default 5000) the answer is 504 WAIT_FOR_TIMEOUT.`,
+  description: `Wait until the ledger reflects these record positions: <topic>:<partition>:<offset> (e.g. ${readsFrom[0]}:3:42), repeated or comma-separated, on a topic this read is projected from (${readsFrom.join(', ')}). The topics are projected independently, so a position on another topic is 400. The topic is logical (${readsFrom[0]}) or physical (with TOPIC_PREFIX). Past WAIT_FOR_TIMEOUT_MS (default 5000) the answer is 504 WAIT_FOR_TIMEOUT.`,
   style: 'form',
   explode: true,
-  schema: { type: 'array', items: { type: 'string', example: `${readsFrom[0]}:3:42` } },
+  schema: { type: 'array', items: str },
 });
 const readToken = param(
   'readToken',

@@ -40,7 +40,13 @@ const SCHEMAS: Record<string, JsonSchema> = {
       orderId: text,
       customerAccountId: text,
       currency: { type: 'string', pattern: '^[A-Z]{3}$', example: 'EUR' },
-      lines: { type: 'array', minItems: 1, maxItems: 500, items: closed({ sku: text, quantity: count, unitPriceMinor: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } }) },
+      lines: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 500,
+        description: 'Each sku on one line; the total (quantity × unitPriceMinor summed) at most 2^52 - 1 minor units.',
+        items: closed({ sku: text, quantity: count, unitPriceMinor: { type: 'integer', minimum: 0, maximum: 2 ** 52 - 1 } }),
+      },
       destination: closed({ name: text, street: text, city: text, postalCode: text, country: { type: 'string', pattern: '^[A-Z]{2}$', example: 'NL' } }),
     },
     ['orderId', 'customerAccountId', 'currency', 'lines', 'destination'],
@@ -63,7 +69,7 @@ const SCHEMAS: Record<string, JsonSchema> = {
 const either = (...names: string[]): JsonSchema => ({ anyOf: names.map(ref) });
 const links = {
   ...pollLink('getCommand'),
-  NextCommand: { operationId: 'sendCommand', parameters: { shipmentId: '$response.body#/shipmentId', 'header.If-Match': '$response.body#/version' }, description: 'The next command to this shipment, at the version this answer names.' },
+  NextCommand: { operationId: 'sendCommand', parameters: { shipmentId: '$response.body#/shipmentId', 'header.If-Match': '$response.header.ETag' }, description: 'The next command to this shipment, at the version this answer names.' },
 };
 
 /** The reducer's refusals, by status (`error` says which), and what this handler refuses itself. */

@@ -77,7 +77,7 @@ export function balanceApiPaths(passedOn: Record<string, unknown> = {}): Record<
           query('readToken', 'Read your own write: <accountId>@<version> from a Recorded answer; waits up to WAIT_FOR_TIMEOUT_MS for that version, then 504.', {
             type: 'string',
             pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}@[0-9]{1,15}$',
-            example: 'ACC-42@3',
+            example: 'ACC-42@1',
           }),
         ],
         responses: {
