@@ -78,11 +78,13 @@ function schemathesis(app: App, role: string, exclude: string[] = [], reportDir:
   });
 }
 
-/** schemathesis' closing lines: how many operations, test cases and failures. */
+/** schemathesis' closing lines, short: test cases, links followed, failures and warnings. */
 function summaryOf(output: string): string {
   const lines = output.split('\n').map((l) => l.trim());
-  const keep = lines.filter((l) => /^(API Operations|Test Phases|Test cases|Failures|Errors|Warnings|Seed|[✅❌⏭🚫]|\d+ (passed|failed|errors?))|test cases|generated|operations|No issues found|issues found/i.test(l));
-  return keep.slice(-12).join(' · ');
+  const cases = lines.find((l) => /^\d+ generated/.test(l));
+  const links = lines.filter((l) => l.startsWith('API Links:'));
+  const flagged = lines.filter((l) => /^(❌|⚠️) /.test(l));
+  return [cases ? `test cases: ${cases}` : '', ...links, ...flagged].filter(Boolean).join('; ');
 }
 
 describe('every app answers as its own OpenAPI document says (schemathesis)', () => {
