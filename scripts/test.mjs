@@ -20,14 +20,15 @@ function run(title, command, args) {
   }
 }
 
-// The Python interop test reads our topics with Confluent's own client, from PyPI, in a private venv.
+// The Python interop test reads our topics with Confluent's own client, and the OpenAPI conformance
+// faults test runs schemathesis against every app: both from PyPI, in one private venv.
 const venv = join(root, '.cache', 'python');
-const requirements = join(root, 'test', 'interop', 'requirements.txt');
+const requirements = [join(root, 'test', 'interop', 'requirements.txt'), join(root, 'test', 'faults', 'requirements.txt')];
 const stamp = join(venv, 'requirements.sha256');
-const wanted = createHash('sha256').update(readFileSync(requirements)).digest('hex');
+const wanted = createHash('sha256').update(requirements.map((file) => readFileSync(file, 'utf8')).join('\n')).digest('hex');
 if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wanted) {
-  run('python venv for the interop test', 'python3', ['-m', 'venv', venv]);
-  run('pip install -r test/interop/requirements.txt', join(venv, 'bin', 'pip'), ['install', '-q', '-r', requirements]);
+  run('python venv for the interop and OpenAPI conformance tests', 'python3', ['-m', 'venv', venv]);
+  run('pip install -r test/interop/requirements.txt -r test/faults/requirements.txt', join(venv, 'bin', 'pip'), ['install', '-q', ...requirements.flatMap((file) => ['-r', file])]);
   writeFileSync(stamp, wanted);
 }
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { SHIPMENT_EVENT_TYPES, SHIPMENT_STATUSES } from '@waybill/shipment-domain';
 import { newShipment, pipeline, type Pipeline } from '../support/pipeline';
-import { eventually, expectClientError, InjectionReport, rawHttp, send, topicEnd, type Answer, type App } from './support-security';
+import { bookFirstCharge, eventually, expectClientError, InjectionReport, rawHttp, send, topicEnd, type Answer, type App } from './support-security';
 
 // Property-based fuzzing of every HTTP endpoint that takes input (bodies, path parameters, query
 // parameters, Idempotency-Key / If-Match / X-Trace-Id), against the real apps on the shared test
@@ -352,21 +352,7 @@ describe('HTTP fuzzing: hostile input gets a clear 4xx and changes nothing', () 
     const unicode = { ...newShipment(UNICODE), orderId: 'ORD-ünï-😀', destination: { name: 'Zoë 山田 🚚', street: 'Straße 1 ‮x', city: 'Þórshöfn', postalCode: '۱۲۳', country: 'FO' } };
     expect((await send(handler, 'POST', '/shipments', { role: 'associate', body: unicode })).status).toBe(201);
     setupCommands = 2;
-    const producer = p.env.kafka.producer();
-    await producer.connect();
-    const value = await p.serde.encode('accounting.transactions', 'TransactionRecorded', {
-      eventId: 'fz-charge-1',
-      aggregateId: ACCOUNT,
-      aggregateType: 'Account',
-      version: 1,
-      traceId: 'fz-trace',
-      causationId: 'fz-cause',
-      initiatedBy: 'system',
-      timestamp: Date.now(),
-      data: { transactionId: 'charge-fz-1', accountId: ACCOUNT, kind: 'Charge', amountMinor: 7499, currency: 'EUR', reason: null, shipmentId: TARGET, sourceEventId: 'fz-cause' },
-    });
-    await producer.send({ topic: p.topics.accountingTransactions, messages: [{ key: ACCOUNT, value }] });
-    await producer.disconnect();
+    await bookFirstCharge(p, ACCOUNT, TARGET, 'fz');
 
     const stored = await eventually('the ledger reflects the Unicode shipment', () => send(ledger, 'GET', `/shipments/${UNICODE}`, { role: 'viewer' }), (a) => a.status === 200);
     expect(stored.json.orderId).toBe(unicode.orderId);

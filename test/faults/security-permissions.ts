@@ -52,6 +52,7 @@ export const PERMISSIONS: readonly EndpointRule[] = [
   rule('every app', 'GET', '/healthz', all, { public: true }),
   rule('every app', 'GET', '/readyz', all, { public: true }),
   rule('every app', 'GET', '/metrics', all),
+  rule('every app', 'GET', '/openapi.json', all),
 
   rule('shipment-handler', 'POST', '/shipments', operators),
   rule('shipment-handler', 'POST', '/shipments/:shipmentId/commands', operators, { variant: 'lifecycle commands' }),
@@ -67,7 +68,6 @@ export const PERMISSIONS: readonly EndpointRule[] = [
   rule('account-reducer', 'GET', '/accounts/:accountId', all),
   rule('account-reducer', 'GET', '/accounts/:accountId/transactions', all),
 
-  rule('ledger', 'GET', '/openapi.json', all),
   rule('ledger', 'GET', '/shipments', all),
   rule('ledger', 'GET', '/stats/status-counts', all),
   rule('ledger', 'GET', '/shipments/:id', all),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Express } from 'express';
-import { createHttpApp, createLogger, createMetrics, ROLES } from '@waybill/platform';
+import { createHttpApp, createLogger, createMetrics, openApiDocument, ROLES } from '@waybill/platform';
 import { accountingRoutes } from '../../apps/accounting-handler/src/http/routes';
 import type { AccountingService } from '../../apps/accounting-handler/src/accounting-service';
 import type { BalanceClient } from '../../apps/accounting-handler/src/balance-client';
@@ -42,6 +42,7 @@ const options = () => ({
   apiKeys: `vic:viewer:${'a'.repeat(64)}`,
   readiness: [],
   rateLimit: { perMinute: 10, anonymousPerMinute: 10 },
+  openApi: openApiDocument({ title: 'permissions-test', description: 'the platform endpoints' }),
 });
 
 /** Each app's express app with its routes registered (never called, so the services stay empty). */
@@ -78,7 +79,7 @@ describe('the permission table', () => {
   it('has a row for every route each app registers, and no row for a route that does not exist', () => {
     const apps = appsUnderTest();
     const platform = routesOf(apps['every app']).routes;
-    expect(platform).toEqual(['GET /healthz', 'GET /metrics', 'GET /readyz']);
+    expect(platform).toEqual(['GET /healthz', 'GET /metrics', 'GET /openapi.json', 'GET /readyz']);
     for (const [name, app] of Object.entries(apps)) {
       const registered = routesOf(app).routes.filter((r) => name === 'every app' || !platform.includes(r));
       const tabled = [...new Set(PERMISSIONS.filter((r) => r.app === name && !r.static).map((r) => `${r.method} ${r.path}`))].sort();

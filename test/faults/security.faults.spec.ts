@@ -126,6 +126,7 @@ describe('security: permissions, keys, rate limits, headers, script injection', 
       case 'every app GET /healthz':
       case 'every app GET /readyz':
       case 'every app GET /metrics':
+      case 'every app GET /openapi.json':
         return { method: 'GET', path: rule.path, ok: [200] };
       case 'shipment-handler POST /shipments': {
         const id = `SEC-NEW-${who}`;

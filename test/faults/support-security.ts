@@ -206,3 +206,26 @@ export class InjectionReport {
     process.stderr.write(`${out.join('\n')}\n`);
   }
 }
+
+/**
+ * Books a first charge on an account straight onto accounting.transactions, as
+ * accounting-command-listener would (ids derive from `tag`), so the account exists for reads and
+ * payments.
+ */
+export async function bookFirstCharge(p: Pipeline, accountId: string, shipmentId: string, tag: string): Promise<void> {
+  const producer = p.env.kafka.producer();
+  await producer.connect();
+  const value = await p.serde.encode('accounting.transactions', 'TransactionRecorded', {
+    eventId: `${tag}-charge-1`,
+    aggregateId: accountId,
+    aggregateType: 'Account',
+    version: 1,
+    traceId: `${tag}-trace`,
+    causationId: `${tag}-cause`,
+    initiatedBy: 'system',
+    timestamp: Date.now(),
+    data: { transactionId: `charge-${tag}-1`, accountId, kind: 'Charge', amountMinor: 7499, currency: 'EUR', reason: null, shipmentId, sourceEventId: `${tag}-cause` },
+  });
+  await producer.send({ topic: p.topics.accountingTransactions, messages: [{ key: accountId, value }] });
+  await producer.disconnect();
+}

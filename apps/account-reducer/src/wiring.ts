@@ -5,6 +5,7 @@ import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, ty
 import { ProjectionLoop } from '@waybill/streams';
 import { balanceProjection } from './balance-projector';
 import { BalanceReads } from './balance-reads';
+import { openApiDocument } from './http/openapi';
 import { balanceRoutes } from './http/routes';
 import type { Config } from './config';
 
@@ -36,6 +37,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     metrics,
     apiKeys: config.API_KEYS,
     rateLimit: rateLimitOf(config),
+    openApi: openApiDocument(),
     readiness: projector.readiness,
   });
   app.use(authenticated, balanceRoutes(new BalanceReads(redis, config.TOPIC_PREFIX), { waitForTimeoutMs: config.WAIT_FOR_TIMEOUT_MS }));

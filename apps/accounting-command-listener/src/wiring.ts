@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, UndecodableMessageError } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, openApiDocument, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { runProcessor } from '@waybill/streams';
 import type { Config } from './config';
 import { accountStore, transactionProcessor } from './transaction-processor';
@@ -43,6 +43,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     metrics,
     apiKeys: config.API_KEYS,
     rateLimit: rateLimitOf(config),
+    openApi: openApiDocument({ title: 'Waybill accounting-command-listener', description: 'Decides accounting commands (accounting.commands → accounting.transactions and accounting.outcomes, one Kafka transaction each). Its HTTP port serves only health, readiness, metrics and this document.' }),
     readiness: [
       { name: 'consumer group', check: () => joined },
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },

@@ -5,6 +5,7 @@ import type { Logger, ShutdownStep } from '@waybill/platform';
 import { AccountingService, type AccountingClaim, type PendingAccountingCommand } from './accounting-service';
 import type { Config } from './config';
 import { BalanceClient } from './balance-client';
+import { openApiDocument } from './http/openapi';
 import { accountingRoutes } from './http/routes';
 
 /** Connects everything accounting-handler needs and starts serving; returns the steps to stop it. */
@@ -22,6 +23,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
         new AccountingService({ producer: handler.producer, commandsTopic: topics.accountingCommands, serde, gateway: handler.gateway, balances, outcomeWaitMs: config.OUTCOME_WAIT_MS, logger }),
         balances,
       ),
+    openApi: openApiDocument(),
     onCrash,
     logger,
   });

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, UndecodableMessageError } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, openApiDocument, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
 import { runProcessor } from '@waybill/streams';
 import type { Config } from './config';
 import { chargeProcessor } from './charge-processor';
@@ -40,6 +40,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     metrics,
     apiKeys: config.API_KEYS,
     rateLimit: rateLimitOf(config),
+    openApi: openApiDocument({ title: 'Waybill accounting-listener', description: 'Turns shipment events into accounting commands (shipment.events → accounting.commands). Its HTTP port serves only health, readiness, metrics and this document.' }),
     readiness: [{ name: 'consumer group', check: () => joined }],
   });
   app.use(jsonErrorHandler(logger));

@@ -4,6 +4,7 @@ import { serveHandler } from '@waybill/command-gateway';
 import type { Logger, ShutdownStep } from '@waybill/platform';
 import { CommandService, type PendingShipmentCommand, type ShipmentClaim } from './command-service';
 import type { Config } from './config';
+import { openApiDocument } from './http/openapi';
 import { shipmentRoutes } from './http/routes';
 
 /** Connects everything shipment-handler needs and starts serving; returns the steps to stop it. */
@@ -15,6 +16,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     answer: (decoded) => (decoded.recordName === 'CommandOutcome' ? { commandId: decoded.value.commandId, outcome: decoded.value } : undefined),
     routes: ({ handler, serde, topics }) =>
       shipmentRoutes(new CommandService({ producer: handler.producer, commandsTopic: topics.shipmentCommands, serde, gateway: handler.gateway, logger })),
+    openApi: openApiDocument(),
     onCrash,
     logger,
   });

@@ -5,3 +5,4 @@ export { BadRequest, guard, objectBody, optionalToken, pathId, sendIdempotencyMi
 export { startHandlerGateway, OUTCOME_REPLAY_MS, type HandlerGateway } from './lib/start';
 export { serveHandler, handlerConfigShape, type HandlerConfig, type HandlerContext, type ServeHandlerOptions } from './lib/serve';
 export { undeclaredFields, undeclaredCommandFields, withoutIgnoredFields, IGNORED_BODY_FIELDS, UNDECLARED_FIELD_MESSAGE } from './lib/undeclared-fields';
+export { COMMAND_HEADERS, IDEMPOTENCY_KEY_REUSED, pendingAnswer, pollLink } from './lib/openapi';

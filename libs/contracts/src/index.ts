@@ -22,3 +22,4 @@ export {
   SchemaNotFoundError,
   SchemaRegistryError,
 } from './lib/errors';
+export { BALANCE_API_SCHEMAS, balanceApiPaths } from './lib/balance-api';

@@ -10,3 +10,4 @@ export { SerialProducer } from './lib/serial-producer';
 export { runApp, type AppStart } from './lib/run-app';
 export { retry } from './lib/retry';
 export { failpoint, parseFailpoints, FAILPOINTS_ENV } from './lib/failpoints';
+export { openApiDocument, openApiMismatches, expressRoutes, errorAnswer, jsonAnswer, param, UNAVAILABLE, type ApiDescription, type OpenApiDocument, type Operation, type Paths } from './lib/openapi';

@@ -12,3 +12,4 @@ export {
   LONE_SURROGATE_MESSAGE,
   type TextKind,
 } from './lib/text';
+export { schema, type JsonSchema } from './lib/json-schema';

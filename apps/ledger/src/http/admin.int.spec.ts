@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { apiKeysSpec, DEMO_KEYS } from '@waybill/devstack';
-import { createHttpApp, createLogger, createMetrics, jsonErrorHandler, listen } from '@waybill/platform';
+import { createHttpApp, createLogger, createMetrics, jsonErrorHandler, listen, openApiDocument } from '@waybill/platform';
 import { adminRoutes } from './admin';
 
 // The correct-status proxy against a stand-in shipment-handler that records what reaches it:
@@ -28,7 +28,7 @@ beforeAll(async () => {
   const handler = await listen(fake, 0, '127.0.0.1');
   servers.push(handler);
   const logger = createLogger('ledger-admin-test', 'silent');
-  const { app, authenticated } = createHttpApp({ logger, metrics: createMetrics('ledger-admin-test'), apiKeys: apiKeysSpec(), rateLimit: { perMinute: 100_000, anonymousPerMinute: 100_000 } });
+  const { app, authenticated } = createHttpApp({ logger, metrics: createMetrics('ledger-admin-test'), apiKeys: apiKeysSpec(), rateLimit: { perMinute: 100_000, anonymousPerMinute: 100_000 }, openApi: openApiDocument({ title: 'admin proxy test', description: 'the admin routes alone' }) });
   app.use(adminRoutes({ shipmentHandlerUrl: `http://127.0.0.1:${(handler.address() as AddressInfo).port}`, logger, authenticated }));
   app.use(jsonErrorHandler(logger));
   const ledger = await listen(app, 0, '127.0.0.1');

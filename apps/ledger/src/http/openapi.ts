@@ -1,31 +1,21 @@
 import type { LedgerTopic } from '@waybill/ledger-projections';
+import { errorAnswer, jsonAnswer, openApiDocument as platformDocument, param, UNAVAILABLE, type OpenApiDocument } from '@waybill/platform';
 import { SHIPMENT_EVENT_TYPES, SHIPMENT_STATUSES } from '@waybill/shipment-domain';
+import { schema, type JsonSchema } from '@waybill/util';
 import { QUERY_READS, type QueryPath } from './reads';
 
-type Schema = Record<string, unknown>;
-
-const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const obj = (properties: Record<string, Schema>, required: string[] = Object.keys(properties)): Schema => ({ type: 'object', properties, required });
-const str: Schema = { type: 'string' };
-const int: Schema = { type: 'integer' };
-const instant: Schema = { type: 'string', format: 'date-time' };
-
-const param = (name: string, where: 'path' | 'query', description: string, schema: Schema = str, required = where === 'path') => ({
-  name,
-  in: where,
-  required,
-  description,
-  schema,
-});
+type Schema = JsonSchema;
+const { ref, obj, str, int } = schema;
+const instant = schema.instant;
 
 const waitFor = (readsFrom: readonly LedgerTopic[]) => ({
   name: 'waitFor',
   in: 'query',
   required: false,
-  description: `Wait until the ledger reflects these record positions: <topic>:<partition>:<offset>, repeated or comma-separated, on a topic this read is projected from (${readsFrom.join(', ')}). The topics are projected independently, so a position on another topic is 400. The topic is logical (${readsFrom[0]}) or physical (with TOPIC_PREFIX). Past WAIT_FOR_TIMEOUT_MS (default 5000) the answer is 504 WAIT_FOR_TIMEOUT.`,
+  description: `Wait until the ledger reflects these record positions: <topic>:<partition>:<offset> (e.g. ${readsFrom[0]}:3:42), repeated or comma-separated, on a topic this read is projected from (${readsFrom.join(', ')}). The topics are projected independently, so a position on another topic is 400. The topic is logical (${readsFrom[0]}) or physical (with TOPIC_PREFIX). Past WAIT_FOR_TIMEOUT_MS (default 5000) the answer is 504 WAIT_FOR_TIMEOUT.`,
   style: 'form',
   explode: true,
-  schema: { type: 'array', items: { type: 'string', example: `${readsFrom[0]}:3:42` } },
+  schema: { type: 'array', items: str },
 });
 const readToken = param(
   'readToken',
@@ -38,22 +28,19 @@ const cursor = param('cursor', 'query', 'Opaque cursor from the previous page (n
 const limitParam = param('limit', 'query', 'Page size, 1 to 200 (default 50).', { type: 'integer', minimum: 1, maximum: 200, default: 50 });
 
 const errors = {
-  '400': { description: 'A bad query parameter, named in `param`.', content: { 'application/json': { schema: ref('Error') } } },
-  '401': { description: 'No or unknown API key.', content: { 'application/json': { schema: ref('Error') } } },
-  '403': { description: 'The key’s role may not do this.', content: { 'application/json': { schema: ref('Error') } } },
-  '504': { description: 'The readToken version or the waitFor positions not reached in time.', content: { 'application/json': { schema: ref('Error') } } },
+  '400': errorAnswer('A bad query parameter, named in `param`.'),
+  '504': errorAnswer('WAIT_FOR_TIMEOUT: the readToken version or the waitFor positions not reached in time.'),
+  ...UNAVAILABLE,
 };
-const notFound = { '404': { description: 'Unknown id.', content: { 'application/json': { schema: ref('Error') } } } };
+const notFound = { '404': errorAnswer('Unknown id.') };
 
-const ok = (description: string, schema: Schema): Record<string, unknown> => ({
-  '200': { description, content: { 'application/json': { schema: { allOf: [schema, obj({ meta: ref('Meta') })] } } } },
-});
+const ok = (description: string, body: Schema): Record<string, unknown> => ({ '200': jsonAnswer(description, { allOf: [body, obj({ meta: ref('Meta') })] }) });
 
 /** The path entry of a query route (given as its express path), with the waits that route takes. */
 function query(path: QueryPath, summary: string, parameters: unknown[], response: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const { readsFrom, ofShipment } = QUERY_READS[path];
   const waits = ofShipment ? [readToken, waitFor(readsFrom)] : [waitFor(readsFrom)];
-  const get = { summary, security: [{ apiKey: [] }, { bearer: [] }], parameters: [...parameters, ...waits], responses: { ...response, ...errors, ...extra } };
+  const get = { summary, parameters: [...parameters, ...waits], responses: { ...response, ...errors, ...extra } };
   return { [path.replace(/:(\w+)/g, '{$1}')]: { get } };
 }
 
@@ -61,24 +48,13 @@ function query(path: QueryPath, summary: string, parameters: unknown[], response
  * The OpenAPI 3 description of every ledger endpoint. Served at `GET /openapi.json`, which needs
  * an API key like every route but the health checks (a route test keeps this and the router equal).
  */
-export function openApiDocument() {
-  return {
-    openapi: '3.0.3',
-    info: {
-      title: 'Waybill ledger',
-      version: '0.1.0',
-      description:
-        'Read models projected from shipment.events, shipment.outcomes and accounting.transactions. Every answer has meta.offsets: per logical topic and partition, the next offset the data reflects at least.',
-    },
-    components: {
-      securitySchemes: {
-        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-        bearer: { type: 'http', scheme: 'bearer' },
-      },
-      schemas: {
-        Error: obj({ error: str, message: str, param: str }, ['error', 'message']),
+export function openApiDocument(): OpenApiDocument {
+  return platformDocument({
+    title: 'Waybill ledger',
+    description:
+      'Read models projected from shipment.events, shipment.outcomes and accounting.transactions. Every answer has meta.offsets: per logical topic and partition, the next offset the data reflects at least.',
+    schemas: {
         Meta: obj({ offsets: { type: 'object', additionalProperties: { type: 'object', additionalProperties: str }, example: { 'shipment.events': { '0': '42' } } } }),
-        Position: obj({ topic: str, partition: int, offset: str }),
         ShipmentListItem: obj({
           shipmentId: str,
           orderId: str,
@@ -143,13 +119,8 @@ export function openApiDocument() {
         }),
         Account: obj({ accountId: str, balanceMinor: int, currency: str, version: int, firstTransactionAt: instant, lastTransactionAt: instant }),
         FieldChange: obj({ path: str, before: {}, after: {} }),
-      },
     },
     paths: {
-      '/healthz': { get: { summary: 'Liveness (no key).', responses: { '200': { description: 'alive' } } } },
-      '/readyz': { get: { summary: 'Readiness: consumer group joined, Redis answers (no key).', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics.', security: [{ apiKey: [] }, { bearer: [] }], responses: { '200': { description: 'text/plain exposition' }, '401': errors['401'] } } },
-      '/openapi.json': { get: { summary: 'This document.', security: [{ apiKey: [] }, { bearer: [] }], responses: { '200': { description: 'OpenAPI 3 document' }, '401': errors['401'] } } },
       ...query(
         '/shipments',
         'Shipments in id order, optionally by status and a search on shipment or order id.',
@@ -224,20 +195,18 @@ export function openApiDocument() {
         get: {
           summary:
             'Live alerts as server-sent events (event: alert | ack). The key goes in the X-API-Key or Authorization header, never the URL; browsers read it with fetch() and a streaming body, since EventSource cannot send headers.',
-          security: [{ apiKey: [] }, { bearer: [] }],
-          responses: { '200': { description: 'text/event-stream' }, '401': errors['401'] },
+          responses: { '200': { description: 'Server-sent events.', content: { 'text/event-stream': { schema: str } } } },
         },
       },
       '/alerts/{id}/ack': {
         post: {
           summary: 'Acknowledge an alert (team-lead or supervisor). The first acknowledgement is kept; a repeat answers it again.',
-          security: [{ apiKey: [] }, { bearer: [] }],
+          'x-roles': ['team-lead', 'supervisor'],
           parameters: [param('id', 'path', 'Alert (outcome) id.')],
           responses: {
-            '200': { description: 'Acknowledged.', content: { 'application/json': { schema: { allOf: [ref('Alert'), obj({ alreadyAcknowledged: { type: 'boolean' }, meta: ref('Meta') })] } } } },
-            '401': errors['401'],
-            '403': errors['403'],
+            '200': jsonAnswer('Acknowledged.', { allOf: [ref('Alert'), obj({ alreadyAcknowledged: { type: 'boolean' }, meta: ref('Meta') })] }),
             ...notFound,
+            ...UNAVAILABLE,
           },
         },
       },
@@ -259,5 +228,5 @@ export function openApiDocument() {
         notFound,
       ),
     },
-  };
+  });
 }

@@ -6,7 +6,6 @@ import { SHIPMENT_EVENT_TYPES, SHIPMENT_STATUSES } from '@waybill/shipment-domai
 import type { AlertAcks, AlertStream } from '../alerts';
 import type { OffsetWaiter } from '../offset-waiter';
 import type { ShipmentVersionWaiter } from '../version-waiter';
-import { openApiDocument } from './openapi';
 import { BadParam, instant, iso, limit, many, oneOf, pathIds, requiredInstant, text } from './params';
 import { QUERY_READS, SHIPMENT_READS, type QueryPath } from './reads';
 import { accountView, alertView, eventView, shipmentView, summaryView, traceItemView, transactionView } from './views';
@@ -81,10 +80,6 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
     }
   };
   const query = (path: QueryPath, handler: (req: Request) => Promise<Answer>) => router.get(path, anyone, read(path, handler));
-
-  router.get('/openapi.json', anyone, (_req, res) => {
-    res.json(openApiDocument());
-  });
 
   query('/shipments', async (req) => {
     const page = await deps.reader.listShipments({

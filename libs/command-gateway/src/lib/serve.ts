@@ -3,7 +3,7 @@ import type { Router } from 'express';
 import Redis from 'ioredis';
 import { z } from 'zod';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, type DecodedRecord, type Serde, type TopicName } from '@waybill/contracts';
-import { baseConfigShape, createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, rateLimitOf, retry, type BaseConfig, type Logger, type ShutdownStep } from '@waybill/platform';
+import { baseConfigShape, createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, rateLimitOf, retry, type BaseConfig, type Logger, type OpenApiDocument, type ShutdownStep } from '@waybill/platform';
 import type { IdempotencyRecord } from './idempotency';
 import { startHandlerGateway, type HandlerGateway } from './start';
 
@@ -39,6 +39,8 @@ export interface ServeHandlerOptions<T, R extends IdempotencyRecord, P> {
   answer(decoded: DecodedRecord): { commandId: string; outcome: T } | undefined;
   /** The app's own routes, mounted behind the API-key check. */
   routes(context: HandlerContext<T, R, P>): Router;
+  /** The app's OpenAPI document (its routes and the platform's), served at `GET /openapi.json`. */
+  openApi: OpenApiDocument;
   onCrash: (error: Error) => void;
   logger: Logger;
 }
@@ -76,6 +78,7 @@ export async function serveHandler<T, R extends IdempotencyRecord, P>(options: S
     apiKeys: config.API_KEYS,
     rateLimit: rateLimitOf(config),
     bodyLimit: config.BODY_LIMIT,
+    openApi: options.openApi,
     readiness: [
       { name: 'outcomes', check: () => handler.tracker.ready },
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createHttpApp, jsonErrorHandler, listen } from './http';
 import { createLogger } from './logging';
 import { createMetrics } from './metrics';
+import { openApiDocument } from './openapi';
 
 // Bytes that are not UTF-8 are refused, never turned into U+FFFD: in JSON bodies, in query strings
 // and in paths. An app on a local port, no Kafka or Redis.
@@ -13,7 +14,7 @@ const seen: unknown[] = [];
 
 beforeAll(async () => {
   const logger = createLogger('http-test', 'silent');
-  const { app } = createHttpApp({ logger, metrics: createMetrics('http-test'), apiKeys: '', rateLimit: { perMinute: 100_000, anonymousPerMinute: 100_000 } });
+  const { app } = createHttpApp({ logger, metrics: createMetrics('http-test'), apiKeys: '', rateLimit: { perMinute: 100_000, anonymousPerMinute: 100_000 }, openApi: openApiDocument({ title: 'http test', description: 'an echo route' }) });
   app.post('/echo', (req, res) => {
     seen.push(req.body);
     res.json({ body: req.body });

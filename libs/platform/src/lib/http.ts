@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { AppMetrics } from './metrics';
 import { apiKeyAuth, identifyApiKey, parseApiKeys, requireRole, ROLES } from './auth';
+import type { OpenApiDocument } from './openapi';
 
 export interface ReadinessCheck {
   name: string;
@@ -22,6 +23,8 @@ export interface HttpAppOptions {
    * (`rateLimitOf(config)`: RATE_LIMIT_PER_MINUTE and RATE_LIMIT_ANONYMOUS_PER_MINUTE).
    */
   rateLimit: { perMinute: number; anonymousPerMinute: number };
+  /** This app's OpenAPI description (`openApiDocument`), served at `GET /openapi.json` to any role with a key. */
+  openApi: OpenApiDocument;
 }
 
 /**
@@ -120,7 +123,8 @@ function refuseUndecodableUrl(req: Request, res: Response, next: NextFunction): 
 
 /**
  * An express app with the endpoints every Waybill app has: `/healthz` (alive), `/readyz` (its
- * dependencies answer), `/metrics` (Prometheus, API key needed like every non-health route),
+ * dependencies answer), `/metrics` (Prometheus) and `/openapi.json` (the app's OpenAPI document),
+ * both with an API key like every non-health route,
  * JSON bodies with a size limit (413 past it), `SECURITY_HEADERS` on every answer, and a rate limit
  * per principal (per address without a valid key) on everything but the health checks (429 with
  * `Retry-After`). Routes added afterwards need a key (`authenticated`); finish with
@@ -156,6 +160,9 @@ export function createHttpApp(options: HttpAppOptions): { app: Express; authenti
   app.use(identifyApiKey(keys), rateLimiter(options.rateLimit));
   app.get('/metrics', authenticated, requireRole(...ROLES), async (_req, res) => {
     res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+  });
+  app.get('/openapi.json', authenticated, requireRole(...ROLES), (_req, res) => {
+    res.json(options.openApi);
   });
   app.use(express.json({ limit: options.bodyLimit ?? '1mb', verify: utf8Only }));
   return { app, authenticated };

@@ -115,11 +115,19 @@ describe('When creating with bad data', () => {
     expect(r.fieldErrors?.map((e) => e.field)).toEqual(['lines', 'destination']);
   });
 
-  it('refuses a total too large to add up exactly', () => {
-    const r = given([])
+  it('refuses a price or a total a long cannot carry (past 2^52 - 1), which would not encode as ShipmentCreated', () => {
+    const max = 2 ** 52 - 1;
+    const price = given([])
       .when(command('CreateShipment', { ...createData, lines: [{ sku: 'GOLD', quantity: 1000, unitPriceMinor: Number.MAX_SAFE_INTEGER }] }))
       .thenRejects(hasCode('VALIDATION'));
-    expect(r.fieldErrors).toEqual([{ field: 'lines', message: 'the total is too large to add up exactly' }]);
+    expect(price.fieldErrors).toEqual([{ field: 'lines[0].unitPriceMinor', message: `must be a whole number of minor units from 0 to ${max}` }]);
+    // Each price fits, the total (2^52) does not: what once passed validation and stopped the reducer's partition.
+    const total = given([])
+      .when(command('CreateShipment', { ...createData, lines: [{ sku: 'A', quantity: 1, unitPriceMinor: 2 ** 51 }, { sku: 'B', quantity: 1, unitPriceMinor: 2 ** 51 }] }))
+      .thenRejects(hasCode('VALIDATION'));
+    expect(total.fieldErrors).toEqual([{ field: 'lines', message: `the total must be at most ${max} minor units` }]);
+    const lines = [{ sku: 'A', quantity: 1, unitPriceMinor: 2 ** 51 }, { sku: 'B', quantity: 1, unitPriceMinor: 2 ** 51 - 1 }];
+    given([]).when(command('CreateShipment', { ...createData, lines })).then([{ type: 'ShipmentCreated', data: { ...createData, lines, totalMinor: max } }]);
   });
 
   it('checks metadata too: blank ids, an unknown role and a negative expectedVersion', () => {

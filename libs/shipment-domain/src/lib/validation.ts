@@ -10,6 +10,12 @@ import { SHIPMENT_STATUSES, isShipmentStatus } from './state';
 type Fields = Record<string, unknown>;
 
 const MAX_COUNT = 2_147_483_647;
+/**
+ * Amounts travel as Avro `long`, which Waybill keeps within ±(2^52 - 1) (contracts' MAX_LONG: avsc
+ * loses the sign past 2^52). A price or total above it would pass here and then fail to encode as
+ * the reducer's ShipmentCreated, stopping its partition.
+ */
+const MAX_MINOR = 2 ** 52 - 1;
 
 function asFields(value: unknown): Fields {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Fields) : {};
@@ -52,6 +58,13 @@ class Checks {
     this.add(field, 'must be a whole number of at least 0');
     return false;
   }
+
+  /** Minor units of money: a whole number from 0 to what a long carries. */
+  money(field: string, value: unknown): value is number {
+    if (Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_MINOR) return true;
+    this.add(field, `must be a whole number of minor units from 0 to ${MAX_MINOR}`);
+    return false;
+  }
 }
 
 function validateCreateShipment(data: Fields, checks: Checks): void {
@@ -73,10 +86,10 @@ function validateCreateShipment(data: Fields, checks: Checks): void {
         else checks.add(`${at}.sku`, `repeats ${line.sku} from lines[${first}]; put each sku on one line`);
       }
       const quantityOk = checks.count(`${at}.quantity`, line.quantity);
-      const priceOk = checks.nonNegativeInt(`${at}.unitPriceMinor`, line.unitPriceMinor);
+      const priceOk = checks.money(`${at}.unitPriceMinor`, line.unitPriceMinor);
       if (quantityOk && priceOk) total += (line.quantity as number) * (line.unitPriceMinor as number);
     });
-    if (!Number.isSafeInteger(total)) checks.add('lines', 'the total is too large to add up exactly');
+    if (!(Number.isSafeInteger(total) && total <= MAX_MINOR)) checks.add('lines', `the total must be at most ${MAX_MINOR} minor units`);
   }
 
   const destination = data.destination;
