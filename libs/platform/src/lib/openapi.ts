@@ -89,6 +89,9 @@ function withPlatformAnswers(op: Operation): Operation {
     '429': op.responses['429'] ?? jsonAnswer('Past the rate limit of this key (or of this address without a valid key).', s.ref('RateLimited'), { headers: retryAfter }),
   };
   if (roles.length < ROLES.length) responses['403'] ??= errorAnswer(`FORBIDDEN: only ${roles.join(', ')} may do this.`);
+  // Every app refuses a path or query that is not percent-encoded UTF-8, and ids or text holding
+  // control characters, before or in its routes: any operation with parameters can answer 400.
+  if (op.parameters?.length) responses['400'] ??= errorAnswer('BAD_REQUEST naming `param`: a path id or parameter is not valid percent-encoded UTF-8, holds characters it may not, or is out of range.');
   if (op.requestBody) {
     responses['400'] ??= errorAnswer('The body is not valid JSON, or a field is invalid.');
     responses['413'] ??= errorAnswer('PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT.');

@@ -31,8 +31,13 @@ describe('openApiDocument', () => {
     expect(Object.keys(op('/healthz', 'get').responses)).toEqual(['200']);
     for (const [path, method] of [['/metrics', 'get'], ['/openapi.json', 'get'], ['/things/{id}', 'get']] as const) {
       expect(op(path, method).security).toEqual([{ apiKey: [] }, { bearer: [] }]);
-      expect(Object.keys(op(path, method).responses).sort()).toEqual(['200', '401', '429']);
+      expect(Object.keys(op(path, method).responses)).toEqual(expect.arrayContaining(['200', '401', '429']));
     }
+  });
+
+  it('adds 400 where a path id or parameter can be refused', () => {
+    expect(Object.keys(op('/things/{id}', 'get').responses).sort()).toEqual(['200', '400', '401', '429']);
+    expect(Object.keys(op('/metrics', 'get').responses).sort()).toEqual(['200', '401', '429']);
   });
 
   it('adds 403 where not every role may call, and 400/413/415 where a body is parsed', () => {
