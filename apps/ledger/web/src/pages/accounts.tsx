@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { enc, get, withQuery } from '../api';
 import { EventBadge } from '../components/badges';
 import { Card, ErrorBox, Loading, Time } from '../components/common';
+import { Pager, useCursorPages } from '../components/pager';
 import { money } from '../format';
 import { useAsync } from '../hooks';
 import { href, navigate } from '../router';
@@ -54,8 +55,8 @@ export function AccountsIndex() {
 }
 
 export function AccountPage({ id }: { id: string }) {
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const account = useAsync((signal) => get<Account>(`/accounts/${enc(id)}`, signal), [id]);
   const txs = useAsync(
     (signal) => get<Page<Transaction>>(withQuery(`/accounts/${enc(id)}/transactions`, { cursor, limit: 25 }), signal),
@@ -133,22 +134,7 @@ export function AccountPage({ id }: { id: string }) {
             </table>
           </div>
         )}
-        <nav class="pager" aria-label="Pages">
-          <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-            ← Newer
-          </button>
-          <span class="muted">Page {cursors.length}</span>
-          <button
-            type="button"
-            disabled={!txs.data?.nextCursor}
-            onClick={() => {
-              const next = txs.data?.nextCursor;
-              if (next) setCursors((c) => [...c, next]);
-            }}
-          >
-            Older →
-          </button>
-        </nav>
+        <Pager pages={pages} nextCursor={txs.data?.nextCursor} backLabel="← Newer" onLabel="Older →" />
       </Card>
     </div>
   );

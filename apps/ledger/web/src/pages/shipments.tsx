@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { get, withQuery } from '../api';
 import { StatusBadge, statusKey } from '../components/badges';
 import { Card, ErrorBox, Loading, Time } from '../components/common';
+import { Pager, useCursorPages } from '../components/pager';
 import { money } from '../format';
 import { useAsync, useInterval } from '../hooks';
 import { href, hrefWithQuery, navigate, type Route } from '../router';
@@ -16,8 +17,8 @@ export function ShipmentsPage({ route }: { route: Route }) {
   const status = route.query.get('status') ?? undefined;
   const q = route.query.get('q') ?? undefined;
   const [text, setText] = useState(q ?? '');
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const counts = useAsync((signal) => get<Counts>('/stats/status-counts', signal), []);
   useInterval(counts.reload, 3000);
   const list = useAsync((signal) => get<Page<ShipmentSummary>>(withQuery('/shipments', { status, q, cursor, limit: 50 }), signal), [status, q, cursor]);
@@ -43,7 +44,7 @@ export function ShipmentsPage({ route }: { route: Route }) {
           class="inline-form"
           onSubmit={(e) => {
             e.preventDefault();
-            setCursors([undefined]);
+            pages.reset();
             navigate(hrefWithQuery('#/shipments', { status, q: text.trim() }));
           }}
         >
@@ -98,22 +99,7 @@ export function ShipmentsPage({ route }: { route: Route }) {
             </table>
           </div>
         )}
-        <nav class="pager" aria-label="Pages">
-          <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-            ← Previous
-          </button>
-          <span class="muted">Page {cursors.length}</span>
-          <button
-            type="button"
-            disabled={!list.data?.nextCursor}
-            onClick={() => {
-              const next = list.data?.nextCursor;
-              if (next) setCursors((c) => [...c, next]);
-            }}
-          >
-            Next →
-          </button>
-        </nav>
+        <Pager pages={pages} nextCursor={list.data?.nextCursor} backLabel="← Previous" onLabel="Next →" />
       </Card>
     </div>
   );
