@@ -301,12 +301,49 @@ async function openLoop(target, { rate, label, settings, runTag }) {
   return { ...summary, lateStarts, sessionsUnfinishedAtDrain: unfinished, errors: summary.errors + unfinished };
 }
 
+/**
+ * The reducer's own figures (its /metrics): chunks decided on shipment.commands and their time,
+ * decide + Redis + the Kafka transaction included (waybill_batch_duration_seconds).
+ */
+async function reducerSnapshot(url, headers) {
+  try {
+    const res = await fetch(`${url}/metrics`, { headers, signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    const value = (name, label = '') => {
+      const line = text.split('\n').find((l) => l.startsWith(name) && l.includes('topic="shipment.commands"') && l.includes(label));
+      // A labelled series appears with its first sample: none yet is 0.
+      return line ? Number(line.trim().split(/\s+/).pop()) : 0;
+    };
+    if (!res.ok) return null;
+    return { chunks: value('waybill_batch_duration_seconds_count'), seconds: value('waybill_batch_duration_seconds_sum'), processed: value('waybill_messages_processed_total', 'outcome="processed"') };
+  } catch {
+    return null;
+  }
+}
+
+function reducerDelta(before, after) {
+  if (!before || !after || after.chunks === null || before.chunks === null) return null;
+  const chunks = after.chunks - before.chunks;
+  const processed = after.processed !== null && before.processed !== null ? after.processed - before.processed : null;
+  return {
+    chunks,
+    meanChunkMs: chunks > 0 ? round(((after.seconds - before.seconds) * 1000) / chunks, 2) : null,
+    commandsPerChunk: chunks > 0 && processed !== null ? round(processed / chunks, 2) : null,
+  };
+}
+
 /** Every point against one system, closed loops first (they give the maximum "half" refers to). */
 async function measureSystem(target, settings, progress) {
   const points = [];
+  const withReducer = async (run) => {
+    const before = target.reducer ? await reducerSnapshot(target.reducer, target.headers) : null;
+    const p = await run();
+    if (target.reducer) p.reducer = reducerDelta(before, await reducerSnapshot(target.reducer, target.headers));
+    return p;
+  };
   for (const clients of settings.clients) {
     progress.step(`${target.name}: ${clients} client(s), closed loop, ${settings.warmupSeconds}+${settings.seconds} s`);
-    const p = await closedLoop(target, { clients, settings, runTag: `${target.tag}-c${clients}` });
+    const p = await withReducer(() => closedLoop(target, { clients, settings, runTag: `${target.tag}-c${clients}` }));
     points.push(p);
     progress.done(`${target.name}: ${clients} client(s): ${p.throughputPerSecond}/s, p50 ${p.p50Ms} p99 ${p.p99Ms} ms, errors ${p.errors}`);
   }
@@ -315,7 +352,7 @@ async function measureSystem(target, settings, progress) {
     const rate = r === 'half' ? Math.max(1, Math.round(maxPerSecond / 2)) : r;
     const label = r === 'half' ? `half-max (${rate}/s)` : `${rate}/s`;
     progress.step(`${target.name}: open loop at ${rate} commands/s, ${settings.warmupSeconds}+${settings.seconds} s`);
-    const p = await openLoop(target, { rate, label, settings, runTag: `${target.tag}-r${rate}` });
+    const p = await withReducer(() => openLoop(target, { rate, label, settings, runTag: `${target.tag}-r${rate}` }));
     if (r === 'half') p.half = true;
     points.push(p);
     progress.done(`${target.name}: ${label}: ${p.throughputPerSecond}/s, p50 ${p.p50Ms} p99 ${p.p99Ms} ms, errors ${p.errors}`);
@@ -351,7 +388,7 @@ async function measureWaybill({ ws, settings, progress, workDir, teardown, bench
     await waitHttp(`${urlOf(name)}/readyz`, { what: name });
   }
   progress.done(`stack ready: ${stack.apps.map((a) => a.name).join(', ')}`);
-  const target = { name: 'waybill-http', tag: `w${process.pid}`, url: urlOf('shipment-handler'), headers: { 'content-type': 'application/json', 'x-api-key': benchKey.key } };
+  const target = { name: 'waybill-http', tag: `w${process.pid}`, url: urlOf('shipment-handler'), reducer: urlOf('shipment-reducer'), headers: { 'content-type': 'application/json', 'x-api-key': benchKey.key } };
   try {
     return { apps: stack.apps.map((a) => a.name), logsDir: join(workDir, 'stack', 'logs'), ...(await measureSystem(target, settings, progress)) };
   } finally {
@@ -442,10 +479,10 @@ function evaluateTargets(figures) {
 }
 
 function printTable(result) {
-  const rows = [['system', 'point', 'commands/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'polled 202']];
+  const rows = [['system', 'point', 'commands/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'polled 202', 'reducer chunk ms']];
   for (const [system, f] of Object.entries(result.figures)) {
     for (const p of f.points) {
-      rows.push([system, p.kind === 'closed' ? `${p.clients} client${p.clients === 1 ? '' : 's'}` : `open ${p.label}`, p.throughputPerSecond, p.p50Ms, p.p90Ms, p.p99Ms, p.maxMs, p.errors, p.pendingPolled]);
+      rows.push([system, p.kind === 'closed' ? `${p.clients} client${p.clients === 1 ? '' : 's'}` : `open ${p.label}`, p.throughputPerSecond, p.p50Ms, p.p90Ms, p.p99Ms, p.maxMs, p.errors, p.pendingPolled, p.reducer?.meanChunkMs ?? '']);
     }
   }
   const targets = [['target', 'measured', 'threshold', 'pass'], ...result.targets.map((t) => [t.id, t.measured, t.threshold, t.pass === null ? 'not measured' : t.pass ? 'PASS' : 'FAIL'])];
