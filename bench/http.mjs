@@ -277,6 +277,8 @@ async function openLoop(target, { rate, label, settings, runTag }) {
   const running = new Set();
   while (started < totalSessions) {
     const now = performance.now();
+    // Sessions still waiting for a slot when the window closes are not sent: counted below.
+    if (now > to) break;
     const due = Math.min(totalSessions, Math.floor((now - start) / sessionIntervalMs) + 1);
     while (started < due && inFlight < settings.maxInFlight) {
       const dueAt = start + started * sessionIntervalMs;
@@ -291,6 +293,8 @@ async function openLoop(target, { rate, label, settings, runTag }) {
     }
     await sleep(started < due ? 1 : Math.max(1, Math.min(10, start + started * sessionIntervalMs - performance.now())));
   }
+  let notStarted = 0;
+  for (let i = started; i < totalSessions; i++) if (start + i * sessionIntervalMs >= from) notStarted++;
   const drainDeadline = performance.now() + settings.drainSeconds * 1000;
   while (running.size && performance.now() < drainDeadline) await sleep(50);
   const unfinished = running.size;
@@ -298,7 +302,8 @@ async function openLoop(target, { rate, label, settings, runTag }) {
   const point = { kind: 'open', label, targetPerSecond: round(rate, 1) };
   const summary = summarize(point, samples, settings.seconds);
   // A session still unanswered after the drain is a timeout: counted with the errors.
-  return { ...summary, lateStarts, sessionsUnfinishedAtDrain: unfinished, errors: summary.errors + unfinished };
+  // So is a session due in the window that never got a slot (the system fell that far behind).
+  return { ...summary, lateStarts, sessionsNotStarted: notStarted, sessionsUnfinishedAtDrain: unfinished, errors: summary.errors + unfinished + notStarted };
 }
 
 /**
