@@ -235,6 +235,7 @@ function summarize(point, samples, measuredSeconds) {
     throughputPerSecond: round(samples.completions / measuredSeconds, 1),
     ...latencySummary(latencies),
     ...rest,
+    statuses: { ...samples.statuses },
     errors: samples.nonOk + samples.networkErrors,
   };
 }
@@ -298,9 +299,10 @@ async function openLoop(target, { rate, label, settings, runTag }) {
   const drainDeadline = performance.now() + settings.drainSeconds * 1000;
   while (running.size && performance.now() < drainDeadline) await sleep(50);
   const unfinished = running.size;
-  await pool.destroy();
+  // Summed before the pool is destroyed: the sessions it cuts off are counted once, as unfinished.
   const point = { kind: 'open', label, targetPerSecond: round(rate, 1) };
   const summary = summarize(point, samples, settings.seconds);
+  await pool.destroy();
   // A session still unanswered after the drain is a timeout: counted with the errors.
   // So is a session due in the window that never got a slot (the system fell that far behind).
   return { ...summary, lateStarts, sessionsNotStarted: notStarted, sessionsUnfinishedAtDrain: unfinished, errors: summary.errors + unfinished + notStarted };
