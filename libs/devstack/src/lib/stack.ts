@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { topicSpecs, DEFAULT_PARTITIONS } from '@waybill/contracts';
 import { appUrlVariable, discoverApps, healthOf, startApp, type RunningApp } from './apps';
-import { apiKeysSpec, DEMO_KEYS } from './demo-keys';
+import { apiKeysSpec, DEMO_KEYS, type DemoKey } from './demo-keys';
 import { startKafka, type KafkaHandle } from './kafka';
 import { assertPortFree, freePort } from './ports';
 import type { Progress } from './progress';
@@ -26,6 +26,10 @@ export interface StackOptions {
   partitions?: number;
   /** Which apps to start: all discovered apps by default, none with `[]`. */
   apps?: string[];
+  /** The keys every app accepts (`API_KEYS`): the demo keys by default; a bench adds its own. */
+  apiKeys?: readonly DemoKey[];
+  /** More environment for every app, over the stack's own (e.g. `RATE_LIMIT_PER_MINUTE`). */
+  env?: Record<string, string>;
   progress: Progress;
 }
 
@@ -104,12 +108,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       KAFKA_BROKERS: kafka.bootstrap,
       REDIS_URL: redis.url,
       SCHEMA_REGISTRY_URL: registry.url,
-      API_KEYS: apiKeysSpec(DEMO_KEYS),
+      API_KEYS: apiKeysSpec(options.apiKeys ?? DEMO_KEYS),
       NODE_ENV: 'development',
       // A killed app is restarted by the supervisor within a second, but its new member waits in
       // JoinGroup until the dead one's session expires: the broker's minimum (6 s, heartbeats
       // every 2-3 s) gets a lone instance processing again within 10 s instead of 30.
       SESSION_TIMEOUT_MS: '6000',
+      ...options.env,
     };
     for (const app of discoverApps(root).filter((a) => !options.apps || options.apps.includes(a.name))) {
       const port = free ? await freePort() : app.defaultPort;
