@@ -14,6 +14,8 @@
 //   3. latency: events produced paced at half the sustained rate; per event, scheduled send time →
 //      its TransactionRecorded (matched by data.sourceEventId) visible to a committed-only reader.
 // Writes bench/results/accounting-<time>.json and accounting-latest.json, prints a table, tears down.
+import { commandOutput, machineInfo, versionOf } from './lib/machine.mjs';
+import { readSettings as readBenchSettings, usage as benchUsage } from './lib/settings.mjs';
 import { spawn, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,7 +24,6 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { latencySummary, rates, round, table } from './lib/stats.mjs';
 import { waitFor, watchTopic } from './lib/watch.mjs';
@@ -60,33 +61,10 @@ const SETTINGS = {
 
 const TARGETS = { sustainedTransactionsPerSecond: 5_000 };
 
-function readSettings(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: Object.fromEntries(Object.entries(SETTINGS).map(([name, s]) => [name, { type: s.type === 'boolean' ? 'boolean' : 'string' }])),
-    strict: true,
-  });
-  const quick = values.quick ?? (process.env.BENCH_QUICK ? process.env.BENCH_QUICK !== '0' : false);
-  const out = {};
-  for (const [name, s] of Object.entries(SETTINGS)) {
-    const raw = values[name] ?? (s.env ? process.env[s.env] : undefined);
-    let value;
-    if (raw === undefined || raw === '') value = quick && s.quick !== undefined ? s.quick : s.default;
-    else if (s.type === 'number') {
-      value = Number(raw);
-      if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number, got ${raw}`);
-    } else if (s.type === 'boolean') value = raw === true || (raw !== false && raw !== '0' && raw !== 'false');
-    else value = raw;
-    out[name.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = value;
-  }
-  out.quick = quick;
-  out.skip = new Set(String(out.skip).split(',').map((s) => s.trim()).filter(Boolean));
-  return out;
-}
+const readSettings = (argv) => readBenchSettings(SETTINGS, argv);
 
 function usage() {
-  const lines = Object.entries(SETTINGS).map(([name, s]) => `  --${name.padEnd(26)} ${s.env ? `(${s.env}) ` : ''}${s.help}${s.type !== 'boolean' && s.default !== '' ? ` [${s.default}]` : ''}`);
-  return `usage: node bench/accounting.mjs [options]\n${lines.join('\n')}\n`;
+  return benchUsage('bench/accounting.mjs', SETTINGS);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -103,22 +81,6 @@ function loadWorkspace() {
     kafkajs: require('kafkajs'),
     Redis: require('ioredis'),
   };
-}
-
-function versionOf(pkgJson) {
-  try {
-    return JSON.parse(readFileSync(pkgJson, 'utf8')).version;
-  } catch {
-    return null;
-  }
-}
-
-function commandOutput(cmd, args) {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
 }
 
 function forkChild(script, args, { logFile } = {}) {
@@ -522,17 +484,7 @@ async function main() {
 
   const figures = {};
   const errors = {};
-  const machine = {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? null,
-    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    kafka: devstack.kafkaVersion(),
-    kafkajs: versionOf(require.resolve('kafkajs/package.json')),
-    redis: commandOutput('redis-server', ['--version'])?.match(/v=(\S+)/)?.[1] ?? null,
-    gitCommit: commandOutput('git', ['-C', root, 'rev-parse', 'HEAD']),
-  };
+  const machine = machineInfo(root, devstack.kafkaVersion());
   try {
     const kafkaHandle = await devstack.startKafka(
       { dataDir: join(workDir, 'kafka'), brokerPort: await devstack.freePort(), controllerPort: await devstack.freePort(), heapMb: settings.kafkaHeapMb },

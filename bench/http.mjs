@@ -12,6 +12,8 @@
 // Points: closed loops of 1, 16 and 64 clients; open loops at 116/s, 1,000/s and half the
 // system's own maximum (the best closed-loop throughput), latency from each command's scheduled
 // send time. bench/README.md "HTTP" says how to read the JSON.
+import { commandOutput, machineInfo, versionOf } from './lib/machine.mjs';
+import { readSettings as readBenchSettings, usage as benchUsage } from './lib/settings.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,7 +22,6 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { startPostgres } from './lib/postgres.mjs';
 import { runTimes, writeResult } from './lib/results.mjs';
@@ -55,26 +56,7 @@ const SETTINGS = {
 };
 
 function readSettings(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: Object.fromEntries(Object.entries(SETTINGS).map(([name, s]) => [name, { type: s.type === 'boolean' ? 'boolean' : 'string' }])),
-    strict: true,
-  });
-  const quick = values.quick ?? (process.env.BENCH_QUICK ? process.env.BENCH_QUICK !== '0' : false);
-  const out = {};
-  for (const [name, s] of Object.entries(SETTINGS)) {
-    const raw = values[name] ?? (s.env ? process.env[s.env] : undefined);
-    let value;
-    if (raw === undefined || raw === '') value = quick && s.quick !== undefined ? s.quick : s.default;
-    else if (s.type === 'number') {
-      value = Number(raw);
-      if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number, got ${raw}`);
-    } else if (s.type === 'boolean') value = raw === true || (raw !== false && raw !== '0' && raw !== 'false');
-    else value = raw;
-    out[name.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = value;
-  }
-  out.quick = quick;
-  out.skip = new Set(String(out.skip).split(',').map((s) => s.trim()).filter(Boolean));
+  const out = readBenchSettings(SETTINGS, argv);
   out.clients = String(out.clients).split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   out.rates = String(out.rates).split(',').map((s) => s.trim()).filter(Boolean).map((r) => (r === 'half' ? 'half' : Number(r)));
   if (out.clients.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--clients must be positive integers');
@@ -83,8 +65,7 @@ function readSettings(argv) {
 }
 
 function usage() {
-  const lines = Object.entries(SETTINGS).map(([name, s]) => `  --${name.padEnd(24)} ${s.env ? `(${s.env}) ` : ''}${s.help}${s.type !== 'boolean' && s.default !== '' ? ` [${s.default}]` : ''}`);
-  return `usage: node bench/http.mjs [options]\n${lines.join('\n')}\n`;
+  return benchUsage('bench/http.mjs', SETTINGS);
 }
 
 // The issue's HTTP targets.
@@ -94,22 +75,6 @@ const TARGETS = { p99MsAt1000PerSecond: 80, throughput64ClientsVsEmmett: 1.0 };
 // Helpers
 // ---------------------------------------------------------------------------------------------
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function commandOutput(cmd, args) {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function versionOf(pkgJson) {
-  try {
-    return JSON.parse(readFileSync(pkgJson, 'utf8')).version;
-  } catch {
-    return null;
-  }
-}
 
 function tail(file, lines = 25) {
   try {
@@ -528,20 +493,13 @@ async function main() {
   process.once('SIGTERM', onSignal);
 
   const machine = {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? null,
-    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    kafka: ws.devstack.kafkaVersion(),
-    kafkajs: versionOf(require.resolve('kafkajs/package.json')),
-    express: versionOf(require.resolve('express/package.json')),
-    undici: versionOf(join(root, 'node_modules', 'undici', 'package.json')),
-    redis: commandOutput('redis-server', ['--version'])?.match(/v=(\S+)/)?.[1] ?? null,
-    postgres: null,
-    loadAverageAtStart: os.loadavg().map((x) => round(x, 2)),
-    gitCommit: commandOutput('git', ['-C', root, 'rev-parse', 'HEAD']),
-    gitDirty: Boolean(commandOutput('git', ['-C', root, 'status', '--porcelain'])),
+    ...machineInfo(root, ws.devstack.kafkaVersion(), {
+      express: versionOf(require.resolve('express/package.json')),
+      undici: versionOf(join(root, 'node_modules', 'undici', 'package.json')),
+      postgres: null,
+      loadAverageAtStart: os.loadavg().map((x) => round(x, 2)),
+      gitDirty: Boolean(commandOutput('git', ['-C', root, 'status', '--porcelain'])),
+    }),
   };
   const figures = {};
   const errors = {};

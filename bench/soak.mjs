@@ -10,6 +10,7 @@
 // seed's work folder (app logs, broker and Redis data) and jest output are kept under
 // <tmp>/waybill-soak-<time>/seed-<seed>/; a passing seed's are deleted. Writes
 // bench/results/soak-<time>.json and soak-latest.json. Exit code 1 when any seed failed.
+import { commandOutput, versionOf } from './lib/machine.mjs';
 import { spawn, execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, cpSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -60,22 +61,6 @@ function readSettings(argv) {
   }
   if (!seeds.length) throw new Error('no seeds to run');
   return { help: values.help, seeds, resultsDir: values['results-dir'], keepPassing: values['keep-passing'] };
-}
-
-function commandOutput(cmd, args) {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function versionOf(pkgJson) {
-  try {
-    return JSON.parse(readFileSync(pkgJson, 'utf8')).version;
-  } catch {
-    return null;
-  }
 }
 
 function machine() {
