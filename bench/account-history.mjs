@@ -14,16 +14,17 @@
 // turn, one at a time, each timed from its produce to its TransactionRecorded visible to a
 // committed-only reader. Writes bench/results/account-history-<time>.json and
 // account-history-latest.json with `targets`.
+import { machineInfo } from './lib/machine.mjs';
+import { benchWorkDir } from './lib/workdir.mjs';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { execFileSync } from 'node:child_process';
+
 import { latencySummary, round, table } from './lib/stats.mjs';
 import { watchCommitted } from './lib/accounting-watch.mjs';
 import { runTimes, writeResult } from './lib/results.mjs';
@@ -75,14 +76,6 @@ function readSettings(argv) {
     help: values.help ?? false,
   };
 }
-
-const command = (fn) => {
-  try {
-    return execFileSync(fn[0], fn.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-};
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -142,13 +135,7 @@ async function main() {
   const kafkajs = require('kafkajs');
   const progress = devstack.terminalProgress();
   const startedAt = new Date();
-  const workDir = mkdtempSync(join(os.tmpdir(), 'waybill-bench-account-history-'));
-  const teardown = [];
-  const tearDown = async () => {
-    for (const step of teardown.reverse()) await step().catch((err) => process.stderr.write(`teardown: ${err.message}\n`));
-    if (!process.env.BENCH_KEEP_WORKDIR) rmSync(workDir, { recursive: true, force: true });
-  };
-  process.once('SIGINT', () => void tearDown().then(() => process.exit(130)));
+  const { workDir, teardown, tearDown } = benchWorkDir('waybill-bench-account-history-');
 
   let figures;
   try {
@@ -255,15 +242,7 @@ async function main() {
   const result = {
     ...runTimes('account-history', startedAt, finishedAt),
     quick: settings.quick,
-    machine: {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? null,
-      memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-      node: process.version,
-      kafka: devstack.kafkaVersion(),
-      gitCommit: command(['git', '-C', root, 'rev-parse', 'HEAD']),
-      listener: relative(root, settings.listener) || settings.listener,
-    },
+    machine: { ...machineInfo(root, devstack.kafkaVersion()), listener: relative(root, settings.listener) || settings.listener },
     settings: { ...settings, listener: relative(root, settings.listener) || settings.listener, resultsDir: relative(root, settings.resultsDir) || '.' },
     figures,
     targets: [

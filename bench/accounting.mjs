@@ -14,17 +14,17 @@
 //   3. latency: events produced paced at half the sustained rate; per event, scheduled send time →
 //      its TransactionRecorded (matched by data.sourceEventId) visible to a committed-only reader.
 // Writes bench/results/accounting-<time>.json and accounting-latest.json, prints a table, tears down.
+import { benchWorkDir } from './lib/workdir.mjs';
 import { commandOutput, machineInfo, versionOf } from './lib/machine.mjs';
 import { readSettings as readBenchSettings, usage as benchUsage } from './lib/settings.mjs';
 import { spawn, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
+
 import { latencySummary, rates, round, table } from './lib/stats.mjs';
 import { waitFor, watchTopic } from './lib/watch.mjs';
 import { encodeShipped } from './lib/accounting-workload.mjs';
@@ -464,23 +464,7 @@ async function main() {
   const { devstack, kafkajs, contracts } = ws;
   const progress = settings.quiet ? devstack.silentProgress : devstack.terminalProgress();
   const startedAt = new Date();
-  const workDir = mkdtempSync(join(os.tmpdir(), 'waybill-bench-accounting-'));
-  const teardown = [];
-  let tornDown = false;
-  const tearDown = async () => {
-    if (tornDown) return;
-    tornDown = true;
-    for (const step of teardown.reverse()) await step().catch((err) => process.stderr.write(`teardown: ${err.message}\n`));
-    if (!process.env.BENCH_KEEP_WORKDIR) rmSync(workDir, { recursive: true, force: true });
-  };
-  let interrupted = false;
-  const onSignal = (signal) => {
-    interrupted = true;
-    process.stderr.write(`\n${signal}: tearing down\n`);
-    void tearDown().then(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { workDir, teardown, tearDown, interrupted } = benchWorkDir('waybill-bench-accounting-');
 
   const figures = {};
   const errors = {};
@@ -523,7 +507,7 @@ async function main() {
   }
 
   // Ctrl-C: measurements cut short are no figures; the signal handler exits once torn down.
-  if (interrupted) return new Promise(() => undefined);
+  if (interrupted()) return new Promise(() => undefined);
   const finishedAt = new Date();
   const result = {
     ...runTimes('accounting', startedAt, finishedAt),

@@ -12,11 +12,12 @@
 // Points: closed loops of 1, 16 and 64 clients; open loops at 116/s, 1,000/s and half the
 // system's own maximum (the best closed-loop throughput), latency from each command's scheduled
 // send time. bench/README.md "HTTP" says how to read the JSON.
+import { benchWorkDir } from './lib/workdir.mjs';
 import { commandOutput, machineInfo, versionOf } from './lib/machine.mjs';
 import { readSettings as readBenchSettings, usage as benchUsage } from './lib/settings.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -474,23 +475,9 @@ async function main() {
   ws.platformHash = require('@waybill/platform').hashApiKey;
   const progress = settings.quiet ? ws.devstack.silentProgress : ws.devstack.terminalProgress();
   const startedAt = new Date();
-  const workDir = mkdtempSync(join(os.tmpdir(), 'waybill-bench-http-'));
+  const { workDir, teardown, tearDown } = benchWorkDir('waybill-bench-http-');
   // The integration's own key: a principal of its own (role associate: create and every transition).
   const benchKey = { principal: 'bench.integration', role: 'associate', key: `bench-${randomBytes(16).toString('hex')}` };
-  const teardown = [];
-  let tornDown = false;
-  const tearDown = async () => {
-    if (tornDown) return;
-    tornDown = true;
-    for (const step of teardown.reverse()) await step().catch((err) => process.stderr.write(`teardown: ${err.message}\n`));
-    if (!process.env.BENCH_KEEP_WORKDIR) rmSync(workDir, { recursive: true, force: true });
-  };
-  const onSignal = (signal) => {
-    process.stderr.write(`\n${signal}: tearing down\n`);
-    void tearDown().then(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
 
   const machine = {
     ...machineInfo(root, ws.devstack.kafkaVersion(), {

@@ -10,10 +10,11 @@
 // Writes bench/results/ledger-<time>.json and ledger-latest.json and prints a table.
 //
 //   node bench/ledger.mjs [--quick] [--help]        (npm run build first)
-import { existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { machineInfo, versionOf } from './lib/machine.mjs';
+import { benchWorkDir } from './lib/workdir.mjs';
+import { existsSync, readFileSync } from 'node:fs';
 import { execFile, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -73,20 +74,6 @@ function usage() {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const versionOf = (file) => {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')).version;
-  } catch {
-    return null;
-  }
-};
-const commandOutput = (cmd, args) => {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-};
 
 function loadWorkspace() {
   const libs = ['devstack', 'contracts', 'shipment-domain', 'shipment-messages', 'ledger-projections'];
@@ -291,29 +278,11 @@ async function main() {
   const { devstack, contracts, kafkajs } = ws;
   const progress = devstack.terminalProgress();
   const startedAt = new Date();
-  const workDir = mkdtempSync(join(os.tmpdir(), 'waybill-bench-ledger-'));
-  const teardown = [];
-  const tearDown = async () => {
-    for (const step of teardown.reverse()) await step().catch((err) => process.stderr.write(`teardown: ${err.message}\n`));
-    teardown.length = 0;
-    if (!process.env.BENCH_KEEP_WORKDIR) rmSync(workDir, { recursive: true, force: true });
-  };
-  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void tearDown().then(() => process.exit(130)));
+  const { workDir, teardown, tearDown } = benchWorkDir('waybill-bench-ledger-');
 
   const figures = {};
   const errors = {};
-  const machine = {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? null,
-    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    kafka: devstack.kafkaVersion(),
-    kafkajs: versionOf(require.resolve('kafkajs/package.json')),
-    redis: commandOutput('redis-server', ['--version'])?.match(/v=(\S+)/)?.[1] ?? null,
-    postgres: null,
-    gitCommit: commandOutput('git', ['-C', root, 'rev-parse', 'HEAD']),
-  };
+  const machine = machineInfo(root, devstack.kafkaVersion(), { postgres: null });
   try {
     const kafkaHandle = await devstack.startKafka({ dataDir: join(workDir, 'kafka'), brokerPort: await devstack.freePort(), controllerPort: await devstack.freePort(), heapMb: settings.kafkaHeapMb }, progress);
     teardown.push(() => kafkaHandle.stop());

@@ -12,13 +12,13 @@
 // writes bench/results/shipments-<time>.json and shipments-latest.json, prints a table, and
 // tears everything down. Plain Node ESM, no compile step; the workspace libs are loaded from their
 // built dist/ (npm run build).
+import { benchWorkDir } from './lib/workdir.mjs';
 import { commandOutput, machineInfo, versionOf } from './lib/machine.mjs';
 import { readSettings as readBenchSettings, usage as benchUsage } from './lib/settings.mjs';
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -607,21 +607,7 @@ async function main() {
   const { devstack, kafkajs, contracts } = ws;
   const progress = settings.quiet ? devstack.silentProgress : devstack.terminalProgress();
   const startedAt = new Date();
-  const workDir = mkdtempSync(join(os.tmpdir(), 'waybill-bench-'));
-  const teardown = [];
-  let tornDown = false;
-  const tearDown = async () => {
-    if (tornDown) return;
-    tornDown = true;
-    for (const step of teardown.reverse()) await step().catch((err) => process.stderr.write(`teardown: ${err.message}\n`));
-    if (!process.env.BENCH_KEEP_WORKDIR) rmSync(workDir, { recursive: true, force: true });
-  };
-  const onSignal = (signal) => {
-    process.stderr.write(`\n${signal}: tearing down\n`);
-    void tearDown().then(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { workDir, teardown, tearDown } = benchWorkDir('waybill-bench-');
 
   const figures = {};
   const errors = {};

@@ -11,7 +11,7 @@
 // <tmp>/waybill-soak-<time>/seed-<seed>/; a passing seed's are deleted. Writes
 // bench/results/soak-<time>.json and soak-latest.json. Exit code 1 when any seed failed.
 import { commandOutput, versionOf } from './lib/machine.mjs';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, cpSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
