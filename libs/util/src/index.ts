@@ -13,3 +13,4 @@ export {
   type TextKind,
 } from './lib/text';
 export { schema, type JsonSchema } from './lib/json-schema';
+export { MIN_LONG, MAX_LONG } from './lib/long-range';

@@ -1,7 +1,7 @@
 import { COMMAND_HEADERS, IDEMPOTENCY_KEY_REUSED, pendingAnswer, pollLink } from '@waybill/command-gateway';
 import { jsonAnswer, openApiDocument as platformDocument, param, UNAVAILABLE, type OpenApiDocument } from '@waybill/platform';
 import { REJECTION_CODES, SHIPMENT_STATUSES, type ShipmentCommandType } from '@waybill/shipment-domain';
-import { schema, type JsonSchema } from '@waybill/util';
+import { MAX_LONG, schema, type JsonSchema } from '@waybill/util';
 
 const { ref, obj, closed, str, int, bool, arrayOf } = schema;
 
@@ -45,7 +45,7 @@ const SCHEMAS: Record<string, JsonSchema> = {
         minItems: 1,
         maxItems: 500,
         description: 'Each sku on one line; the total (quantity × unitPriceMinor summed) at most 2^52 - 1 minor units.',
-        items: closed({ sku: text, quantity: count, unitPriceMinor: { type: 'integer', minimum: 0, maximum: 2 ** 52 - 1 } }),
+        items: closed({ sku: text, quantity: count, unitPriceMinor: { type: 'integer', minimum: 0, maximum: MAX_LONG } }),
       },
       destination: closed({ name: text, street: text, city: text, postalCode: text, country: { type: 'string', pattern: '^[A-Z]{2}$', example: 'NL' } }),
     },

@@ -1,12 +1,8 @@
 import type { Type } from 'avsc';
+import { MAX_LONG, MIN_LONG } from '@waybill/util';
 
-// NOTE: avsc zig-zags longs with float arithmetic, so a long below -2^52 comes back with its sign
-// flipped and no error. Waybill longs are therefore limited to a range that survives the trip.
-
-/** The smallest long Waybill writes or reads. */
-export const MIN_LONG = -(2 ** 52);
-/** The largest long Waybill writes or reads. */
-export const MAX_LONG = 2 ** 52 - 1;
+// The range itself is @waybill/util's, so the domains can keep amounts within it without Avro.
+export { MAX_LONG, MIN_LONG };
 
 interface TypeShape {
   typeName: string;

@@ -1,4 +1,4 @@
-import { assertNever, textCharacterProblem } from '@waybill/util';
+import { assertNever, MAX_LONG, textCharacterProblem } from '@waybill/util';
 import { SHIPMENT_ROLES, isShipmentCommandType, type ShipmentCommandType } from './commands';
 import type { FieldError } from './errors';
 import { SHIPMENT_STATUSES, isShipmentStatus } from './state';
@@ -11,11 +11,10 @@ type Fields = Record<string, unknown>;
 
 const MAX_COUNT = 2_147_483_647;
 /**
- * Amounts travel as Avro `long`, which Waybill keeps within ±(2^52 - 1) (contracts' MAX_LONG: avsc
- * loses the sign past 2^52). A price or total above it would pass here and then fail to encode as
- * the reducer's ShipmentCreated, stopping its partition.
+ * Amounts travel as Avro `long`, which Waybill keeps within `MAX_LONG`: a price or total above it
+ * would pass here and then fail to encode as the reducer's ShipmentCreated, stopping its partition.
  */
-const MAX_MINOR = 2 ** 52 - 1;
+const MAX_MINOR = MAX_LONG;
 
 function asFields(value: unknown): Fields {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Fields) : {};

@@ -231,8 +231,7 @@ export class ProjectionLoop<R> {
     if (expected === undefined) {
       // kafkajs's Batch keeps the offset it fetched from (batch.js); it is not in the typings.
       const fetched = BigInt(String((batch as unknown as { fetchedOffset: string | number }).fetchedOffset));
-      const stored = await this.options.redis.hget(projection.offsetsKey, field);
-      const from = stored !== null ? BigInt(stored) : await this.earliest(topic, partition);
+      const { stored, from } = await this.reflected(watched);
       this.expected.set(field, stored);
       if (from !== fetched) {
         logger.info({ topic, partition, fetched: fetched.toString(), from: from.toString() }, 'resuming from the offset Redis reflects');
@@ -387,15 +386,17 @@ export class ProjectionLoop<R> {
   private async resume({ topic, partition, field }: WatchedPartition): Promise<void> {
     this.expected.delete(field);
     this.observed.delete(field);
-    const stored = await this.options.redis.hget(this.options.projection.offsetsKey, field);
-    if (stored !== null) this.observed.set(field, BigInt(stored));
-    const from = stored !== null ? BigInt(stored) : await this.earliest(topic, partition);
+    const { stored, from } = await this.reflected({ topic, partition, field });
+    if (stored !== null) this.observed.set(field, from);
     this.consumerOrThrow().seek({ topic, partition, offset: from.toString() });
   }
 
-  private async earliest(topic: string, partition: number): Promise<bigint> {
+  /** The offset Redis stores for a partition (null: none), and where reading starts: there, or the log start. */
+  private async reflected({ topic, partition, field }: WatchedPartition): Promise<{ stored: string | null; from: bigint }> {
+    const stored = await this.options.redis.hget(this.options.projection.offsetsKey, field);
+    if (stored !== null) return { stored, from: BigInt(stored) };
     if (!this.admin) throw new Error('projection loop not started');
     const offsets = await this.admin.fetchTopicOffsets(topic);
-    return BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0');
+    return { stored, from: BigInt(offsets.find((o) => o.partition === partition)?.low ?? '0') };
   }
 }
