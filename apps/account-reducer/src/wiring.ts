@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient, TOPICS } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep } from '@waybill/platform';
 import { ProjectionLoop } from '@waybill/streams';
 import { balanceProjection } from './balance-projector';
 import { BalanceReads } from './balance-reads';
@@ -50,7 +50,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     shutdown: [
       { name: 'balance loop', run: () => projector.stop() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
-      { name: 'redis', run: async () => void (await redis.quit()) },
+      redisShutdownStep(redis),
     ],
   };
 }

@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
 import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix, type LedgerInput } from '@waybill/ledger-projections';
 import { ProjectionLoop } from '@waybill/streams';
-import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
+import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep } from '@waybill/platform';
 import { AlertAcks, AlertStream } from './alerts';
 import type { Config } from './config';
 import { loadAdminConfig } from './http/admin';
@@ -90,7 +90,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
       { name: 'partition counts', run: async () => partitions.stop() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'projector', run: () => projector.stop() },
-      { name: 'redis', run: async () => void (await redis.quit()) },
+      redisShutdownStep(redis),
     ],
   };
 }

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, UndecodableMessageError } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, openApiDocument, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, openApiDocument, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep } from '@waybill/platform';
 import { runProcessor } from '@waybill/streams';
 import type { Config } from './config';
 import { shipmentProcessor, shipmentStore } from './shipment-processor';
@@ -58,7 +58,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     shutdown: [
       { name: 'reducer loop', run: () => runner.stop() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
-      { name: 'redis', run: async () => void (await redis.quit()) },
+      redisShutdownStep(redis),
     ],
   };
 }

@@ -4,7 +4,7 @@ export { createLogger, withLogContext, type Logger } from './lib/logging';
 export { createMetrics, type AppMetrics } from './lib/metrics';
 export { ROLES, type Role, type Principal, hashApiKey, parseApiKeys, authenticate, apiKeyAuth, identifyApiKey, principalOf, requireRole } from './lib/auth';
 export { createHttpApp, jsonErrorHandler, listen, SECURITY_HEADERS, type ReadinessCheck, type HttpAppOptions } from './lib/http';
-export { installShutdown, type ShutdownStep } from './lib/shutdown';
+export { installShutdown, redisShutdownStep, type ShutdownStep } from './lib/shutdown';
 export { createKafka, createTopicsAndAwaitLeaders, crashWithConsumer, rewindToTime, type NewTopic } from './lib/kafka';
 export { SerialProducer } from './lib/serial-producer';
 export { runApp, type AppStart } from './lib/run-app';

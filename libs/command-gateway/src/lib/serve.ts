@@ -3,7 +3,7 @@ import type { Router } from 'express';
 import Redis from 'ioredis';
 import { z } from 'zod';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, type DecodedRecord, type Serde, type TopicName } from '@waybill/contracts';
-import { baseConfigShape, createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, rateLimitOf, retry, type BaseConfig, type Logger, type OpenApiDocument, type ShutdownStep } from '@waybill/platform';
+import { baseConfigShape, createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, rateLimitOf, retry, type BaseConfig, type Logger, type OpenApiDocument, type ShutdownStep, redisShutdownStep } from '@waybill/platform';
 import type { IdempotencyRecord } from './idempotency';
 import { startHandlerGateway, type HandlerGateway } from './start';
 
@@ -94,7 +94,7 @@ export async function serveHandler<T, R extends IdempotencyRecord, P>(options: S
     shutdown: [
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'producer and outcome tracker', run: () => handler.stop() },
-      { name: 'redis', run: async () => void (await redis.quit()) },
+      redisShutdownStep(redis),
     ],
   };
 }
