@@ -12,6 +12,7 @@ const READERS: Record<keyof TopicMap, string[]> = {
   shipmentCommands: ['shipment-reducer'],
   shipmentEvents: ['accounting-listener', 'ledger'],
   shipmentOutcomes: ['ledger'],
+  shipmentObservations: ['shipment-reducer-observations'],
   accountingCommands: ['accounting-command-listener'],
   accountingTransactions: ['account-reducer', 'ledger'],
   // accounting-handler's outcome tracker only skips an answer it cannot read: nobody waits on bad bytes.

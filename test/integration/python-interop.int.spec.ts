@@ -25,6 +25,7 @@ const envelope = (shipmentId: string, version: number) => ({
   causationId: `cmd-${shipmentId}-${version}`,
   initiatedBy: 'ana.associate',
   timestamp: 1_795_000_000_000 + version,
+  observation: null,
 });
 
 type Written =

@@ -73,6 +73,7 @@ const envelope = (id: string, version: number, at: number, traceId: string, by =
   causationId: `c-${id}-${version}`,
   initiatedBy: by,
   timestamp: at,
+  observation: null,
 });
 
 function shipmentEvents(id: string, traceId: string): ShipmentEventRecord[] {
@@ -114,6 +115,7 @@ function outcome(id: string, at: number, alert: boolean, traceId: string): Comma
     eventIds: alert ? [] : [`c-${id}-7:0`],
     rejection: alert ? { code: 'INVALID_TRANSITION', reason: 'a shipped shipment cannot be released again', currentStatus: 'Shipped', allowedCommands: ['ConfirmDelivery'], fieldErrors: [] } : null,
     alert,
+    violation: null,
     initiatedBy: 'ana.associate',
     role: 'associate',
     traceId,

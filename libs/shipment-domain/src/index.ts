@@ -7,10 +7,14 @@ export {
   type LineState,
   type ShipmentState,
   type ShipmentStatus,
+  type StatusPeriod,
+  STATUS_TIMELINE_LENGTH,
 } from './lib/state';
 export {
+  OBSERVED_FACT_KINDS,
   SHIPMENT_COMMAND_TYPES,
   SHIPMENT_ROLES,
+  type ObservedFactKind,
   isShipmentCommandType,
   type Cancel,
   type CommandMetadata,
@@ -45,6 +49,7 @@ export {
   type ShipmentPacked,
   type ShipmentShipped,
   type StatusCorrected,
+  type StatusObserved,
 } from './lib/events';
 export { REJECTION_CODES, isRejection, raisesAlert, type FieldError, type Rejection, type RejectionCode } from './lib/errors';
 export {
@@ -60,8 +65,19 @@ export {
   targetStatus,
   type TableCommandType,
 } from './lib/transitions';
-export { validateCommand, validateCommandData, validateCommandMetadata } from './lib/validation';
+export { validateCommand, validateCommandData, validateCommandMetadata, validateObservedFact } from './lib/validation';
+export { decideObservation, type ObservationDecision, type ObservedFact, type RecordObservation } from './lib/observations';
 export { decide } from './lib/decide';
 export { evolve } from './lib/evolve';
-export { evolveEnvelope, toEnvelopes, toEvent, type EventEnvelopeMetadata, type ShipmentEventEnvelope } from './lib/envelope';
+export {
+  evolveEnvelope,
+  isLateObservation,
+  statusAt,
+  toEnvelopes,
+  toEvent,
+  type EventEnvelopeMetadata,
+  type ObservationMark,
+  type RuleViolation,
+  type ShipmentEventEnvelope,
+} from './lib/envelope';
 export { shipmentDecider } from './lib/decider';

@@ -1,2 +1,13 @@
-export { commandToRecord, recordToCommand, envelopeToRecord, recordToEnvelope, acceptedOutcome, rejectedOutcome } from './lib/mapping';
+export { commandToRecord, recordToCommand, envelopeToRecord, recordToEnvelope, acceptedOutcome, observedOutcome, rejectedOutcome } from './lib/mapping';
+export {
+  factOf,
+  factToWire,
+  markFromWire,
+  markToWire,
+  nameDerivedUuid,
+  observationCommandId,
+  observationRecord,
+  observationToCommand,
+  observationTraceId,
+} from './lib/observation';
 export { SHIPMENT_ID_PATTERN, formatReadToken, parseReadToken, type ReadToken } from './lib/read-token';

@@ -671,6 +671,200 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
         ]
       },
     },
+    {
+      version: 2,
+      schema: {
+        "type": "record",
+        "name": "CommandOutcome",
+        "namespace": "dev.waybill.shipment",
+        "doc": "What became of one shipment command: accepted (with the events it produced) or rejected (with why). Written to shipment.outcomes.",
+        "fields": [
+          {
+            "name": "commandId",
+            "type": "string"
+          },
+          {
+            "name": "aggregateId",
+            "type": "string"
+          },
+          {
+            "name": "commandType",
+            "type": "string",
+            "doc": "The command's record name, e.g. 'PickItem'."
+          },
+          {
+            "name": "status",
+            "type": {
+              "type": "enum",
+              "name": "CommandOutcomeStatus",
+              "symbols": [
+                "Accepted",
+                "Rejected"
+              ]
+            }
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after the command; on rejection, its current version."
+          },
+          {
+            "name": "eventIds",
+            "type": {
+              "type": "array",
+              "items": "string"
+            },
+            "doc": "Ids of the events the command produced; empty on rejection."
+          },
+          {
+            "name": "rejection",
+            "default": null,
+            "doc": "Why the command was rejected; null when accepted.",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "CommandRejection",
+                "fields": [
+                  {
+                    "name": "code",
+                    "type": {
+                      "type": "enum",
+                      "name": "RejectionCode",
+                      "symbols": [
+                        "INVALID_TRANSITION",
+                        "VERSION_CONFLICT",
+                        "VALIDATION",
+                        "NOT_FOUND",
+                        "FORBIDDEN"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "reason",
+                    "type": "string",
+                    "doc": "One sentence for a person."
+                  },
+                  {
+                    "name": "currentStatus",
+                    "type": "string",
+                    "doc": "The shipment's status when the command arrived."
+                  },
+                  {
+                    "name": "allowedCommands",
+                    "type": {
+                      "type": "array",
+                      "items": "string"
+                    },
+                    "doc": "Commands the state machine allows in currentStatus."
+                  },
+                  {
+                    "name": "fieldErrors",
+                    "type": {
+                      "type": "array",
+                      "items": {
+                        "type": "record",
+                        "name": "FieldError",
+                        "fields": [
+                          {
+                            "name": "field",
+                            "type": "string"
+                          },
+                          {
+                            "name": "message",
+                            "type": "string"
+                          }
+                        ]
+                      }
+                    }
+                  }
+                ]
+              }
+            ]
+          },
+          {
+            "name": "alert",
+            "type": "boolean",
+            "doc": "True when the rejection should raise an operator alert at once."
+          },
+          {
+            "name": "violation",
+            "default": null,
+            "doc": "A RecordObservation whose fact the state machine forbids: recorded anyway (status Accepted), with alert true and what was broken.",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "ObservedViolation",
+                "fields": [
+                  {
+                    "name": "code",
+                    "type": "string"
+                  },
+                  {
+                    "name": "rule",
+                    "type": "string",
+                    "doc": "The rule broken, one sentence for a person."
+                  },
+                  {
+                    "name": "fromStatus",
+                    "type": "string"
+                  },
+                  {
+                    "name": "transition",
+                    "type": "string",
+                    "doc": "e.g. 'Packed -> PendingPicking'."
+                  },
+                  {
+                    "name": "source",
+                    "type": "string"
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string"
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source."
+                  }
+                ]
+              }
+            ]
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string"
+          },
+          {
+            "name": "role",
+            "type": "string"
+          },
+          {
+            "name": "traceId",
+            "type": "string"
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The command id."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When the outcome was decided, epoch milliseconds (UTC)."
+          },
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "The outcome's own id."
+          }
+        ]
+      },
+    },
   ],
   'dev.waybill.shipment.CompletePicking': [
     {
@@ -1158,6 +1352,156 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
         ]
       },
     },
+    {
+      version: 2,
+      schema: {
+        "type": "record",
+        "name": "ItemPicked",
+        "namespace": "dev.waybill.shipment",
+        "doc": "Some units of one SKU were picked.",
+        "fields": [
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "Unique event id, derived from the causing command id and the event index."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The aggregate this event belongs to; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after this event: 1, 2, 3 ... with no gaps."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The id of the command or event that directly caused this event."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp."
+          },
+          {
+            "name": "observation",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "dev.waybill.shipment.ObservationMark",
+                "doc": "Set when the event records a fact a system of record reported (an observation), not a command Waybill decided.",
+                "fields": [
+                  {
+                    "name": "source",
+                    "type": "string",
+                    "doc": "The system of record that reported the fact, e.g. 'legacy-wms'."
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string",
+                    "doc": "The source's own id for the fact; (source, sourceId) is recorded once."
+                  },
+                  {
+                    "name": "process",
+                    "type": [
+                      "null",
+                      "string"
+                    ],
+                    "default": null,
+                    "doc": "The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId."
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source system, as the source names them. initiatedBy is the integration that reported it."
+                  },
+                  {
+                    "name": "violation",
+                    "default": null,
+                    "doc": "Set when the state machine forbids what the source did: recorded anyway, and an alert.",
+                    "type": [
+                      "null",
+                      {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.RuleViolation",
+                        "fields": [
+                          {
+                            "name": "code",
+                            "type": "string",
+                            "doc": "INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with."
+                          },
+                          {
+                            "name": "rule",
+                            "type": "string",
+                            "doc": "The rule broken, one sentence for a person."
+                          },
+                          {
+                            "name": "fromStatus",
+                            "type": "string",
+                            "doc": "The status the shipment was in when the fact arrived."
+                          },
+                          {
+                            "name": "transition",
+                            "type": "string",
+                            "doc": "What the source did, e.g. 'Packed -> PendingPicking'."
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "ItemPickedData",
+              "fields": [
+                {
+                  "name": "sku",
+                  "type": "string"
+                },
+                {
+                  "name": "quantity",
+                  "type": "int",
+                  "doc": "Units picked by this event."
+                },
+                {
+                  "name": "pickedForSku",
+                  "type": "int",
+                  "doc": "Units of this SKU picked so far, including this event."
+                }
+              ]
+            }
+          }
+        ]
+      },
+    },
   ],
   'dev.waybill.shipment.MarkReadyForShipping': [
     {
@@ -1231,6 +1575,235 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
               "name": "MarkReadyForShippingData",
               "fields": []
             }
+          }
+        ]
+      },
+    },
+  ],
+  'dev.waybill.shipment.Observation': [
+    {
+      version: 1,
+      schema: {
+        "type": "record",
+        "name": "Observation",
+        "namespace": "dev.waybill.shipment",
+        "doc": "A fact a system of record reports about a shipment: recorded by Waybill, never refused, flagged when the state machine forbids it. Written to shipment.observations, keyed by shipmentId.",
+        "fields": [
+          {
+            "name": "shipmentId",
+            "type": "string",
+            "doc": "The shipment; also the Kafka message key."
+          },
+          {
+            "name": "source",
+            "type": "string",
+            "doc": "The system of record, e.g. 'legacy-wms'."
+          },
+          {
+            "name": "sourceId",
+            "type": "string",
+            "doc": "The source's own id for this fact; Waybill records (source, sourceId) once, however often it is sent."
+          },
+          {
+            "name": "process",
+            "type": [
+              "null",
+              "string"
+            ],
+            "default": null,
+            "doc": "The source's process (order flow, batch) this fact belongs to; all facts of one process share one traceId."
+          },
+          {
+            "name": "observedBy",
+            "type": "string",
+            "doc": "Who did it in the source system, as the source names them."
+          },
+          {
+            "name": "kind",
+            "type": {
+              "type": "enum",
+              "name": "dev.waybill.shipment.ObservedFactKind",
+              "symbols": [
+                "Created",
+                "StatusChanged",
+                "LinePicked",
+                "Packed",
+                "Shipped",
+                "Delivered",
+                "Cancelled"
+              ]
+            },
+            "doc": "What the source reports."
+          },
+          {
+            "name": "toStatus",
+            "type": [
+              "null",
+              "string"
+            ],
+            "default": null,
+            "doc": "StatusChanged: the status the source moved the shipment to (a status of the state machine)."
+          },
+          {
+            "name": "sku",
+            "type": [
+              "null",
+              "string"
+            ],
+            "default": null,
+            "doc": "LinePicked: the sku picked."
+          },
+          {
+            "name": "quantity",
+            "type": [
+              "null",
+              "long"
+            ],
+            "default": null,
+            "doc": "LinePicked: how many were picked."
+          },
+          {
+            "name": "packageCount",
+            "type": [
+              "null",
+              "long"
+            ],
+            "default": null,
+            "doc": "Packed: the number of packages."
+          },
+          {
+            "name": "carrier",
+            "type": [
+              "null",
+              "string"
+            ],
+            "default": null,
+            "doc": "Shipped: the carrier."
+          },
+          {
+            "name": "trackingNumber",
+            "type": [
+              "null",
+              "string"
+            ],
+            "default": null,
+            "doc": "Shipped: the carrier's tracking number."
+          },
+          {
+            "name": "receivedBy",
+            "type": [
+              "null",
+              "string"
+            ],
+            "default": null,
+            "doc": "Delivered: who received it."
+          },
+          {
+            "name": "reason",
+            "type": [
+              "null",
+              "string"
+            ],
+            "default": null,
+            "doc": "Cancelled: why."
+          },
+          {
+            "name": "order",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "ObservedOrder",
+                "fields": [
+                  {
+                    "name": "orderId",
+                    "type": "string"
+                  },
+                  {
+                    "name": "customerAccountId",
+                    "type": "string"
+                  },
+                  {
+                    "name": "currency",
+                    "type": "string",
+                    "doc": "ISO 4217 code, e.g. EUR."
+                  },
+                  {
+                    "name": "lines",
+                    "type": {
+                      "type": "array",
+                      "items": {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.ShipmentLine",
+                        "doc": "One ordered SKU.",
+                        "fields": [
+                          {
+                            "name": "sku",
+                            "type": "string"
+                          },
+                          {
+                            "name": "quantity",
+                            "type": "int"
+                          },
+                          {
+                            "name": "unitPriceMinor",
+                            "type": "long",
+                            "doc": "Unit price in minor currency units (cents)."
+                          }
+                        ]
+                      }
+                    }
+                  },
+                  {
+                    "name": "destination",
+                    "type": {
+                      "type": "record",
+                      "name": "dev.waybill.shipment.ShipmentAddress",
+                      "doc": "Where the shipment goes.",
+                      "fields": [
+                        {
+                          "name": "name",
+                          "type": "string"
+                        },
+                        {
+                          "name": "street",
+                          "type": "string"
+                        },
+                        {
+                          "name": "city",
+                          "type": "string"
+                        },
+                        {
+                          "name": "postalCode",
+                          "type": "string"
+                        },
+                        {
+                          "name": "country",
+                          "type": "string",
+                          "doc": "ISO 3166-1 alpha-2 code."
+                        }
+                      ]
+                    }
+                  }
+                ],
+                "doc": "The order as the source created it (kind Created)."
+              }
+            ],
+            "default": null,
+            "doc": "Created: the order."
+          },
+          {
+            "name": "occurredAt",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the source, epoch milliseconds (UTC): the business time."
+          },
+          {
+            "name": "reportedBy",
+            "type": "string",
+            "doc": "The integration that reported it (the API key's principal over HTTP, the importer's name in an import)."
           }
         ]
       },
@@ -1467,6 +2040,141 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
         ]
       },
     },
+    {
+      version: 2,
+      schema: {
+        "type": "record",
+        "name": "PickingCompleted",
+        "namespace": "dev.waybill.shipment",
+        "doc": "Every line was fully picked and picking was closed.",
+        "fields": [
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "Unique event id, derived from the causing command id and the event index."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The aggregate this event belongs to; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after this event: 1, 2, 3 ... with no gaps."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The id of the command or event that directly caused this event."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp."
+          },
+          {
+            "name": "observation",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "dev.waybill.shipment.ObservationMark",
+                "doc": "Set when the event records a fact a system of record reported (an observation), not a command Waybill decided.",
+                "fields": [
+                  {
+                    "name": "source",
+                    "type": "string",
+                    "doc": "The system of record that reported the fact, e.g. 'legacy-wms'."
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string",
+                    "doc": "The source's own id for the fact; (source, sourceId) is recorded once."
+                  },
+                  {
+                    "name": "process",
+                    "type": [
+                      "null",
+                      "string"
+                    ],
+                    "default": null,
+                    "doc": "The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId."
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source system, as the source names them. initiatedBy is the integration that reported it."
+                  },
+                  {
+                    "name": "violation",
+                    "default": null,
+                    "doc": "Set when the state machine forbids what the source did: recorded anyway, and an alert.",
+                    "type": [
+                      "null",
+                      {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.RuleViolation",
+                        "fields": [
+                          {
+                            "name": "code",
+                            "type": "string",
+                            "doc": "INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with."
+                          },
+                          {
+                            "name": "rule",
+                            "type": "string",
+                            "doc": "The rule broken, one sentence for a person."
+                          },
+                          {
+                            "name": "fromStatus",
+                            "type": "string",
+                            "doc": "The status the shipment was in when the fact arrived."
+                          },
+                          {
+                            "name": "transition",
+                            "type": "string",
+                            "doc": "What the source did, e.g. 'Packed -> PendingPicking'."
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "PickingCompletedData",
+              "fields": []
+            }
+          }
+        ]
+      },
+    },
   ],
   'dev.waybill.shipment.ReadyForShipping': [
     {
@@ -1526,6 +2234,417 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
               "type": "record",
               "name": "ReadyForShippingData",
               "fields": []
+            }
+          }
+        ]
+      },
+    },
+    {
+      version: 2,
+      schema: {
+        "type": "record",
+        "name": "ReadyForShipping",
+        "namespace": "dev.waybill.shipment",
+        "doc": "The shipment is ready for the carrier.",
+        "fields": [
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "Unique event id, derived from the causing command id and the event index."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The aggregate this event belongs to; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after this event: 1, 2, 3 ... with no gaps."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The id of the command or event that directly caused this event."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp."
+          },
+          {
+            "name": "observation",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "dev.waybill.shipment.ObservationMark",
+                "doc": "Set when the event records a fact a system of record reported (an observation), not a command Waybill decided.",
+                "fields": [
+                  {
+                    "name": "source",
+                    "type": "string",
+                    "doc": "The system of record that reported the fact, e.g. 'legacy-wms'."
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string",
+                    "doc": "The source's own id for the fact; (source, sourceId) is recorded once."
+                  },
+                  {
+                    "name": "process",
+                    "type": [
+                      "null",
+                      "string"
+                    ],
+                    "default": null,
+                    "doc": "The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId."
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source system, as the source names them. initiatedBy is the integration that reported it."
+                  },
+                  {
+                    "name": "violation",
+                    "default": null,
+                    "doc": "Set when the state machine forbids what the source did: recorded anyway, and an alert.",
+                    "type": [
+                      "null",
+                      {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.RuleViolation",
+                        "fields": [
+                          {
+                            "name": "code",
+                            "type": "string",
+                            "doc": "INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with."
+                          },
+                          {
+                            "name": "rule",
+                            "type": "string",
+                            "doc": "The rule broken, one sentence for a person."
+                          },
+                          {
+                            "name": "fromStatus",
+                            "type": "string",
+                            "doc": "The status the shipment was in when the fact arrived."
+                          },
+                          {
+                            "name": "transition",
+                            "type": "string",
+                            "doc": "What the source did, e.g. 'Packed -> PendingPicking'."
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "ReadyForShippingData",
+              "fields": []
+            }
+          }
+        ]
+      },
+    },
+  ],
+  'dev.waybill.shipment.RecordObservation': [
+    {
+      version: 1,
+      schema: {
+        "type": "record",
+        "name": "RecordObservation",
+        "namespace": "dev.waybill.shipment",
+        "doc": "Records one observation (see Observation) on its shipment. Made by the reducer's observation intake from shipment.observations; commandId derives from (source, sourceId), the timestamp is the business time.",
+        "fields": [
+          {
+            "name": "commandId",
+            "type": "string",
+            "doc": "Unique command id; also its idempotency key."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The target aggregate; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "expectedVersion",
+            "type": [
+              "null",
+              "long"
+            ],
+            "default": null,
+            "doc": "Optimistic concurrency check: the version the caller last saw; null skips the check."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": [
+              "null",
+              "string"
+            ],
+            "default": null,
+            "doc": "The event or command that caused this command; null when a person initiated it."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "role",
+            "type": "string",
+            "doc": "The principal's role when the command was issued, e.g. 'operator' or 'supervisor'."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When the command was issued, epoch milliseconds (UTC)."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "RecordObservationData",
+              "fields": [
+                {
+                  "name": "source",
+                  "type": "string",
+                  "doc": "The system of record, e.g. 'legacy-wms'."
+                },
+                {
+                  "name": "sourceId",
+                  "type": "string",
+                  "doc": "The source's own id for this fact; Waybill records (source, sourceId) once, however often it is sent."
+                },
+                {
+                  "name": "process",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null,
+                  "doc": "The source's process (order flow, batch) this fact belongs to; all facts of one process share one traceId."
+                },
+                {
+                  "name": "observedBy",
+                  "type": "string",
+                  "doc": "Who did it in the source system, as the source names them."
+                },
+                {
+                  "name": "kind",
+                  "type": {
+                    "type": "enum",
+                    "name": "dev.waybill.shipment.ObservedFactKind",
+                    "symbols": [
+                      "Created",
+                      "StatusChanged",
+                      "LinePicked",
+                      "Packed",
+                      "Shipped",
+                      "Delivered",
+                      "Cancelled"
+                    ]
+                  },
+                  "doc": "What the source reports."
+                },
+                {
+                  "name": "toStatus",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null,
+                  "doc": "StatusChanged: the status the source moved the shipment to (a status of the state machine)."
+                },
+                {
+                  "name": "sku",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null,
+                  "doc": "LinePicked: the sku picked."
+                },
+                {
+                  "name": "quantity",
+                  "type": [
+                    "null",
+                    "long"
+                  ],
+                  "default": null,
+                  "doc": "LinePicked: how many were picked."
+                },
+                {
+                  "name": "packageCount",
+                  "type": [
+                    "null",
+                    "long"
+                  ],
+                  "default": null,
+                  "doc": "Packed: the number of packages."
+                },
+                {
+                  "name": "carrier",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null,
+                  "doc": "Shipped: the carrier."
+                },
+                {
+                  "name": "trackingNumber",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null,
+                  "doc": "Shipped: the carrier's tracking number."
+                },
+                {
+                  "name": "receivedBy",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null,
+                  "doc": "Delivered: who received it."
+                },
+                {
+                  "name": "reason",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null,
+                  "doc": "Cancelled: why."
+                },
+                {
+                  "name": "order",
+                  "type": [
+                    "null",
+                    {
+                      "type": "record",
+                      "name": "ObservedOrder",
+                      "fields": [
+                        {
+                          "name": "orderId",
+                          "type": "string"
+                        },
+                        {
+                          "name": "customerAccountId",
+                          "type": "string"
+                        },
+                        {
+                          "name": "currency",
+                          "type": "string",
+                          "doc": "ISO 4217 code, e.g. EUR."
+                        },
+                        {
+                          "name": "lines",
+                          "type": {
+                            "type": "array",
+                            "items": {
+                              "type": "record",
+                              "name": "dev.waybill.shipment.ShipmentLine",
+                              "doc": "One ordered SKU.",
+                              "fields": [
+                                {
+                                  "name": "sku",
+                                  "type": "string"
+                                },
+                                {
+                                  "name": "quantity",
+                                  "type": "int"
+                                },
+                                {
+                                  "name": "unitPriceMinor",
+                                  "type": "long",
+                                  "doc": "Unit price in minor currency units (cents)."
+                                }
+                              ]
+                            }
+                          }
+                        },
+                        {
+                          "name": "destination",
+                          "type": {
+                            "type": "record",
+                            "name": "dev.waybill.shipment.ShipmentAddress",
+                            "doc": "Where the shipment goes.",
+                            "fields": [
+                              {
+                                "name": "name",
+                                "type": "string"
+                              },
+                              {
+                                "name": "street",
+                                "type": "string"
+                              },
+                              {
+                                "name": "city",
+                                "type": "string"
+                              },
+                              {
+                                "name": "postalCode",
+                                "type": "string"
+                              },
+                              {
+                                "name": "country",
+                                "type": "string",
+                                "doc": "ISO 3166-1 alpha-2 code."
+                              }
+                            ]
+                          }
+                        }
+                      ],
+                      "doc": "The order as the source created it (kind Created)."
+                    }
+                  ],
+                  "default": null,
+                  "doc": "Created: the order."
+                }
+              ]
             }
           }
         ]
@@ -1660,6 +2779,141 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
               "logicalType": "timestamp-millis"
             },
             "doc": "When it happened, epoch milliseconds (UTC)."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "ReleasedForPickingData",
+              "fields": []
+            }
+          }
+        ]
+      },
+    },
+    {
+      version: 2,
+      schema: {
+        "type": "record",
+        "name": "ReleasedForPicking",
+        "namespace": "dev.waybill.shipment",
+        "doc": "The shipment was released for picking.",
+        "fields": [
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "Unique event id, derived from the causing command id and the event index."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The aggregate this event belongs to; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after this event: 1, 2, 3 ... with no gaps."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The id of the command or event that directly caused this event."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp."
+          },
+          {
+            "name": "observation",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "dev.waybill.shipment.ObservationMark",
+                "doc": "Set when the event records a fact a system of record reported (an observation), not a command Waybill decided.",
+                "fields": [
+                  {
+                    "name": "source",
+                    "type": "string",
+                    "doc": "The system of record that reported the fact, e.g. 'legacy-wms'."
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string",
+                    "doc": "The source's own id for the fact; (source, sourceId) is recorded once."
+                  },
+                  {
+                    "name": "process",
+                    "type": [
+                      "null",
+                      "string"
+                    ],
+                    "default": null,
+                    "doc": "The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId."
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source system, as the source names them. initiatedBy is the integration that reported it."
+                  },
+                  {
+                    "name": "violation",
+                    "default": null,
+                    "doc": "Set when the state machine forbids what the source did: recorded anyway, and an alert.",
+                    "type": [
+                      "null",
+                      {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.RuleViolation",
+                        "fields": [
+                          {
+                            "name": "code",
+                            "type": "string",
+                            "doc": "INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with."
+                          },
+                          {
+                            "name": "rule",
+                            "type": "string",
+                            "doc": "The rule broken, one sentence for a person."
+                          },
+                          {
+                            "name": "fromStatus",
+                            "type": "string",
+                            "doc": "The status the shipment was in when the fact arrived."
+                          },
+                          {
+                            "name": "transition",
+                            "type": "string",
+                            "doc": "What the source did, e.g. 'Packed -> PendingPicking'."
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact."
           },
           {
             "name": "data",
@@ -1846,6 +3100,165 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
         ]
       },
     },
+    {
+      version: 2,
+      schema: {
+        "type": "record",
+        "name": "ShipmentCancelled",
+        "namespace": "dev.waybill.shipment",
+        "doc": "The shipment was cancelled.",
+        "fields": [
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "Unique event id, derived from the causing command id and the event index."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The aggregate this event belongs to; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after this event: 1, 2, 3 ... with no gaps."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The id of the command or event that directly caused this event."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp."
+          },
+          {
+            "name": "observation",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "dev.waybill.shipment.ObservationMark",
+                "doc": "Set when the event records a fact a system of record reported (an observation), not a command Waybill decided.",
+                "fields": [
+                  {
+                    "name": "source",
+                    "type": "string",
+                    "doc": "The system of record that reported the fact, e.g. 'legacy-wms'."
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string",
+                    "doc": "The source's own id for the fact; (source, sourceId) is recorded once."
+                  },
+                  {
+                    "name": "process",
+                    "type": [
+                      "null",
+                      "string"
+                    ],
+                    "default": null,
+                    "doc": "The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId."
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source system, as the source names them. initiatedBy is the integration that reported it."
+                  },
+                  {
+                    "name": "violation",
+                    "default": null,
+                    "doc": "Set when the state machine forbids what the source did: recorded anyway, and an alert.",
+                    "type": [
+                      "null",
+                      {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.RuleViolation",
+                        "fields": [
+                          {
+                            "name": "code",
+                            "type": "string",
+                            "doc": "INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with."
+                          },
+                          {
+                            "name": "rule",
+                            "type": "string",
+                            "doc": "The rule broken, one sentence for a person."
+                          },
+                          {
+                            "name": "fromStatus",
+                            "type": "string",
+                            "doc": "The status the shipment was in when the fact arrived."
+                          },
+                          {
+                            "name": "transition",
+                            "type": "string",
+                            "doc": "What the source did, e.g. 'Packed -> PendingPicking'."
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "ShipmentCancelledData",
+              "fields": [
+                {
+                  "name": "reason",
+                  "type": "string"
+                },
+                {
+                  "name": "fromStatus",
+                  "type": {
+                    "type": "enum",
+                    "name": "dev.waybill.shipment.ShipmentStatus",
+                    "doc": "The states of the shipment state machine (DESIGN.md §3).",
+                    "symbols": [
+                      "Created",
+                      "PendingPicking",
+                      "Picking",
+                      "Picked",
+                      "Packed",
+                      "ReadyForShipping",
+                      "Shipped",
+                      "Delivered",
+                      "Cancelled"
+                    ]
+                  }
+                }
+              ]
+            }
+          }
+        ]
+      },
+    },
   ],
   'dev.waybill.shipment.ShipmentCreated': [
     {
@@ -1898,6 +3311,217 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
               "logicalType": "timestamp-millis"
             },
             "doc": "When it happened, epoch milliseconds (UTC)."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "ShipmentCreatedData",
+              "fields": [
+                {
+                  "name": "orderId",
+                  "type": "string"
+                },
+                {
+                  "name": "customerAccountId",
+                  "type": "string"
+                },
+                {
+                  "name": "currency",
+                  "type": "string",
+                  "doc": "ISO 4217 code, e.g. EUR."
+                },
+                {
+                  "name": "lines",
+                  "type": {
+                    "type": "array",
+                    "items": {
+                      "type": "record",
+                      "name": "dev.waybill.shipment.ShipmentLine",
+                      "doc": "One ordered SKU.",
+                      "fields": [
+                        {
+                          "name": "sku",
+                          "type": "string"
+                        },
+                        {
+                          "name": "quantity",
+                          "type": "int"
+                        },
+                        {
+                          "name": "unitPriceMinor",
+                          "type": "long",
+                          "doc": "Unit price in minor currency units (cents)."
+                        }
+                      ]
+                    }
+                  }
+                },
+                {
+                  "name": "destination",
+                  "type": {
+                    "type": "record",
+                    "name": "dev.waybill.shipment.ShipmentAddress",
+                    "doc": "Where the shipment goes.",
+                    "fields": [
+                      {
+                        "name": "name",
+                        "type": "string"
+                      },
+                      {
+                        "name": "street",
+                        "type": "string"
+                      },
+                      {
+                        "name": "city",
+                        "type": "string"
+                      },
+                      {
+                        "name": "postalCode",
+                        "type": "string"
+                      },
+                      {
+                        "name": "country",
+                        "type": "string",
+                        "doc": "ISO 3166-1 alpha-2 code."
+                      }
+                    ]
+                  }
+                },
+                {
+                  "name": "totalMinor",
+                  "type": "long",
+                  "doc": "Sum of quantity x unitPriceMinor over all lines, in minor units."
+                }
+              ]
+            }
+          }
+        ]
+      },
+    },
+    {
+      version: 2,
+      schema: {
+        "type": "record",
+        "name": "ShipmentCreated",
+        "namespace": "dev.waybill.shipment",
+        "doc": "A shipment was registered.",
+        "fields": [
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "Unique event id, derived from the causing command id and the event index."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The aggregate this event belongs to; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after this event: 1, 2, 3 ... with no gaps."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The id of the command or event that directly caused this event."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp."
+          },
+          {
+            "name": "observation",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "dev.waybill.shipment.ObservationMark",
+                "doc": "Set when the event records a fact a system of record reported (an observation), not a command Waybill decided.",
+                "fields": [
+                  {
+                    "name": "source",
+                    "type": "string",
+                    "doc": "The system of record that reported the fact, e.g. 'legacy-wms'."
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string",
+                    "doc": "The source's own id for the fact; (source, sourceId) is recorded once."
+                  },
+                  {
+                    "name": "process",
+                    "type": [
+                      "null",
+                      "string"
+                    ],
+                    "default": null,
+                    "doc": "The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId."
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source system, as the source names them. initiatedBy is the integration that reported it."
+                  },
+                  {
+                    "name": "violation",
+                    "default": null,
+                    "doc": "Set when the state machine forbids what the source did: recorded anyway, and an alert.",
+                    "type": [
+                      "null",
+                      {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.RuleViolation",
+                        "fields": [
+                          {
+                            "name": "code",
+                            "type": "string",
+                            "doc": "INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with."
+                          },
+                          {
+                            "name": "rule",
+                            "type": "string",
+                            "doc": "The rule broken, one sentence for a person."
+                          },
+                          {
+                            "name": "fromStatus",
+                            "type": "string",
+                            "doc": "The status the shipment was in when the fact arrived."
+                          },
+                          {
+                            "name": "transition",
+                            "type": "string",
+                            "doc": "What the source did, e.g. 'Packed -> PendingPicking'."
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact."
           },
           {
             "name": "data",
@@ -2055,6 +3679,146 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
         ]
       },
     },
+    {
+      version: 2,
+      schema: {
+        "type": "record",
+        "name": "ShipmentDelivered",
+        "namespace": "dev.waybill.shipment",
+        "doc": "The recipient received the shipment.",
+        "fields": [
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "Unique event id, derived from the causing command id and the event index."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The aggregate this event belongs to; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after this event: 1, 2, 3 ... with no gaps."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The id of the command or event that directly caused this event."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp."
+          },
+          {
+            "name": "observation",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "dev.waybill.shipment.ObservationMark",
+                "doc": "Set when the event records a fact a system of record reported (an observation), not a command Waybill decided.",
+                "fields": [
+                  {
+                    "name": "source",
+                    "type": "string",
+                    "doc": "The system of record that reported the fact, e.g. 'legacy-wms'."
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string",
+                    "doc": "The source's own id for the fact; (source, sourceId) is recorded once."
+                  },
+                  {
+                    "name": "process",
+                    "type": [
+                      "null",
+                      "string"
+                    ],
+                    "default": null,
+                    "doc": "The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId."
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source system, as the source names them. initiatedBy is the integration that reported it."
+                  },
+                  {
+                    "name": "violation",
+                    "default": null,
+                    "doc": "Set when the state machine forbids what the source did: recorded anyway, and an alert.",
+                    "type": [
+                      "null",
+                      {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.RuleViolation",
+                        "fields": [
+                          {
+                            "name": "code",
+                            "type": "string",
+                            "doc": "INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with."
+                          },
+                          {
+                            "name": "rule",
+                            "type": "string",
+                            "doc": "The rule broken, one sentence for a person."
+                          },
+                          {
+                            "name": "fromStatus",
+                            "type": "string",
+                            "doc": "The status the shipment was in when the fact arrived."
+                          },
+                          {
+                            "name": "transition",
+                            "type": "string",
+                            "doc": "What the source did, e.g. 'Packed -> PendingPicking'."
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "ShipmentDeliveredData",
+              "fields": [
+                {
+                  "name": "receivedBy",
+                  "type": "string"
+                }
+              ]
+            }
+          }
+        ]
+      },
+    },
   ],
   'dev.waybill.shipment.ShipmentPacked': [
     {
@@ -2107,6 +3871,146 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
               "logicalType": "timestamp-millis"
             },
             "doc": "When it happened, epoch milliseconds (UTC)."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "ShipmentPackedData",
+              "fields": [
+                {
+                  "name": "packageCount",
+                  "type": "int"
+                }
+              ]
+            }
+          }
+        ]
+      },
+    },
+    {
+      version: 2,
+      schema: {
+        "type": "record",
+        "name": "ShipmentPacked",
+        "namespace": "dev.waybill.shipment",
+        "doc": "The shipment was packed.",
+        "fields": [
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "Unique event id, derived from the causing command id and the event index."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The aggregate this event belongs to; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after this event: 1, 2, 3 ... with no gaps."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The id of the command or event that directly caused this event."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp."
+          },
+          {
+            "name": "observation",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "dev.waybill.shipment.ObservationMark",
+                "doc": "Set when the event records a fact a system of record reported (an observation), not a command Waybill decided.",
+                "fields": [
+                  {
+                    "name": "source",
+                    "type": "string",
+                    "doc": "The system of record that reported the fact, e.g. 'legacy-wms'."
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string",
+                    "doc": "The source's own id for the fact; (source, sourceId) is recorded once."
+                  },
+                  {
+                    "name": "process",
+                    "type": [
+                      "null",
+                      "string"
+                    ],
+                    "default": null,
+                    "doc": "The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId."
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source system, as the source names them. initiatedBy is the integration that reported it."
+                  },
+                  {
+                    "name": "violation",
+                    "default": null,
+                    "doc": "Set when the state machine forbids what the source did: recorded anyway, and an alert.",
+                    "type": [
+                      "null",
+                      {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.RuleViolation",
+                        "fields": [
+                          {
+                            "name": "code",
+                            "type": "string",
+                            "doc": "INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with."
+                          },
+                          {
+                            "name": "rule",
+                            "type": "string",
+                            "doc": "The rule broken, one sentence for a person."
+                          },
+                          {
+                            "name": "fromStatus",
+                            "type": "string",
+                            "doc": "The status the shipment was in when the fact arrived."
+                          },
+                          {
+                            "name": "transition",
+                            "type": "string",
+                            "doc": "What the source did, e.g. 'Packed -> PendingPicking'."
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact."
           },
           {
             "name": "data",
@@ -2307,6 +4211,174 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
         ]
       },
     },
+    {
+      version: 3,
+      schema: {
+        "type": "record",
+        "name": "ShipmentShipped",
+        "namespace": "dev.waybill.shipment",
+        "doc": "The carrier took the shipment; accounting charges the customer's account.",
+        "fields": [
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "Unique event id, derived from the causing command id and the event index."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The aggregate this event belongs to; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after this event: 1, 2, 3 ... with no gaps."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The id of the command or event that directly caused this event."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp."
+          },
+          {
+            "name": "observation",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "dev.waybill.shipment.ObservationMark",
+                "doc": "Set when the event records a fact a system of record reported (an observation), not a command Waybill decided.",
+                "fields": [
+                  {
+                    "name": "source",
+                    "type": "string",
+                    "doc": "The system of record that reported the fact, e.g. 'legacy-wms'."
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string",
+                    "doc": "The source's own id for the fact; (source, sourceId) is recorded once."
+                  },
+                  {
+                    "name": "process",
+                    "type": [
+                      "null",
+                      "string"
+                    ],
+                    "default": null,
+                    "doc": "The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId."
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source system, as the source names them. initiatedBy is the integration that reported it."
+                  },
+                  {
+                    "name": "violation",
+                    "default": null,
+                    "doc": "Set when the state machine forbids what the source did: recorded anyway, and an alert.",
+                    "type": [
+                      "null",
+                      {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.RuleViolation",
+                        "fields": [
+                          {
+                            "name": "code",
+                            "type": "string",
+                            "doc": "INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with."
+                          },
+                          {
+                            "name": "rule",
+                            "type": "string",
+                            "doc": "The rule broken, one sentence for a person."
+                          },
+                          {
+                            "name": "fromStatus",
+                            "type": "string",
+                            "doc": "The status the shipment was in when the fact arrived."
+                          },
+                          {
+                            "name": "transition",
+                            "type": "string",
+                            "doc": "What the source did, e.g. 'Packed -> PendingPicking'."
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "ShipmentShippedData",
+              "fields": [
+                {
+                  "name": "carrier",
+                  "type": "string"
+                },
+                {
+                  "name": "trackingNumber",
+                  "type": "string"
+                },
+                {
+                  "name": "customerAccountId",
+                  "type": "string",
+                  "doc": "The account to charge."
+                },
+                {
+                  "name": "totalMinor",
+                  "type": "long",
+                  "doc": "Sum of quantity x unitPriceMinor over all lines, in minor units."
+                },
+                {
+                  "name": "currency",
+                  "type": "string",
+                  "doc": "ISO 4217 code, e.g. EUR."
+                },
+                {
+                  "name": "serviceLevel",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null,
+                  "doc": "The carrier's service level, e.g. 'express'; null when unknown or written with v1."
+                }
+              ]
+            }
+          }
+        ]
+      },
+    },
   ],
   'dev.waybill.shipment.StatusCorrected': [
     {
@@ -2396,6 +4468,363 @@ export const AVRO_SCHEMAS: Readonly<Record<string, readonly EmbeddedSchemaVersio
                 {
                   "name": "correctedBy",
                   "type": "string"
+                },
+                {
+                  "name": "customerAccountId",
+                  "type": "string"
+                },
+                {
+                  "name": "totalMinor",
+                  "type": "long",
+                  "doc": "Sum of quantity x unitPriceMinor over all lines, in minor units."
+                },
+                {
+                  "name": "currency",
+                  "type": "string",
+                  "doc": "ISO 4217 code, e.g. EUR."
+                }
+              ]
+            }
+          }
+        ]
+      },
+    },
+    {
+      version: 2,
+      schema: {
+        "type": "record",
+        "name": "StatusCorrected",
+        "namespace": "dev.waybill.shipment",
+        "doc": "Compensating event: a supervisor moved the shipment to another status.",
+        "fields": [
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "Unique event id, derived from the causing command id and the event index."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The aggregate this event belongs to; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after this event: 1, 2, 3 ... with no gaps."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The id of the command or event that directly caused this event."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp."
+          },
+          {
+            "name": "observation",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "dev.waybill.shipment.ObservationMark",
+                "doc": "Set when the event records a fact a system of record reported (an observation), not a command Waybill decided.",
+                "fields": [
+                  {
+                    "name": "source",
+                    "type": "string",
+                    "doc": "The system of record that reported the fact, e.g. 'legacy-wms'."
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string",
+                    "doc": "The source's own id for the fact; (source, sourceId) is recorded once."
+                  },
+                  {
+                    "name": "process",
+                    "type": [
+                      "null",
+                      "string"
+                    ],
+                    "default": null,
+                    "doc": "The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId."
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source system, as the source names them. initiatedBy is the integration that reported it."
+                  },
+                  {
+                    "name": "violation",
+                    "default": null,
+                    "doc": "Set when the state machine forbids what the source did: recorded anyway, and an alert.",
+                    "type": [
+                      "null",
+                      {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.RuleViolation",
+                        "fields": [
+                          {
+                            "name": "code",
+                            "type": "string",
+                            "doc": "INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with."
+                          },
+                          {
+                            "name": "rule",
+                            "type": "string",
+                            "doc": "The rule broken, one sentence for a person."
+                          },
+                          {
+                            "name": "fromStatus",
+                            "type": "string",
+                            "doc": "The status the shipment was in when the fact arrived."
+                          },
+                          {
+                            "name": "transition",
+                            "type": "string",
+                            "doc": "What the source did, e.g. 'Packed -> PendingPicking'."
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "StatusCorrectedData",
+              "fields": [
+                {
+                  "name": "fromStatus",
+                  "type": {
+                    "type": "enum",
+                    "name": "dev.waybill.shipment.ShipmentStatus",
+                    "doc": "The states of the shipment state machine (DESIGN.md §3).",
+                    "symbols": [
+                      "Created",
+                      "PendingPicking",
+                      "Picking",
+                      "Picked",
+                      "Packed",
+                      "ReadyForShipping",
+                      "Shipped",
+                      "Delivered",
+                      "Cancelled"
+                    ]
+                  }
+                },
+                {
+                  "name": "toStatus",
+                  "type": "dev.waybill.shipment.ShipmentStatus"
+                },
+                {
+                  "name": "reason",
+                  "type": "string"
+                },
+                {
+                  "name": "correctedBy",
+                  "type": "string"
+                },
+                {
+                  "name": "customerAccountId",
+                  "type": "string"
+                },
+                {
+                  "name": "totalMinor",
+                  "type": "long",
+                  "doc": "Sum of quantity x unitPriceMinor over all lines, in minor units."
+                },
+                {
+                  "name": "currency",
+                  "type": "string",
+                  "doc": "ISO 4217 code, e.g. EUR."
+                }
+              ]
+            }
+          }
+        ]
+      },
+    },
+  ],
+  'dev.waybill.shipment.StatusObserved': [
+    {
+      version: 1,
+      schema: {
+        "type": "record",
+        "name": "StatusObserved",
+        "namespace": "dev.waybill.shipment",
+        "doc": "A system of record reported that the shipment moved to another status. Recorded whatever the state machine says; a forbidden move carries observation.violation.",
+        "fields": [
+          {
+            "name": "eventId",
+            "type": "string",
+            "doc": "Unique event id, derived from the causing command id and the event index."
+          },
+          {
+            "name": "aggregateId",
+            "type": "string",
+            "doc": "The aggregate this event belongs to; also the Kafka message key."
+          },
+          {
+            "name": "aggregateType",
+            "type": "string",
+            "doc": "e.g. 'Shipment' or 'Account'."
+          },
+          {
+            "name": "version",
+            "type": "long",
+            "doc": "The aggregate's version after this event: 1, 2, 3 ... with no gaps."
+          },
+          {
+            "name": "traceId",
+            "type": "string",
+            "doc": "Groups everything that one initiating request caused, across domains."
+          },
+          {
+            "name": "causationId",
+            "type": "string",
+            "doc": "The id of the command or event that directly caused this event."
+          },
+          {
+            "name": "initiatedBy",
+            "type": "string",
+            "doc": "The authenticated principal; never taken from a request body."
+          },
+          {
+            "name": "timestamp",
+            "type": {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            },
+            "doc": "When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp."
+          },
+          {
+            "name": "observation",
+            "type": [
+              "null",
+              {
+                "type": "record",
+                "name": "dev.waybill.shipment.ObservationMark",
+                "doc": "Set when the event records a fact a system of record reported (an observation), not a command Waybill decided.",
+                "fields": [
+                  {
+                    "name": "source",
+                    "type": "string",
+                    "doc": "The system of record that reported the fact, e.g. 'legacy-wms'."
+                  },
+                  {
+                    "name": "sourceId",
+                    "type": "string",
+                    "doc": "The source's own id for the fact; (source, sourceId) is recorded once."
+                  },
+                  {
+                    "name": "process",
+                    "type": [
+                      "null",
+                      "string"
+                    ],
+                    "default": null,
+                    "doc": "The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId."
+                  },
+                  {
+                    "name": "observedBy",
+                    "type": "string",
+                    "doc": "Who did it in the source system, as the source names them. initiatedBy is the integration that reported it."
+                  },
+                  {
+                    "name": "violation",
+                    "default": null,
+                    "doc": "Set when the state machine forbids what the source did: recorded anyway, and an alert.",
+                    "type": [
+                      "null",
+                      {
+                        "type": "record",
+                        "name": "dev.waybill.shipment.RuleViolation",
+                        "fields": [
+                          {
+                            "name": "code",
+                            "type": "string",
+                            "doc": "INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with."
+                          },
+                          {
+                            "name": "rule",
+                            "type": "string",
+                            "doc": "The rule broken, one sentence for a person."
+                          },
+                          {
+                            "name": "fromStatus",
+                            "type": "string",
+                            "doc": "The status the shipment was in when the fact arrived."
+                          },
+                          {
+                            "name": "transition",
+                            "type": "string",
+                            "doc": "What the source did, e.g. 'Packed -> PendingPicking'."
+                          }
+                        ]
+                      }
+                    ]
+                  }
+                ]
+              }
+            ],
+            "default": null,
+            "doc": "Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact."
+          },
+          {
+            "name": "data",
+            "type": {
+              "type": "record",
+              "name": "StatusObservedData",
+              "fields": [
+                {
+                  "name": "fromStatus",
+                  "type": "string",
+                  "doc": "The status before, or 'None' when the shipment was unknown to Waybill (the source created it)."
+                },
+                {
+                  "name": "toStatus",
+                  "type": {
+                    "type": "enum",
+                    "name": "dev.waybill.shipment.ShipmentStatus",
+                    "doc": "The states of the shipment state machine (DESIGN.md §3).",
+                    "symbols": [
+                      "Created",
+                      "PendingPicking",
+                      "Picking",
+                      "Picked",
+                      "Packed",
+                      "ReadyForShipping",
+                      "Shipped",
+                      "Delivered",
+                      "Cancelled"
+                    ]
+                  }
                 },
                 {
                   "name": "customerAccountId",

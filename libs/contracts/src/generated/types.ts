@@ -160,6 +160,8 @@ export interface CommandOutcome {
   rejection: CommandRejection | null;
   /** True when the rejection should raise an operator alert at once. */
   alert: boolean;
+  /** A RecordObservation whose fact the state machine forbids: recorded anyway (status Accepted), with alert true and what was broken. */
+  violation: ObservedViolation | null;
   initiatedBy: string;
   role: string;
   traceId: string;
@@ -325,8 +327,10 @@ export interface ItemPicked {
   causationId: string;
   /** The authenticated principal; never taken from a request body. */
   initiatedBy: string;
-  /** When it happened, epoch milliseconds (UTC). */
+  /** When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp. */
   timestamp: number;
+  /** Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact. */
+  observation: ObservationMark | null;
   data: ItemPickedData;
 }
 
@@ -364,6 +368,86 @@ export interface MarkReadyForShipping {
 
 /** dev.waybill.shipment.MarkReadyForShippingData */
 export type MarkReadyForShippingData = Record<string, never>;
+
+/** A fact a system of record reports about a shipment: recorded by Waybill, never refused, flagged when the state machine forbids it. Written to shipment.observations, keyed by shipmentId. (dev.waybill.shipment.Observation) */
+export interface Observation {
+  /** The shipment; also the Kafka message key. */
+  shipmentId: string;
+  /** The system of record, e.g. 'legacy-wms'. */
+  source: string;
+  /** The source's own id for this fact; Waybill records (source, sourceId) once, however often it is sent. */
+  sourceId: string;
+  /** The source's process (order flow, batch) this fact belongs to; all facts of one process share one traceId. */
+  process: string | null;
+  /** Who did it in the source system, as the source names them. */
+  observedBy: string;
+  /** What the source reports. */
+  kind: ObservedFactKind;
+  /** StatusChanged: the status the source moved the shipment to (a status of the state machine). */
+  toStatus: string | null;
+  /** LinePicked: the sku picked. */
+  sku: string | null;
+  /** LinePicked: how many were picked. */
+  quantity: number | null;
+  /** Packed: the number of packages. */
+  packageCount: number | null;
+  /** Shipped: the carrier. */
+  carrier: string | null;
+  /** Shipped: the carrier's tracking number. */
+  trackingNumber: string | null;
+  /** Delivered: who received it. */
+  receivedBy: string | null;
+  /** Cancelled: why. */
+  reason: string | null;
+  /** Created: the order. */
+  order: ObservedOrder | null;
+  /** When it happened in the source, epoch milliseconds (UTC): the business time. */
+  occurredAt: number;
+  /** The integration that reported it (the API key's principal over HTTP, the importer's name in an import). */
+  reportedBy: string;
+}
+
+/** Set when the event records a fact a system of record reported (an observation), not a command Waybill decided. (dev.waybill.shipment.ObservationMark) */
+export interface ObservationMark {
+  /** The system of record that reported the fact, e.g. 'legacy-wms'. */
+  source: string;
+  /** The source's own id for the fact; (source, sourceId) is recorded once. */
+  sourceId: string;
+  /** The source's process (order flow, batch) the fact belongs to; every fact of one process shares one traceId. */
+  process: string | null;
+  /** Who did it in the source system, as the source names them. initiatedBy is the integration that reported it. */
+  observedBy: string;
+  /** Set when the state machine forbids what the source did: recorded anyway, and an alert. */
+  violation: RuleViolation | null;
+}
+
+/** dev.waybill.shipment.ObservedFactKind */
+export type ObservedFactKind = 'Created' | 'StatusChanged' | 'LinePicked' | 'Packed' | 'Shipped' | 'Delivered' | 'Cancelled';
+export const OBSERVED_FACT_KIND_VALUES = ['Created', 'StatusChanged', 'LinePicked', 'Packed', 'Shipped', 'Delivered', 'Cancelled'] as const;
+
+/** The order as the source created it (kind Created). (dev.waybill.shipment.ObservedOrder) */
+export interface ObservedOrder {
+  orderId: string;
+  customerAccountId: string;
+  /** ISO 4217 code, e.g. EUR. */
+  currency: string;
+  lines: ShipmentLine[];
+  destination: ShipmentAddress;
+}
+
+/** dev.waybill.shipment.ObservedViolation */
+export interface ObservedViolation {
+  code: string;
+  /** The rule broken, one sentence for a person. */
+  rule: string;
+  fromStatus: string;
+  /** e.g. 'Packed -> PendingPicking'. */
+  transition: string;
+  source: string;
+  sourceId: string;
+  /** Who did it in the source. */
+  observedBy: string;
+}
 
 /** Records the packed shipment. (dev.waybill.shipment.Pack) */
 export interface Pack {
@@ -438,8 +522,10 @@ export interface PickingCompleted {
   causationId: string;
   /** The authenticated principal; never taken from a request body. */
   initiatedBy: string;
-  /** When it happened, epoch milliseconds (UTC). */
+  /** When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp. */
   timestamp: number;
+  /** Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact. */
+  observation: ObservationMark | null;
   data: PickingCompletedData;
 }
 
@@ -462,13 +548,70 @@ export interface ReadyForShipping {
   causationId: string;
   /** The authenticated principal; never taken from a request body. */
   initiatedBy: string;
-  /** When it happened, epoch milliseconds (UTC). */
+  /** When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp. */
   timestamp: number;
+  /** Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact. */
+  observation: ObservationMark | null;
   data: ReadyForShippingData;
 }
 
 /** dev.waybill.shipment.ReadyForShippingData */
 export type ReadyForShippingData = Record<string, never>;
+
+/** Records one observation (see Observation) on its shipment. Made by the reducer's observation intake from shipment.observations; commandId derives from (source, sourceId), the timestamp is the business time. (dev.waybill.shipment.RecordObservation) */
+export interface RecordObservation {
+  /** Unique command id; also its idempotency key. */
+  commandId: string;
+  /** The target aggregate; also the Kafka message key. */
+  aggregateId: string;
+  /** e.g. 'Shipment' or 'Account'. */
+  aggregateType: string;
+  /** Optimistic concurrency check: the version the caller last saw; null skips the check. */
+  expectedVersion: number | null;
+  /** Groups everything that one initiating request caused, across domains. */
+  traceId: string;
+  /** The event or command that caused this command; null when a person initiated it. */
+  causationId: string | null;
+  /** The authenticated principal; never taken from a request body. */
+  initiatedBy: string;
+  /** The principal's role when the command was issued, e.g. 'operator' or 'supervisor'. */
+  role: string;
+  /** When the command was issued, epoch milliseconds (UTC). */
+  timestamp: number;
+  data: RecordObservationData;
+}
+
+/** dev.waybill.shipment.RecordObservationData */
+export interface RecordObservationData {
+  /** The system of record, e.g. 'legacy-wms'. */
+  source: string;
+  /** The source's own id for this fact; Waybill records (source, sourceId) once, however often it is sent. */
+  sourceId: string;
+  /** The source's process (order flow, batch) this fact belongs to; all facts of one process share one traceId. */
+  process: string | null;
+  /** Who did it in the source system, as the source names them. */
+  observedBy: string;
+  /** What the source reports. */
+  kind: ObservedFactKind;
+  /** StatusChanged: the status the source moved the shipment to (a status of the state machine). */
+  toStatus: string | null;
+  /** LinePicked: the sku picked. */
+  sku: string | null;
+  /** LinePicked: how many were picked. */
+  quantity: number | null;
+  /** Packed: the number of packages. */
+  packageCount: number | null;
+  /** Shipped: the carrier. */
+  carrier: string | null;
+  /** Shipped: the carrier's tracking number. */
+  trackingNumber: string | null;
+  /** Delivered: who received it. */
+  receivedBy: string | null;
+  /** Cancelled: why. */
+  reason: string | null;
+  /** Created: the order. */
+  order: ObservedOrder | null;
+}
 
 /** dev.waybill.shipment.RejectionCode */
 export type RejectionCode = 'INVALID_TRANSITION' | 'VERSION_CONFLICT' | 'VALIDATION' | 'NOT_FOUND' | 'FORBIDDEN';
@@ -516,13 +659,27 @@ export interface ReleasedForPicking {
   causationId: string;
   /** The authenticated principal; never taken from a request body. */
   initiatedBy: string;
-  /** When it happened, epoch milliseconds (UTC). */
+  /** When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp. */
   timestamp: number;
+  /** Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact. */
+  observation: ObservationMark | null;
   data: ReleasedForPickingData;
 }
 
 /** dev.waybill.shipment.ReleasedForPickingData */
 export type ReleasedForPickingData = Record<string, never>;
+
+/** dev.waybill.shipment.RuleViolation */
+export interface RuleViolation {
+  /** INVALID_TRANSITION, VALIDATION or VERSION_CONFLICT: the code Waybill's own command would have been refused with. */
+  code: string;
+  /** The rule broken, one sentence for a person. */
+  rule: string;
+  /** The status the shipment was in when the fact arrived. */
+  fromStatus: string;
+  /** What the source did, e.g. 'Packed -> PendingPicking'. */
+  transition: string;
+}
 
 /** Hands the shipment to a carrier. (dev.waybill.shipment.Ship) */
 export interface Ship {
@@ -579,8 +736,10 @@ export interface ShipmentCancelled {
   causationId: string;
   /** The authenticated principal; never taken from a request body. */
   initiatedBy: string;
-  /** When it happened, epoch milliseconds (UTC). */
+  /** When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp. */
   timestamp: number;
+  /** Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact. */
+  observation: ObservationMark | null;
   data: ShipmentCancelledData;
 }
 
@@ -606,8 +765,10 @@ export interface ShipmentCreated {
   causationId: string;
   /** The authenticated principal; never taken from a request body. */
   initiatedBy: string;
-  /** When it happened, epoch milliseconds (UTC). */
+  /** When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp. */
   timestamp: number;
+  /** Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact. */
+  observation: ObservationMark | null;
   data: ShipmentCreatedData;
 }
 
@@ -639,8 +800,10 @@ export interface ShipmentDelivered {
   causationId: string;
   /** The authenticated principal; never taken from a request body. */
   initiatedBy: string;
-  /** When it happened, epoch milliseconds (UTC). */
+  /** When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp. */
   timestamp: number;
+  /** Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact. */
+  observation: ObservationMark | null;
   data: ShipmentDeliveredData;
 }
 
@@ -673,8 +836,10 @@ export interface ShipmentPacked {
   causationId: string;
   /** The authenticated principal; never taken from a request body. */
   initiatedBy: string;
-  /** When it happened, epoch milliseconds (UTC). */
+  /** When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp. */
   timestamp: number;
+  /** Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact. */
+  observation: ObservationMark | null;
   data: ShipmentPackedData;
 }
 
@@ -699,8 +864,10 @@ export interface ShipmentShipped {
   causationId: string;
   /** The authenticated principal; never taken from a request body. */
   initiatedBy: string;
-  /** When it happened, epoch milliseconds (UTC). */
+  /** When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp. */
   timestamp: number;
+  /** Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact. */
+  observation: ObservationMark | null;
   data: ShipmentShippedData;
 }
 
@@ -738,8 +905,10 @@ export interface StatusCorrected {
   causationId: string;
   /** The authenticated principal; never taken from a request body. */
   initiatedBy: string;
-  /** When it happened, epoch milliseconds (UTC). */
+  /** When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp. */
   timestamp: number;
+  /** Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact. */
+  observation: ObservationMark | null;
   data: StatusCorrectedData;
 }
 
@@ -749,6 +918,41 @@ export interface StatusCorrectedData {
   toStatus: ShipmentStatus;
   reason: string;
   correctedBy: string;
+  customerAccountId: string;
+  /** Sum of quantity x unitPriceMinor over all lines, in minor units. */
+  totalMinor: number;
+  /** ISO 4217 code, e.g. EUR. */
+  currency: string;
+}
+
+/** A system of record reported that the shipment moved to another status. Recorded whatever the state machine says; a forbidden move carries observation.violation. (dev.waybill.shipment.StatusObserved) */
+export interface StatusObserved {
+  /** Unique event id, derived from the causing command id and the event index. */
+  eventId: string;
+  /** The aggregate this event belongs to; also the Kafka message key. */
+  aggregateId: string;
+  /** e.g. 'Shipment' or 'Account'. */
+  aggregateType: string;
+  /** The aggregate's version after this event: 1, 2, 3 ... with no gaps. */
+  version: number;
+  /** Groups everything that one initiating request caused, across domains. */
+  traceId: string;
+  /** The id of the command or event that directly caused this event. */
+  causationId: string;
+  /** The authenticated principal; never taken from a request body. */
+  initiatedBy: string;
+  /** When it happened in the business (occurredAt), epoch milliseconds (UTC). When Waybill recorded it is the Kafka record's timestamp. */
+  timestamp: number;
+  /** Null for Waybill's own decisions; the source, its id, who did it and any broken rule for an observed fact. */
+  observation: ObservationMark | null;
+  data: StatusObservedData;
+}
+
+/** dev.waybill.shipment.StatusObservedData */
+export interface StatusObservedData {
+  /** The status before, or 'None' when the shipment was unknown to Waybill (the source created it). */
+  fromStatus: string;
+  toStatus: ShipmentStatus;
   customerAccountId: string;
   /** Sum of quantity x unitPriceMinor over all lines, in minor units. */
   totalMinor: number;
@@ -769,10 +973,12 @@ export interface RecordTypes {
   CreateShipment: CreateShipment;
   ItemPicked: ItemPicked;
   MarkReadyForShipping: MarkReadyForShipping;
+  Observation: Observation;
   Pack: Pack;
   PickItem: PickItem;
   PickingCompleted: PickingCompleted;
   ReadyForShipping: ReadyForShipping;
+  RecordObservation: RecordObservation;
   ReleaseForPicking: ReleaseForPicking;
   ReleasedForPicking: ReleasedForPicking;
   Ship: Ship;
@@ -782,6 +988,7 @@ export interface RecordTypes {
   ShipmentPacked: ShipmentPacked;
   ShipmentShipped: ShipmentShipped;
   StatusCorrected: StatusCorrected;
+  StatusObserved: StatusObserved;
 }
 
 export type RecordName = keyof RecordTypes;
@@ -799,10 +1006,12 @@ export const RECORD_FULL_NAMES = {
   CreateShipment: 'dev.waybill.shipment.CreateShipment',
   ItemPicked: 'dev.waybill.shipment.ItemPicked',
   MarkReadyForShipping: 'dev.waybill.shipment.MarkReadyForShipping',
+  Observation: 'dev.waybill.shipment.Observation',
   Pack: 'dev.waybill.shipment.Pack',
   PickItem: 'dev.waybill.shipment.PickItem',
   PickingCompleted: 'dev.waybill.shipment.PickingCompleted',
   ReadyForShipping: 'dev.waybill.shipment.ReadyForShipping',
+  RecordObservation: 'dev.waybill.shipment.RecordObservation',
   ReleaseForPicking: 'dev.waybill.shipment.ReleaseForPicking',
   ReleasedForPicking: 'dev.waybill.shipment.ReleasedForPicking',
   Ship: 'dev.waybill.shipment.Ship',
@@ -812,6 +1021,7 @@ export const RECORD_FULL_NAMES = {
   ShipmentPacked: 'dev.waybill.shipment.ShipmentPacked',
   ShipmentShipped: 'dev.waybill.shipment.ShipmentShipped',
   StatusCorrected: 'dev.waybill.shipment.StatusCorrected',
+  StatusObserved: 'dev.waybill.shipment.StatusObserved',
 } as const satisfies Record<RecordName, string>;
 
 /** The latest schema version of every record. */
@@ -820,33 +1030,37 @@ export const LATEST_VERSIONS = {
   AccountingCommandOutcome: 2,
   TransactionRecorded: 1,
   Cancel: 1,
-  CommandOutcome: 1,
+  CommandOutcome: 2,
   CompletePicking: 1,
   ConfirmDelivery: 1,
   CorrectStatus: 1,
   CreateShipment: 1,
-  ItemPicked: 1,
+  ItemPicked: 2,
   MarkReadyForShipping: 1,
+  Observation: 1,
   Pack: 1,
   PickItem: 1,
-  PickingCompleted: 1,
-  ReadyForShipping: 1,
+  PickingCompleted: 2,
+  ReadyForShipping: 2,
+  RecordObservation: 1,
   ReleaseForPicking: 1,
-  ReleasedForPicking: 1,
+  ReleasedForPicking: 2,
   Ship: 1,
-  ShipmentCancelled: 1,
-  ShipmentCreated: 1,
-  ShipmentDelivered: 1,
-  ShipmentPacked: 1,
-  ShipmentShipped: 2,
-  StatusCorrected: 1,
+  ShipmentCancelled: 2,
+  ShipmentCreated: 2,
+  ShipmentDelivered: 2,
+  ShipmentPacked: 2,
+  ShipmentShipped: 3,
+  StatusCorrected: 2,
+  StatusObserved: 1,
 } as const satisfies Record<RecordName, number>;
 
 /** Topic to the record types it carries (TopicRecordNameStrategy: one subject per topic and record). */
 export const TOPIC_RECORDS = {
-  'shipment.commands': ['CreateShipment', 'ReleaseForPicking', 'PickItem', 'CompletePicking', 'Pack', 'MarkReadyForShipping', 'Ship', 'ConfirmDelivery', 'Cancel', 'CorrectStatus'],
-  'shipment.events': ['ShipmentCreated', 'ReleasedForPicking', 'ItemPicked', 'PickingCompleted', 'ShipmentPacked', 'ReadyForShipping', 'ShipmentShipped', 'ShipmentDelivered', 'ShipmentCancelled', 'StatusCorrected'],
+  'shipment.commands': ['CreateShipment', 'ReleaseForPicking', 'PickItem', 'CompletePicking', 'Pack', 'MarkReadyForShipping', 'Ship', 'ConfirmDelivery', 'Cancel', 'CorrectStatus', 'RecordObservation'],
+  'shipment.events': ['ShipmentCreated', 'ReleasedForPicking', 'ItemPicked', 'PickingCompleted', 'ShipmentPacked', 'ReadyForShipping', 'ShipmentShipped', 'ShipmentDelivered', 'ShipmentCancelled', 'StatusCorrected', 'StatusObserved'],
   'shipment.outcomes': ['CommandOutcome'],
+  'shipment.observations': ['Observation'],
   'accounting.commands': ['AccountingCommand'],
   'accounting.transactions': ['TransactionRecorded'],
   'accounting.outcomes': ['AccountingCommandOutcome'],
@@ -863,7 +1077,8 @@ export type ShipmentCommandRecord =
   | { type: 'Ship'; value: Ship }
   | { type: 'ConfirmDelivery'; value: ConfirmDelivery }
   | { type: 'Cancel'; value: Cancel }
-  | { type: 'CorrectStatus'; value: CorrectStatus };
+  | { type: 'CorrectStatus'; value: CorrectStatus }
+  | { type: 'RecordObservation'; value: RecordObservation };
 
 /** A record on shipment.events, discriminated by record name. */
 export type ShipmentEventRecord =
@@ -876,11 +1091,16 @@ export type ShipmentEventRecord =
   | { type: 'ShipmentShipped'; value: ShipmentShipped }
   | { type: 'ShipmentDelivered'; value: ShipmentDelivered }
   | { type: 'ShipmentCancelled'; value: ShipmentCancelled }
-  | { type: 'StatusCorrected'; value: StatusCorrected };
+  | { type: 'StatusCorrected'; value: StatusCorrected }
+  | { type: 'StatusObserved'; value: StatusObserved };
 
 /** A record on shipment.outcomes, discriminated by record name. */
 export type ShipmentOutcomeRecord =
   | { type: 'CommandOutcome'; value: CommandOutcome };
+
+/** A record on shipment.observations, discriminated by record name. */
+export type ShipmentObservationRecord =
+  | { type: 'Observation'; value: Observation };
 
 /** A record on accounting.commands, discriminated by record name. */
 export type AccountingCommandRecord =
@@ -899,6 +1119,7 @@ export interface TopicRecordTypes {
   'shipment.commands': ShipmentCommandRecord;
   'shipment.events': ShipmentEventRecord;
   'shipment.outcomes': ShipmentOutcomeRecord;
+  'shipment.observations': ShipmentObservationRecord;
   'accounting.commands': AccountingCommandRecord;
   'accounting.transactions': AccountingTransactionRecord;
   'accounting.outcomes': AccountingOutcomeRecord;

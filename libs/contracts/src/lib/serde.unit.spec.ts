@@ -43,6 +43,7 @@ const created: ShipmentCreated = {
   causationId: 'cmd-1',
   initiatedBy: 'alice',
   timestamp: 1_700_000_000_000,
+  observation: null,
   data: {
     orderId: 'ord-1',
     customerAccountId: 'acc-9',

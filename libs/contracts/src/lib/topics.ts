@@ -3,6 +3,8 @@ export const TOPICS = {
   shipmentCommands: 'shipment.commands',
   shipmentEvents: 'shipment.events',
   shipmentOutcomes: 'shipment.outcomes',
+  /** Facts a system of record reports (docs/ARCHITECTURE.md §11); the reducer's intake turns each into a RecordObservation. */
+  shipmentObservations: 'shipment.observations',
   accountingCommands: 'accounting.commands',
   accountingTransactions: 'accounting.transactions',
   accountingOutcomes: 'accounting.outcomes',

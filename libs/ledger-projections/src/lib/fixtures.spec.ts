@@ -39,6 +39,7 @@ const meta = (shipmentId: string, version: number, at: number, traceId: string, 
   causationId: `cmd-${shipmentId}-${version}`,
   initiatedBy: by,
   timestamp: at,
+  observation: null,
 });
 
 /** The happy-path event records of one shipment: created, released, picked ×2, completed, packed, ready, shipped. */
@@ -99,6 +100,7 @@ export function rejectedOutcome(shipmentId: string, at: number, alert = true, tr
     eventIds: [],
     rejection: { code: 'INVALID_TRANSITION', reason: 'a packed shipment cannot go back to picking', currentStatus: 'Packed', allowedCommands: ['MarkReadyForShipping', 'Cancel'], fieldErrors: [] },
     alert,
+    violation: null,
     initiatedBy: 'ana.associate',
     role: 'associate',
     traceId,

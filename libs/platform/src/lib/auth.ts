@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { ConfigError } from './errors';
 
-export const ROLES = ['viewer', 'associate', 'team-lead', 'supervisor', 'finance'] as const;
+export const ROLES = ['viewer', 'associate', 'team-lead', 'supervisor', 'finance', 'integration'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who a request acts as. `id` becomes `initiatedBy` on everything the request causes. */

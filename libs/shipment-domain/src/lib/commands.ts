@@ -1,7 +1,10 @@
 import type { ShipmentStatus } from './state';
 
-/** The roles a principal can hold (the same five as `@waybill/platform`'s auth). */
-export const SHIPMENT_ROLES = ['viewer', 'associate', 'team-lead', 'supervisor', 'finance'] as const;
+/**
+ * The roles a principal can hold (the same six as `@waybill/platform`'s auth). `integration` is a
+ * system of record's feed: it reports observations and may send no command.
+ */
+export const SHIPMENT_ROLES = ['viewer', 'associate', 'team-lead', 'supervisor', 'finance', 'integration'] as const;
 export type ShipmentRole = (typeof SHIPMENT_ROLES)[number];
 
 /** What the handler stamps on every command. Time and ids arrive here; the domain makes none. */
@@ -99,3 +102,7 @@ export const SHIPMENT_COMMAND_TYPES = [
 export function isShipmentCommandType(value: unknown): value is ShipmentCommandType {
   return typeof value === 'string' && (SHIPMENT_COMMAND_TYPES as readonly string[]).includes(value);
 }
+
+/** What a system of record can report about a shipment (docs/ARCHITECTURE.md §11; `observations.ts`). */
+export const OBSERVED_FACT_KINDS = ['Created', 'StatusChanged', 'LinePicked', 'Packed', 'Shipped', 'Delivered', 'Cancelled'] as const;
+export type ObservedFactKind = (typeof OBSERVED_FACT_KINDS)[number];

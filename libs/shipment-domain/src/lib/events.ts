@@ -1,5 +1,5 @@
 import type { ShipmentDestination, ShipmentLine } from './commands';
-import type { ShipmentStatus } from './state';
+import type { LifecycleStatus, ShipmentStatus } from './state';
 
 interface Event<Type extends string, Data> {
   type: Type;
@@ -55,6 +55,15 @@ export type StatusCorrected = Event<
   }
 >;
 
+/**
+ * A system of record reported that the shipment moved to `toStatus` (an observation of kind
+ * StatusChanged). `fromStatus` is `None` when Waybill had never seen the shipment.
+ */
+export type StatusObserved = Event<
+  'StatusObserved',
+  { fromStatus: LifecycleStatus; toStatus: ShipmentStatus; customerAccountId: string; totalMinor: number; currency: string }
+>;
+
 export type ShipmentEvent =
   | ShipmentCreated
   | ReleasedForPicking
@@ -65,7 +74,8 @@ export type ShipmentEvent =
   | ShipmentShipped
   | ShipmentDelivered
   | ShipmentCancelled
-  | StatusCorrected;
+  | StatusCorrected
+  | StatusObserved;
 
 export type ShipmentEventType = ShipmentEvent['type'];
 
@@ -84,4 +94,5 @@ export const SHIPMENT_EVENT_TYPES = [
   'ShipmentDelivered',
   'ShipmentCancelled',
   'StatusCorrected',
+  'StatusObserved',
 ] as const satisfies readonly ShipmentEventType[];

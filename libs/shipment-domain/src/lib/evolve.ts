@@ -57,6 +57,9 @@ function apply(state: ShipmentState, event: ShipmentEvent): ShipmentState {
       // A correction fixes the status only: picked counts, packages and tracking stay as they were,
       // because the goods did not move when the record was corrected.
       return isShipmentStatus(event.data.toStatus) ? { ...state, status: event.data.toStatus } : state;
+    case 'StatusObserved':
+      // Like a correction: the source moved the status and nothing else.
+      return isShipmentStatus(event.data.toStatus) ? { ...state, status: event.data.toStatus } : state;
     default:
       return unknownEvent(state, event);
   }

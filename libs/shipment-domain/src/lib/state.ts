@@ -23,7 +23,7 @@ export type LifecycleStatus = ShipmentStatus | 'None';
  * The shape of `ShipmentState`. Bump it whenever `ShipmentState` or `evolve` changes meaning, so
  * snapshots written by an older shape are rebuilt from events instead of trusted.
  */
-export const STATE_SHAPE_VERSION = 1;
+export const STATE_SHAPE_VERSION = 2;
 
 /** One order line as the aggregate tracks it: how many were ordered and how many are picked. */
 export interface LineState {
@@ -58,7 +58,23 @@ export interface ShipmentState {
   shipmentId?: string;
   /** Epoch ms of the last applied envelope; set only by `evolveEnvelope`. */
   lastEventAt?: number;
+  /**
+   * Which status was in effect from which business time on, oldest first, adjacent repeats merged
+   * (at most `STATUS_TIMELINE_LENGTH` entries); set only by `evolveEnvelope`. An observed fact that
+   * arrives late takes its place here without moving the running status, and is judged against the
+   * status in effect when it happened (docs/ARCHITECTURE.md §11).
+   */
+  statusTimeline?: StatusPeriod[];
 }
+
+/** From business time `at` (epoch ms) on, the shipment was `status`. */
+export interface StatusPeriod {
+  at: number;
+  status: LifecycleStatus;
+}
+
+/** How many status periods a state keeps; a fact older than the oldest is judged against it. */
+export const STATUS_TIMELINE_LENGTH = 64;
 
 /** The state of a shipment that does not exist yet. */
 export function initialState(): ShipmentState {

@@ -136,6 +136,7 @@ const MAY_SEND: Record<ShipmentRole, boolean[]> = {
   'team-lead':[true,  true,  true,  true,   true,  true,  true,  true,  true,  false],
   supervisor: [true,  true,  true,  true,   true,  true,  true,  true,  true,  true],
   finance:    [false, false, false, false,  false, false, false, false, false, false],
+  integration:[false, false, false, false,  false, false, false, false, false, false],
 };
 
 // A status in which each command is allowed, so only the role decides.

@@ -1,5 +1,5 @@
 import { assertNever, MAX_LONG, textCharacterProblem } from '@waybill/util';
-import { SHIPMENT_ROLES, isShipmentCommandType, type ShipmentCommandType } from './commands';
+import { OBSERVED_FACT_KINDS, SHIPMENT_ROLES, isShipmentCommandType, type ShipmentCommandType } from './commands';
 import type { FieldError } from './errors';
 import { SHIPMENT_STATUSES, isShipmentStatus } from './state';
 
@@ -161,6 +161,51 @@ export function validateCommandMetadata(rawMetadata: unknown): FieldError[] {
   if (metadata.causationId != null) checks.text('metadata.causationId', metadata.causationId);
   if (metadata.expectedVersion != null) checks.nonNegativeInt('metadata.expectedVersion', metadata.expectedVersion);
   checks.nonNegativeInt('metadata.now', metadata.now);
+  return checks.errors;
+}
+
+/**
+ * Every problem with an observed fact that can be seen without the shipment's state: what makes it
+ * a 400 over HTTP and a dead letter on `shipment.observations`. A forbidden transition is not a
+ * problem here: the fact is recorded and flagged.
+ */
+export function validateObservedFact(rawFact: unknown): FieldError[] {
+  const checks = new Checks();
+  const fact = asFields(rawFact);
+  checks.text('source', fact.source);
+  checks.text('sourceId', fact.sourceId);
+  checks.text('observedBy', fact.observedBy);
+  if (fact.process != null) checks.text('process', fact.process);
+  switch (fact.kind) {
+    case 'Created': {
+      const order = new Checks();
+      validateCreateShipment(asFields(fact.order), order);
+      for (const error of order.errors) checks.add(`order.${error.field}`, error.message);
+      break;
+    }
+    case 'StatusChanged':
+      if (!isShipmentStatus(fact.toStatus)) checks.add('toStatus', `must be one of ${SHIPMENT_STATUSES.join(', ')}`);
+      break;
+    case 'LinePicked':
+      checks.text('sku', fact.sku);
+      checks.count('quantity', fact.quantity);
+      break;
+    case 'Packed':
+      checks.count('packageCount', fact.packageCount);
+      break;
+    case 'Shipped':
+      checks.text('carrier', fact.carrier);
+      checks.text('trackingNumber', fact.trackingNumber);
+      break;
+    case 'Delivered':
+      checks.text('receivedBy', fact.receivedBy);
+      break;
+    case 'Cancelled':
+      checks.text('reason', fact.reason);
+      break;
+    default:
+      checks.add('kind', `must be one of ${OBSERVED_FACT_KINDS.join(', ')}`);
+  }
   return checks.errors;
 }
 

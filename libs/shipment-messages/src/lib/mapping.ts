@@ -1,5 +1,6 @@
 import type { CommandOutcome, ShipmentCommandRecord, ShipmentEventRecord } from '@waybill/contracts';
-import type { Rejection, ShipmentCommand, ShipmentEventEnvelope, ShipmentRole } from '@waybill/shipment-domain';
+import type { ObservationMark, RecordObservation, Rejection, ShipmentCommand, ShipmentEventEnvelope, ShipmentRole } from '@waybill/shipment-domain';
+import { factOf, factToWire, markFromWire, markToWire } from './observation';
 
 /**
  * Fields a newer schema version added that the domain does not produce yet. Avro needs a value
@@ -10,8 +11,9 @@ const EVENT_WIRE_DEFAULTS: Partial<Record<ShipmentEventEnvelope['type'], Record<
 };
 
 /** A domain command as it travels on `shipment.commands` (docs/ARCHITECTURE.md §4 envelope + data). */
-export function commandToRecord(command: ShipmentCommand): ShipmentCommandRecord {
+export function commandToRecord(command: ShipmentCommand | RecordObservation): ShipmentCommandRecord {
   const m = command.metadata;
+  const data = command.type === 'RecordObservation' ? factToWire(command.data) : command.data;
   return {
     type: command.type,
     value: {
@@ -24,17 +26,17 @@ export function commandToRecord(command: ShipmentCommand): ShipmentCommandRecord
       initiatedBy: m.initiatedBy,
       role: m.role,
       timestamp: m.now,
-      data: command.data,
+      data,
     },
   } as ShipmentCommandRecord;
 }
 
-/** The domain command inside a `shipment.commands` record. */
-export function recordToCommand(record: ShipmentCommandRecord): ShipmentCommand {
+/** The domain command inside a `shipment.commands` record (a decision to make, or a fact to record). */
+export function recordToCommand(record: ShipmentCommandRecord): ShipmentCommand | RecordObservation {
   const v = record.value;
   return {
     type: record.type,
-    data: v.data,
+    data: record.type === 'RecordObservation' ? factOf(record.value.data) : v.data,
     metadata: {
       commandId: v.commandId,
       shipmentId: v.aggregateId,
@@ -45,27 +47,28 @@ export function recordToCommand(record: ShipmentCommandRecord): ShipmentCommand 
       ...(v.expectedVersion !== null ? { expectedVersion: v.expectedVersion } : {}),
       now: v.timestamp,
     },
-  } as ShipmentCommand;
+  } as ShipmentCommand | RecordObservation;
 }
 
 /** A domain event envelope as it travels on `shipment.events`. */
 export function envelopeToRecord(envelope: ShipmentEventEnvelope): ShipmentEventRecord {
-  const { type, data, ...meta } = envelope;
-  return { type, value: { ...meta, data: { ...data, ...EVENT_WIRE_DEFAULTS[type] } } } as ShipmentEventRecord;
+  const { type, data, observation, ...meta } = envelope;
+  return { type, value: { ...meta, observation: markToWire(observation), data: { ...data, ...EVENT_WIRE_DEFAULTS[type] } } } as ShipmentEventRecord;
 }
 
 /** The domain envelope inside a `shipment.events` record; wire-only fields stay on the wire. */
 export function recordToEnvelope(record: ShipmentEventRecord): ShipmentEventEnvelope {
-  const { data, ...meta } = record.value;
+  const { data, observation: wireMark, ...meta } = record.value;
+  const observation = markFromWire(wireMark);
   const wireOnly = EVENT_WIRE_DEFAULTS[record.type];
   const domainData: Record<string, unknown> = {};
   // Copied field by field rather than spread-then-delete: a delete turns the object into a slow
   // dictionary, and every ledger projection and reducer fold goes through here.
   for (const field in data) if (wireOnly === undefined || !(field in wireOnly)) domainData[field] = (data as Record<string, unknown>)[field];
-  return { ...meta, type: record.type, data: domainData } as ShipmentEventEnvelope;
+  return { ...meta, ...(observation ? { observation } : {}), type: record.type, data: domainData } as ShipmentEventEnvelope;
 }
 
-function outcomeBase(command: ShipmentCommand): Omit<CommandOutcome, 'status' | 'version' | 'eventIds' | 'rejection' | 'alert'> {
+function outcomeBase(command: ShipmentCommand | RecordObservation): Omit<CommandOutcome, 'status' | 'version' | 'eventIds' | 'rejection' | 'alert' | 'violation'> {
   const m = command.metadata;
   return {
     commandId: m.commandId,
@@ -82,7 +85,7 @@ function outcomeBase(command: ShipmentCommand): Omit<CommandOutcome, 'status' | 
 }
 
 /** The answer to a command the rules accepted: the version it reached and the events it caused. */
-export function acceptedOutcome(command: ShipmentCommand, envelopes: readonly ShipmentEventEnvelope[], versionBefore: number): CommandOutcome {
+export function acceptedOutcome(command: ShipmentCommand | RecordObservation, envelopes: readonly ShipmentEventEnvelope[], versionBefore: number): CommandOutcome {
   return {
     ...outcomeBase(command),
     status: 'Accepted',
@@ -90,7 +93,19 @@ export function acceptedOutcome(command: ShipmentCommand, envelopes: readonly Sh
     eventIds: envelopes.map((e) => e.eventId),
     rejection: null,
     alert: false,
+    violation: null,
   };
+}
+
+/**
+ * The answer to a recorded observation: always Accepted (a fact is never refused); when the state
+ * machine forbids it, `alert` and the rule it broke, naming who did it and where.
+ */
+export function observedOutcome(command: RecordObservation, envelopes: readonly ShipmentEventEnvelope[], versionBefore: number, mark: ObservationMark): CommandOutcome {
+  const accepted = acceptedOutcome(command, envelopes, versionBefore);
+  const violation = mark.violation;
+  if (!violation) return accepted;
+  return { ...accepted, alert: true, violation: { ...violation, source: mark.source, sourceId: mark.sourceId, observedBy: mark.observedBy } };
 }
 
 /** The answer to a command the rules refused; `alert` marks attempts supervisors must see at once. */
@@ -108,5 +123,6 @@ export function rejectedOutcome(command: ShipmentCommand, rejection: Rejection, 
       fieldErrors: rejection.fieldErrors ?? [],
     },
     alert,
+    violation: null,
   };
 }

@@ -82,6 +82,7 @@ const envelope = (id: string, version: number, at: number, traceId: string, by =
   causationId: `c-${id}-${version}`,
   initiatedBy: by,
   timestamp: at,
+  observation: null,
 });
 
 /** A shipment's events: created with `units` of one SKU, released, picked one unit at a time, then on to shipped. */
@@ -136,6 +137,7 @@ function outcome(id: string, at: number, alert: boolean, traceId: string): Comma
     eventIds: alert ? [] : [`c-${id}-3:0`],
     rejection: alert ? { code: 'INVALID_TRANSITION', reason: 'a shipped shipment cannot be released again', currentStatus: 'Shipped', allowedCommands: ['ConfirmDelivery'], fieldErrors: [] } : null,
     alert,
+    violation: null,
     initiatedBy: 'ana.associate',
     role: 'associate',
     traceId,
