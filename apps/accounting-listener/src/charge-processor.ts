@@ -9,7 +9,7 @@ import type { InputRecord, OutputRecord, Processor } from '@waybill/streams';
  */
 export const SYSTEM_ROLE = 'system';
 
-/** What accounting reads of a shipment event: only shipping and corrections move money. */
+/** What accounting reads of a shipment event: only shipping and status changes (corrections, observed moves) move money. */
 export function shipmentFact(decoded: DecodedRecord): ShipmentFact {
   switch (decoded.recordName) {
     case 'ShipmentShipped': {
@@ -28,6 +28,20 @@ export function shipmentFact(decoded: DecodedRecord): ShipmentFact {
         fromStatus: data.fromStatus,
         toStatus: data.toStatus,
         reason: data.reason,
+      };
+    }
+    case 'StatusObserved': {
+      const { eventId, aggregateId, data, observation } = decoded.value;
+      return {
+        type: 'StatusObserved',
+        eventId,
+        shipmentId: aggregateId,
+        customerAccountId: data.customerAccountId,
+        totalMinor: data.totalMinor,
+        currency: data.currency,
+        fromStatus: data.fromStatus,
+        toStatus: data.toStatus,
+        reason: observation ? `${observation.source} reported ${data.fromStatus} → ${data.toStatus} by ${observation.observedBy}` : `observed ${data.fromStatus} → ${data.toStatus}`,
       };
     }
     default: {

@@ -2,15 +2,18 @@ import { TOPICS, type CommandOutcome, type Serde, type ShipmentCommandRecord, ty
 import type { Logger } from '@waybill/platform';
 import {
   decide,
+  decideObservation,
   evolveEnvelope,
   initialState,
   isRejection,
   raisesAlert,
   STATE_SHAPE_VERSION,
   toEnvelopes,
+  type RecordObservation,
+  type ShipmentEventEnvelope,
   type ShipmentState,
 } from '@waybill/shipment-domain';
-import { acceptedOutcome, envelopeToRecord, recordToCommand, recordToEnvelope, rejectedOutcome } from '@waybill/shipment-messages';
+import { acceptedOutcome, envelopeToRecord, observedOutcome, recordToCommand, recordToEnvelope, rejectedOutcome } from '@waybill/shipment-messages';
 import type { InputRecord, OutputRecord, Processor, StateStoreDefinition } from '@waybill/streams';
 
 /** How many recent command ids each shipment remembers, to answer a re-delivered command without acting twice. */
@@ -22,6 +25,24 @@ export interface ReducerState {
   recent: Array<{ commandId: string; version: number; eventIds: string[] }>;
 }
 
+/** Under {@link observedKey}: this shipment recorded that observation, as these events. */
+export interface ObservedIndexEntry {
+  observedAtVersion: number;
+  eventIds: string[];
+}
+
+/** What the store holds under a key: a shipment, or the mark that it recorded an observation. */
+export type ReducerStoreValue = ReducerState | ObservedIndexEntry;
+
+/**
+ * The store key saying whether `shipmentId` recorded the observation with `commandId` (derived
+ * from its source and source id). '#' never occurs in a shipment id, so it never meets a shipment.
+ * Kept for all time, unlike the recent command ids: a source may send a fact again days later.
+ */
+export const observedKey = (shipmentId: string, commandId: string): string => `#observed:${shipmentId}:${commandId}`;
+
+const isShipment = (value: ReducerStoreValue | undefined): value is ReducerState => value !== undefined && 'shipment' in value;
+
 function remember(state: ReducerState, commandId: string, version: number, eventId: string): ReducerState['recent'] {
   const recent = state.recent.filter((r) => r.commandId !== commandId);
   const previous = state.recent.find((r) => r.commandId === commandId);
@@ -30,16 +51,32 @@ function remember(state: ReducerState, commandId: string, version: number, event
 }
 
 /** The store: its changelog is `shipment.events`, folded with the domain's own `evolve`. */
-export function shipmentStore(serde: Serde, topics: TopicMap): StateStoreDefinition<ReducerState> {
+export function shipmentStore(serde: Serde, topics: TopicMap): StateStoreDefinition<ReducerStoreValue> {
+  // Restore and the live path ask for the same record twice (its keys, then each fold).
+  let last: { value: Buffer | null; envelope: ShipmentEventEnvelope } | undefined;
+  const envelopeOf = async (value: Buffer | null): Promise<ShipmentEventEnvelope> => {
+    if (last && last.value === value) return last.envelope;
+    const decoded = await serde.decode(value, TOPICS.shipmentEvents);
+    const envelope = recordToEnvelope({ type: decoded.recordName, value: decoded.value } as ShipmentEventRecord);
+    last = { value, envelope };
+    return envelope;
+  };
   return {
     name: 'shipments',
     changelogTopic: topics.shipmentEvents,
-    // The reducer's wrapper shape is part of what is stored: bump with either.
-    shapeVersion: STATE_SHAPE_VERSION * 100 + 1,
-    async apply(state, record) {
-      const decoded = await serde.decode(record.value, TOPICS.shipmentEvents);
-      const envelope = recordToEnvelope({ type: decoded.recordName, value: decoded.value } as ShipmentEventRecord);
-      const before = state ?? { shipment: initialState(), recent: [] };
+    // The reducer's wrapper shape is part of what is stored: bump with either (2: observed facts indexed).
+    shapeVersion: STATE_SHAPE_VERSION * 100 + 2,
+    async alsoUpdates(record) {
+      const envelope = await envelopeOf(record.value);
+      return envelope.observation ? [observedKey(envelope.aggregateId, envelope.causationId)] : [];
+    },
+    async apply(state, record, key) {
+      const envelope = await envelopeOf(record.value);
+      if (key !== record.key) {
+        const seen = state && !isShipment(state) ? state.eventIds : [];
+        return { observedAtVersion: envelope.version, eventIds: [...seen, envelope.eventId] };
+      }
+      const before = isShipment(state) ? state : { shipment: initialState(), recent: [] };
       return {
         shipment: evolveEnvelope(before.shipment, envelope),
         recent: remember(before, envelope.causationId, envelope.version, envelope.eventId),
@@ -48,7 +85,7 @@ export function shipmentStore(serde: Serde, topics: TopicMap): StateStoreDefinit
     // Events carry their own time and version; where the broker put them changes nothing.
     ignoresPosition: true,
     serialize: (state) => JSON.stringify(state),
-    deserialize: (text) => JSON.parse(text) as ReducerState,
+    deserialize: (text) => JSON.parse(text) as ReducerStoreValue,
   };
 }
 
@@ -56,19 +93,67 @@ export function shipmentStore(serde: Serde, topics: TopicMap): StateStoreDefinit
  * Decides one command: events and an accepted outcome, or a rejected outcome (an alert when the
  * rules were broken). A command this shipment already acted on is answered again, never re-applied.
  */
-export function shipmentProcessor(serde: Serde, topics: TopicMap, logger: Logger): Processor<ReducerState> {
+export function shipmentProcessor(serde: Serde, topics: TopicMap, logger: Logger): Processor<ReducerStoreValue> {
+  // keysToRead and process see the same record: decode it once.
+  let last: { value: Buffer | null; command: ReturnType<typeof recordToCommand> } | undefined;
+  const commandOf = async (value: Buffer | null) => {
+    if (last && last.value === value) return last.command;
+    const decoded = await serde.decode(value, TOPICS.shipmentCommands);
+    const command = recordToCommand({ type: decoded.recordName, value: decoded.value } as ShipmentCommandRecord);
+    last = { value, command };
+    return command;
+  };
+  const eventRecords = async (envelopes: readonly ShipmentEventEnvelope[]): Promise<OutputRecord[]> => {
+    const outputs: OutputRecord[] = [];
+    for (const envelope of envelopes) {
+      const eventRecord = envelopeToRecord(envelope);
+      outputs.push({
+        topic: topics.shipmentEvents,
+        key: envelope.aggregateId,
+        value: await serde.encode(TOPICS.shipmentEvents, eventRecord.type, eventRecord.value as never),
+        headers: { 'x-trace-id': envelope.traceId, 'x-event-type': envelope.type },
+      });
+    }
+    return outputs;
+  };
+
+  /** A fact is recorded once per (source, source id), for all time, and never refused. */
+  const recordObservation = async (command: RecordObservation, state: ReducerState, seen: ReducerStoreValue | undefined, answer: (outcome: CommandOutcome) => Promise<OutputRecord>) => {
+    const { shipmentId, commandId, traceId, initiatedBy } = command.metadata;
+    if (seen && !isShipment(seen)) {
+      logger.info({ shipmentId, source: command.data.source, sourceId: command.data.sourceId }, 'observation already recorded; answering again without new events');
+      return [await answer({ ...acceptedOutcome(command, [], seen.observedAtVersion), eventIds: seen.eventIds })];
+    }
+    const { events, mark } = decideObservation(command, state.shipment);
+    const envelopes = toEnvelopes(command, events, state.shipment, mark);
+    if (mark.violation) {
+      logger.warn(
+        { traceId, shipmentId, commandId, source: mark.source, sourceId: mark.sourceId, observedBy: mark.observedBy, reportedBy: initiatedBy, transition: mark.violation.transition, fromStatus: mark.violation.fromStatus },
+        'ALERT: an observed fact broke the rules; recorded, not refused',
+      );
+    }
+    return [...(await eventRecords(envelopes)), await answer(observedOutcome(command, envelopes, state.shipment.version, mark))];
+  };
+
   return {
+    async keysToRead(record) {
+      const command = await commandOf(record.value);
+      return command.type === 'RecordObservation' ? [observedKey(command.metadata.shipmentId, command.metadata.commandId)] : [];
+    },
     async process(record: InputRecord, ctx): Promise<OutputRecord[]> {
-      const decoded = await serde.decode(record.value, TOPICS.shipmentCommands);
-      const command = recordToCommand({ type: decoded.recordName, value: decoded.value } as ShipmentCommandRecord);
+      const command = await commandOf(record.value);
       const shipmentId = command.metadata.shipmentId;
-      const state = (await ctx.getState(shipmentId)) ?? { shipment: initialState(), recent: [] };
+      const stored = await ctx.getState(shipmentId);
+      const state: ReducerState = isShipment(stored) ? stored : { shipment: initialState(), recent: [] };
       const outcomeRecord = async (outcome: CommandOutcome): Promise<OutputRecord> => ({
         topic: topics.shipmentOutcomes,
         key: shipmentId,
         value: await serde.encode(TOPICS.shipmentOutcomes, 'CommandOutcome', outcome),
         headers: { 'x-trace-id': command.metadata.traceId },
       });
+      if (command.type === 'RecordObservation') {
+        return recordObservation(command, state, await ctx.getState(observedKey(shipmentId, command.metadata.commandId)), outcomeRecord);
+      }
 
       const seen = state.recent.find((r) => r.commandId === command.metadata.commandId);
       if (seen) {
@@ -89,18 +174,7 @@ export function shipmentProcessor(serde: Serde, topics: TopicMap, logger: Logger
       }
 
       const envelopes = toEnvelopes(command, decision, state.shipment);
-      const outputs: OutputRecord[] = [];
-      for (const envelope of envelopes) {
-        const eventRecord = envelopeToRecord(envelope);
-        outputs.push({
-          topic: topics.shipmentEvents,
-          key: shipmentId,
-          value: await serde.encode(TOPICS.shipmentEvents, eventRecord.type, eventRecord.value as never),
-          headers: { 'x-trace-id': envelope.traceId, 'x-event-type': envelope.type },
-        });
-      }
-      outputs.push(await outcomeRecord(acceptedOutcome(command, envelopes, state.shipment.version)));
-      return outputs;
+      return [...(await eventRecords(envelopes)), await outcomeRecord(acceptedOutcome(command, envelopes, state.shipment.version))];
     },
   };
 }

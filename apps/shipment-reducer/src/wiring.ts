@@ -4,9 +4,12 @@ import { createSerde, kafkajsRegistryClient, prefixedTopics, UndecodableMessageE
 import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, openApiDocument, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep } from '@waybill/platform';
 import { runProcessor } from '@waybill/streams';
 import type { Config } from './config';
+import { observationBadRecordPolicy, observationIntake } from './observation-intake';
 import { shipmentProcessor, shipmentStore } from './shipment-processor';
 
 export const GROUP_ID = 'shipment-reducer';
+/** The group of the loop that turns observations into RecordObservation commands. */
+export const INTAKE_GROUP_ID = 'shipment-reducer-observations';
 
 /** Starts the reducer loop and its health/metrics endpoint; returns the steps to stop it. */
 export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
@@ -35,9 +38,25 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     sessionTimeout: config.SESSION_TIMEOUT_MS,
     onCrash,
   });
+  const intakeGroupId = config.TOPIC_PREFIX + INTAKE_GROUP_ID;
+  const intake = await runProcessor({
+    kafka,
+    groupId: intakeGroupId,
+    inputTopic: topics.shipmentObservations,
+    outputTopics: [topics.shipmentCommands],
+    processor: observationIntake(serde, topics, logger),
+    transactionalIdPrefix: intakeGroupId,
+    onBadRecord: observationBadRecordPolicy,
+    logger,
+    metrics,
+    maxBatchSize: config.MAX_BATCH_SIZE,
+    partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+    sessionTimeout: config.SESSION_TIMEOUT_MS,
+    onCrash,
+  });
 
   let joined = false;
-  void runner.ready.then(() => (joined = true)).catch(() => undefined);
+  void Promise.all([runner.ready, intake.ready]).then(() => (joined = true)).catch(() => undefined);
   const { app } = createHttpApp({
     logger,
     metrics,
@@ -56,6 +75,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   return {
     server,
     shutdown: [
+      { name: 'observation intake', run: () => intake.stop() },
       { name: 'reducer loop', run: () => runner.stop() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       redisShutdownStep(redis),

@@ -6,6 +6,7 @@ export {
   markToWire,
   nameDerivedUuid,
   observationCommandId,
+  observationProblems,
   observationRecord,
   observationToCommand,
   observationTraceId,

@@ -7,7 +7,8 @@ export const CHARGED_STATUSES: readonly string[] = ['Shipped', 'Delivered'];
 export type ShipmentFact =
   | { type: 'ShipmentShipped'; eventId: string; shipmentId: string; customerAccountId: string; totalMinor: number; currency: string }
   | {
-      type: 'StatusCorrected';
+      /** A supervisor's correction, or a status change a system of record reported: money follows the status either way. */
+      type: 'StatusCorrected' | 'StatusObserved';
       eventId: string;
       shipmentId: string;
       customerAccountId: string;

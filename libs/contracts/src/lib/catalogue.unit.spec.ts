@@ -5,15 +5,17 @@ import { UnknownRecordError } from './errors';
 
 const RECORD_NAMES = Object.keys(RECORD_FULL_NAMES) as RecordName[];
 const EVENT_ENVELOPE = ['eventId', 'aggregateId', 'aggregateType', 'version', 'traceId', 'causationId', 'initiatedBy', 'timestamp', 'data'];
+/** Shipment events also say whether they record an observed fact (docs/ARCHITECTURE.md §11). */
+const SHIPMENT_EVENT_ENVELOPE = [...EVENT_ENVELOPE.slice(0, -1), 'observation', 'data'];
 const COMMAND_ENVELOPE = ['commandId', 'aggregateId', 'aggregateType', 'expectedVersion', 'traceId', 'causationId', 'initiatedBy', 'role', 'timestamp', 'data'];
 
 const fieldNames = (name: RecordName) => (latestSchema(name).schema as { fields: Array<{ name: string }> }).fields.map((f) => f.name);
 
 describe('schema history', () => {
   it('returns every version oldest first, by short or full name', () => {
-    expect(schemaHistory('ShipmentShipped').map((v) => v.version)).toEqual([1, 2]);
+    expect(schemaHistory('ShipmentShipped').map((v) => v.version)).toEqual([1, 2, 3]);
     expect(schemaHistory('dev.waybill.shipment.ShipmentShipped')).toEqual(schemaHistory('ShipmentShipped'));
-    expect(latestSchema('ShipmentCreated').version).toBe(1);
+    expect(latestSchema('ShipmentCreated').version).toBe(2);
   });
 
   it('hands out copies, so callers cannot change the catalogue', () => {
@@ -74,7 +76,7 @@ describe('ShipmentShipped v1 → v2 (adds serviceLevel, default null)', () => {
 
 describe('the envelope', () => {
   it('is on every event and every command, in the same order', () => {
-    for (const name of TOPIC_RECORDS['shipment.events']) expect(fieldNames(name)).toEqual(EVENT_ENVELOPE);
+    for (const name of TOPIC_RECORDS['shipment.events']) expect(fieldNames(name)).toEqual(SHIPMENT_EVENT_ENVELOPE);
     expect(fieldNames('TransactionRecorded')).toEqual(EVENT_ENVELOPE);
     for (const name of TOPIC_RECORDS['shipment.commands']) expect(fieldNames(name)).toEqual(COMMAND_ENVELOPE);
     expect(fieldNames('AccountingCommand')).toEqual(COMMAND_ENVELOPE);

@@ -195,7 +195,7 @@ describe('createSerde', () => {
       // version = -(2^52) - 1 as zig-zag varint 2^53 + 1, which avsc alone would read as +2^52.
       const varint = Buffer.from([0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]);
       const outcome = (version: Buffer) =>
-        Buffer.concat([strings(3), Buffer.from([0]), version, Buffer.from([0, 0, 0]), strings(4), Buffer.from([0]), strings(1)]);
+        Buffer.concat([strings(3), Buffer.from([0]), version, Buffer.from([0, 0, 0, 0]), strings(4), Buffer.from([0]), strings(1)]);
       expect((await serde.decode(frame(id, outcome(Buffer.from([0x04]))))).value).toMatchObject({ version: 2, commandId: 'a' });
       const error = await rejection(serde.decode(frame(id, outcome(varint))));
       expect(error).toMatchObject({ reason: 'AVRO_DECODE_FAILED', message: expect.stringMatching(/long outside/) });

@@ -19,8 +19,8 @@ describe('initialState', () => {
     expect(initialState()).not.toBe(initialState());
   });
 
-  it('is shape version 1', () => {
-    expect(STATE_SHAPE_VERSION).toBe(1);
+  it('is shape version 2 (the status timeline)', () => {
+    expect(STATE_SHAPE_VERSION).toBe(2);
   });
 });
 
@@ -147,7 +147,13 @@ describe('evolveEnvelope', () => {
     const cmd = command('CreateShipment', { ...created.data }, { commandId: 'c-1', now: 1_700_000_000_000 });
     const [envelope] = toEnvelopes(cmd, [created], initialState());
     const state = evolveEnvelope(initialState(), envelope);
-    expect(state).toEqual({ ...evolve(initialState(), created), shipmentId: '1345693', lastEventAt: 1_700_000_000_000, version: 1 });
+    expect(state).toEqual({
+      ...evolve(initialState(), created),
+      shipmentId: '1345693',
+      lastEventAt: 1_700_000_000_000,
+      version: 1,
+      statusTimeline: [{ at: 1_700_000_000_000, status: 'Created' }],
+    });
   });
 
   it('trusts the envelope version over its own count', () => {

@@ -188,6 +188,6 @@ describe('renderTransitionTable', () => {
     expect(rows.find((line) => line.startsWith('| Delivered '))).toContain('none (terminal)');
     expect(rows.find((line) => line.startsWith('| Picking '))).toContain('CompletePicking → Picked (only when every line is fully picked)');
     expect(rows.at(-1)).toMatch(/CorrectStatus\(toStatus, reason\) → toStatus: compensating event StatusCorrected; supervisors only/);
-    expect(table).toMatch(/No shipment command at all: viewer, finance\./);
+    expect(table).toMatch(/No shipment command at all: viewer, finance, integration\./);
   });
 });

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Observation, ObservationMark as WireObservationMark, RecordObservation as RecordObservationRecord } from '@waybill/contracts';
-import type { LifecycleStatus, ObservationMark, ObservedFact, RecordObservation, RuleViolation } from '@waybill/shipment-domain';
+import { validateObservedFact, type FieldError, type LifecycleStatus, type ObservationMark, type ObservedFact, type RecordObservation, type RuleViolation } from '@waybill/shipment-domain';
+import { textCharacterProblem } from '@waybill/util';
+import { SHIPMENT_ID_PATTERN } from './read-token';
 
 /**
  * A UUID that is a function of `parts` (RFC 9562 version 8, name-derived): the same cause always
@@ -84,4 +86,21 @@ export function markFromWire(wire: WireObservationMark | null | undefined): Obse
     observedBy: wire.observedBy,
     ...(violation ? { violation: { ...violation, code: violation.code as RuleViolation['code'], fromStatus: violation.fromStatus as LifecycleStatus } } : {}),
   };
+}
+
+/**
+ * Every problem with an observation that can be seen without its shipment: the fact's own checks
+ * plus the shipment id and the business time. What makes a 400 over HTTP, a dead letter on the
+ * topic and a bad row in an import.
+ */
+export function observationProblems(observation: Partial<Record<keyof Observation, unknown>>): FieldError[] {
+  const problems: FieldError[] = [];
+  const idProblem = typeof observation.shipmentId === 'string' && observation.shipmentId.trim() !== '' ? textCharacterProblem(observation.shipmentId) : 'is required and must not be blank';
+  if (idProblem) problems.push({ field: 'shipmentId', message: idProblem });
+  else if (!SHIPMENT_ID_PATTERN.test(observation.shipmentId as string)) problems.push({ field: 'shipmentId', message: `must match ${SHIPMENT_ID_PATTERN.source}` });
+  if (!(Number.isSafeInteger(observation.occurredAt) && (observation.occurredAt as number) >= 0)) {
+    problems.push({ field: 'occurredAt', message: 'must be an instant (epoch milliseconds, or an ISO 8601 time over HTTP)' });
+  }
+  const fact = Object.fromEntries(Object.entries(observation).filter(([, value]) => value !== null && value !== undefined));
+  return [...problems, ...validateObservedFact(fact)];
 }
