@@ -6,7 +6,7 @@ import { join } from 'node:path';
 // registers a route this table does not have), and security.faults.spec.ts calls every endpoint
 // with every role and expects exactly what it says.
 
-export const ROLE_COLUMNS = ['viewer', 'associate', 'team-lead', 'supervisor', 'finance'] as const;
+export const ROLE_COLUMNS = ['viewer', 'associate', 'team-lead', 'supervisor', 'finance', 'integration'] as const;
 export type RoleName = (typeof ROLE_COLUMNS)[number];
 
 /** allow: answered; deny: 403 FORBIDDEN; deny+alert: 403 and an alert on shipment.outcomes. */
@@ -32,12 +32,14 @@ export interface EndpointRule {
   access: Record<RoleName, Access>;
 }
 
-const all: Record<RoleName, Access> = { viewer: 'allow', associate: 'allow', 'team-lead': 'allow', supervisor: 'allow', finance: 'allow' };
-const operators: Record<RoleName, Access> = { viewer: 'deny', associate: 'allow', 'team-lead': 'allow', supervisor: 'allow', finance: 'deny' };
+const all: Record<RoleName, Access> = { viewer: 'allow', associate: 'allow', 'team-lead': 'allow', supervisor: 'allow', finance: 'allow', integration: 'allow' };
+const operators: Record<RoleName, Access> = { viewer: 'deny', associate: 'allow', 'team-lead': 'allow', supervisor: 'allow', finance: 'deny', integration: 'deny' };
 // Operators other than supervisors are refused *and* raise an alert supervisors must see.
-const correction: Record<RoleName, Access> = { viewer: 'deny', associate: 'deny+alert', 'team-lead': 'deny+alert', supervisor: 'allow', finance: 'deny' };
-const finance: Record<RoleName, Access> = { viewer: 'deny', associate: 'deny', 'team-lead': 'deny', supervisor: 'deny', finance: 'allow' };
-const leads: Record<RoleName, Access> = { viewer: 'deny', associate: 'deny', 'team-lead': 'allow', supervisor: 'allow', finance: 'deny' };
+const correction: Record<RoleName, Access> = { viewer: 'deny', associate: 'deny+alert', 'team-lead': 'deny+alert', supervisor: 'allow', finance: 'deny', integration: 'deny' };
+const finance: Record<RoleName, Access> = { viewer: 'deny', associate: 'deny', 'team-lead': 'deny', supervisor: 'deny', finance: 'allow', integration: 'deny' };
+const leads: Record<RoleName, Access> = { viewer: 'deny', associate: 'deny', 'team-lead': 'allow', supervisor: 'allow', finance: 'deny', integration: 'deny' };
+// A system of record's feed reports facts; no person's key may put words in its mouth.
+const integrations: Record<RoleName, Access> = { viewer: 'deny', associate: 'deny', 'team-lead': 'deny', supervisor: 'deny', finance: 'deny', integration: 'allow' };
 
 const rule = (app: EndpointRule['app'], method: EndpointRule['method'], path: string, access: Record<RoleName, Access>, extra: Partial<EndpointRule> = {}): EndpointRule => ({
   id: `${app} ${method} ${path}${extra.variant ? ` (${extra.variant})` : ''}`,
@@ -57,6 +59,7 @@ export const PERMISSIONS: readonly EndpointRule[] = [
   rule('shipment-handler', 'POST', '/shipments', operators),
   rule('shipment-handler', 'POST', '/shipments/:shipmentId/commands', operators, { variant: 'lifecycle commands' }),
   rule('shipment-handler', 'POST', '/shipments/:shipmentId/commands', correction, { variant: 'type CorrectStatus' }),
+  rule('shipment-handler', 'POST', '/shipments/:shipmentId/observations', integrations),
   rule('shipment-handler', 'GET', '/commands/:commandId', all),
 
   rule('accounting-handler', 'POST', '/accounts/:accountId/payments', finance),

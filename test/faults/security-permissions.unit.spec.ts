@@ -11,6 +11,8 @@ import { createLedgerApp } from '../../apps/ledger/src/http/app';
 import type { LedgerRouteDeps } from '../../apps/ledger/src/http/routes';
 import { shipmentRoutes } from '../../apps/shipment-handler/src/http/routes';
 import type { CommandService } from '../../apps/shipment-handler/src/command-service';
+import { observationRoutes } from '../../apps/shipment-handler/src/http/observation-routes';
+import type { ObservationService } from '../../apps/shipment-handler/src/observation-service';
 import { apiKeysSpec, DEMO_KEYS } from '@waybill/devstack';
 import { APP_NAMES, PERMISSIONS, README_MARKERS, readmePermissionsTable, renderPermissionsTable, ROLE_COLUMNS } from './security-permissions';
 
@@ -49,7 +51,7 @@ const options = () => ({
 function appsUnderTest(): Record<'every app' | 'shipment-handler' | 'accounting-handler' | 'account-reducer' | 'ledger', Express> {
   const platform = createHttpApp(options()).app;
   const shipment = createHttpApp(options());
-  shipment.app.use(shipment.authenticated, shipmentRoutes({} as CommandService));
+  shipment.app.use(shipment.authenticated, shipmentRoutes({} as CommandService), observationRoutes({} as ObservationService));
   const accounting = createHttpApp(options());
   accounting.app.use(accounting.authenticated, accountingRoutes({} as AccountingService, {} as BalanceClient));
   const balances = createHttpApp(options());

@@ -137,6 +137,13 @@ describe('security: permissions, keys, rate limits, headers, script injection', 
         return { method: 'POST', path: `/shipments/SEC-REL-${who}/commands`, body: { type: 'ReleaseForPicking' }, ok: [200] };
       case 'shipment-handler POST /shipments/:shipmentId/commands (type CorrectStatus)':
         return { method: 'POST', path: `/shipments/SEC-COR-${who}/commands`, body: { type: 'CorrectStatus', data: { toStatus: 'Cancelled', reason: 'security probe' } }, ok: [200] };
+      case 'shipment-handler POST /shipments/:shipmentId/observations':
+        return {
+          method: 'POST',
+          path: `/shipments/SEC-OBS-${who}/observations`,
+          body: { source: 'security-probe', sourceId: `probe-${who}`, observedBy: 'Probe', kind: 'StatusChanged', toStatus: 'Packed', occurredAt: '2026-12-01T15:22:00Z' },
+          ok: [200],
+        };
       case 'shipment-handler GET /commands/:commandId':
         return { method: 'GET', path: `/commands/${ctx.shipmentCommandId}`, ok: [200, 201] };
       case 'accounting-handler POST /accounts/:accountId/payments':

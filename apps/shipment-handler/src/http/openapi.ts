@@ -1,6 +1,6 @@
 import { COMMAND_HEADERS, IDEMPOTENCY_KEY_REUSED, pendingAnswer, pollLink } from '@waybill/command-gateway';
 import { jsonAnswer, openApiDocument as platformDocument, param, UNAVAILABLE, type OpenApiDocument } from '@waybill/platform';
-import { REJECTION_CODES, SHIPMENT_STATUSES, type ShipmentCommandType } from '@waybill/shipment-domain';
+import { OBSERVED_FACT_KINDS, REJECTION_CODES, SHIPMENT_STATUSES, type ShipmentCommandType } from '@waybill/shipment-domain';
 import { MAX_LONG, schema, type JsonSchema } from '@waybill/util';
 
 const { ref, obj, closed, str, int, bool, arrayOf } = schema;
@@ -31,26 +31,26 @@ const commandBody = {
   ),
 };
 
+/** An order's fields: a new shipment's, and an observed creation's. */
+const ORDER: Record<string, JsonSchema> = {
+  orderId: text,
+  customerAccountId: text,
+  currency: { type: 'string', pattern: '^[A-Z]{3}$', example: 'EUR' },
+  lines: {
+    type: 'array',
+    minItems: 1,
+    maxItems: 500,
+    description: 'Each sku on one line; the total (quantity × unitPriceMinor summed) at most 2^52 - 1 minor units.',
+    items: closed({ sku: text, quantity: count, unitPriceMinor: { type: 'integer', minimum: 0, maximum: MAX_LONG } }),
+  },
+  destination: closed({ name: text, street: text, city: text, postalCode: text, country: { type: 'string', pattern: '^[A-Z]{2}$', example: 'NL' } }),
+};
+const ORDER_REQUIRED = ['orderId', 'customerAccountId', 'currency', 'lines', 'destination'];
+
 const common = { commandId: str, shipmentId: str, traceId: str, version: int, readToken: { type: 'string', pattern: '^.+@[0-9]+$' }, position: ref('Position') };
 
 const SCHEMAS: Record<string, JsonSchema> = {
-  NewShipment: closed(
-    {
-      shipmentId: ID,
-      orderId: text,
-      customerAccountId: text,
-      currency: { type: 'string', pattern: '^[A-Z]{3}$', example: 'EUR' },
-      lines: {
-        type: 'array',
-        minItems: 1,
-        maxItems: 500,
-        description: 'Each sku on one line; the total (quantity × unitPriceMinor summed) at most 2^52 - 1 minor units.',
-        items: closed({ sku: text, quantity: count, unitPriceMinor: { type: 'integer', minimum: 0, maximum: MAX_LONG } }),
-      },
-      destination: closed({ name: text, street: text, city: text, postalCode: text, country: { type: 'string', pattern: '^[A-Z]{2}$', example: 'NL' } }),
-    },
-    ['orderId', 'customerAccountId', 'currency', 'lines', 'destination'],
-  ),
+  NewShipment: closed({ shipmentId: ID, ...ORDER }, ORDER_REQUIRED),
   Command: commandBody,
   Accepted: obj({ status: schema.oneOf(['accepted']), ...common, eventIds: arrayOf(str) }),
   Rejected: obj({
@@ -65,6 +65,40 @@ const SCHEMAS: Record<string, JsonSchema> = {
     ...common,
   }),
 };
+
+SCHEMAS.Observation = {
+  ...closed(
+    {
+      source: { ...text, description: 'The system of record, e.g. legacy-wms.' },
+      sourceId: { ...text, description: 'The source’s own id for this fact: (source, sourceId) is recorded once, for all time.' },
+      process: { ...text, description: 'The source’s process (order flow, batch): every fact of one process shares one traceId.' },
+      observedBy: { ...text, description: 'Who did it in the source, as the source names them. reportedBy is your API key’s principal.' },
+      kind: schema.oneOf(OBSERVED_FACT_KINDS),
+      toStatus: { ...schema.oneOf(SHIPMENT_STATUSES), description: 'StatusChanged: the status the source moved the shipment to.' },
+      sku: text,
+      quantity: count,
+      packageCount: count,
+      carrier: text,
+      trackingNumber: text,
+      receivedBy: text,
+      reason: text,
+      order: { ...closed(ORDER, ORDER_REQUIRED), description: 'Created: the order, as for POST /shipments (without shipmentId).' },
+      occurredAt: { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', minimum: 0 }], description: 'When it happened in the source: an ISO 8601 instant with a zone, or epoch milliseconds.' },
+    },
+    ['source', 'sourceId', 'observedBy', 'kind', 'occurredAt'],
+  ),
+  description: 'A fact a system of record reports. Which of sku … order are required depends on kind (400 names the missing ones).',
+};
+SCHEMAS.Recorded = obj({
+  status: schema.oneOf(['recorded']),
+  ...common,
+  eventIds: arrayOf(str),
+  alert: { ...bool, description: 'True when the state machine forbids what the source did: recorded anyway, and an alert on the ledger.' },
+  violation: {
+    ...obj({ code: str, rule: str, fromStatus: str, transition: str, source: str, sourceId: str, observedBy: str }),
+    nullable: true,
+  },
+});
 
 const either = (...names: string[]): JsonSchema => ({ anyOf: names.map(ref) });
 const links = {
@@ -121,6 +155,21 @@ export function openApiDocument(): OpenApiDocument {
           ],
           requestBody: { required: true, content: { 'application/json': { schema: ref('Command') } } },
           responses: { '200': jsonAnswer('Accepted.', ref('Accepted'), { links }), ...pending, ...refusals(['400', '403', '404', '409', '422']), ...UNAVAILABLE },
+        },
+      },
+      '/shipments/{shipmentId}/observations': {
+        post: {
+          summary: 'Report what a system of record did to a shipment (a webhook). Recorded, never refused: a fact the state machine forbids is answered with alert and the rule it broke. A shipment Waybill never saw is started by it.',
+          operationId: 'reportObservation',
+          'x-roles': ['integration'],
+          parameters: [param('shipmentId', 'path', 'Shipment id.', ID)],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('Observation') } } },
+          responses: {
+            '200': jsonAnswer('Recorded (again: the same source and sourceId are answered with what was recorded the first time).', ref('Recorded')),
+            ...pendingAnswer({ shipmentId: str, traceId: str }, 'getCommand'),
+            '400': jsonAnswer('VALIDATION: every bad field in fieldErrors (a missing sourceId, a status that does not exist, a field of another kind …); nothing was produced.', ref('Error')),
+            ...UNAVAILABLE,
+          },
         },
       },
       '/commands/{commandId}': {

@@ -26,7 +26,7 @@ const MAX_DEPTH = 6;
  * list at most `MAX_LIST_LENGTH` items. Without them a 1 MB address or 20 000 lines would become
  * an event every projection and page has to carry for good.
  */
-function sizeErrors(value: unknown, path: string, depth = 0): Array<{ field: string; message: string }> {
+export function sizeErrors(value: unknown, path: string, depth = 0): Array<{ field: string; message: string }> {
   if (typeof value === 'string') {
     return value.length > MAX_TEXT_LENGTH ? [{ field: path || '(body)', message: `must be at most ${MAX_TEXT_LENGTH} characters` }] : [];
   }

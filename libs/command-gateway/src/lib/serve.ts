@@ -38,7 +38,7 @@ export interface ServeHandlerOptions<T, R extends IdempotencyRecord, P> {
   /** The answer a request waits for in a decoded outcomes record; undefined for one nobody waits for. */
   answer(decoded: DecodedRecord): { commandId: string; outcome: T } | undefined;
   /** The app's own routes, mounted behind the API-key check. */
-  routes(context: HandlerContext<T, R, P>): Router;
+  routes(context: HandlerContext<T, R, P>): Router | Router[];
   /** The app's OpenAPI document (its routes and the platform's), served at `GET /openapi.json`. */
   openApi: OpenApiDocument;
   onCrash: (error: Error) => void;

@@ -13,6 +13,7 @@ export const DEMO_KEYS: readonly DemoKey[] = [
   { principal: 'tom.teamlead', role: 'team-lead', key: 'demo-teamlead-key' },
   { principal: 'sue.supervisor', role: 'supervisor', key: 'demo-supervisor-key' },
   { principal: 'fay.finance', role: 'finance', key: 'demo-finance-key' },
+  { principal: 'legacy-wms-feed', role: 'integration', key: 'demo-integration-key' },
 ];
 
 /** The API_KEYS value apps expect: hashes only, never the keys themselves. */
