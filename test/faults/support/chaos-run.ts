@@ -268,7 +268,43 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosRunResult>
       }
     };
 
-    const load = Promise.all([...Array.from({ length: workers }, (_, w) => shipmentWorker(w)), paymentWorker()]);
+    // A legacy system's feed reports what happened there: facts are recorded, never refused; one
+    // in five moves a packed order back (a violation), and it re-sends some facts it already sent.
+    let legacyOrders = 0;
+    const observationWorker = async () => {
+      while (!chaosOver) {
+        const n = legacyOrders++;
+        const id = `FL-${n}`;
+        const facts: Array<Record<string, unknown>> = [];
+        const report = async (fact: Record<string, unknown>) => {
+          const body = { source: 'legacy-wms', process: `flow-${n}`, observedBy: 'Walter Chin', occurredAt: Date.now(), ...fact };
+          facts.push(body);
+          const answer = await command('shipment-handler', `/shipments/${id}/observations`, 'integration', body, `${id}-${String(fact.sourceId)}`);
+          if (answer.body?.commandId) acknowledged.push({ kind: 'shipment', commandId: answer.body.commandId, aggregateId: id, httpStatus: answer.status, told: String(answer.body.status) });
+        };
+        try {
+          await report({
+            sourceId: `${id}-created`,
+            kind: 'Created',
+            order: { orderId: `LO-${n}`, customerAccountId: pick(accounts), currency: 'EUR', lines: [{ sku: 'SKU-L', quantity: 1, unitPriceMinor: 700 }], destination: { name: 'N', street: 'S 1', city: 'C', postalCode: '1', country: 'NL' } },
+          });
+          await report({ sourceId: `${id}-released`, kind: 'StatusChanged', toStatus: 'PendingPicking' });
+          await report({ sourceId: `${id}-picked`, kind: 'LinePicked', sku: 'SKU-L', quantity: 1 });
+          await report({ sourceId: `${id}-packed`, kind: 'Packed', packageCount: 1 });
+          if (random() < 0.2) await report({ sourceId: `${id}-back`, kind: 'StatusChanged', toStatus: 'PendingPicking' });
+          else if (random() < 0.5) await report({ sourceId: `${id}-shipped`, kind: 'Shipped', carrier: 'PostNL', trackingNumber: `L-${n}` });
+          if (random() < 0.3) {
+            const again = pick(facts);
+            await report({ ...again, occurredAt: again.occurredAt });
+          }
+        } catch (err) {
+          recordGiveUp(err);
+          return;
+        }
+      }
+    };
+
+    const load = Promise.all([...Array.from({ length: workers }, (_, w) => shipmentWorker(w)), paymentWorker(), observationWorker()]);
 
     // Chaos: each consumer SIGKILLed twice at random moments, one stall, one broker SIGKILL, one
     // Redis restart, spread over chaosMs in a seeded order.

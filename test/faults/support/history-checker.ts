@@ -1,4 +1,5 @@
-import { deadLetterTopic, TOPICS, type AccountingCommand, type AccountingCommandOutcome, type CommandOutcome, type TransactionRecorded } from '@waybill/contracts';
+import { deadLetterTopic, TOPICS, type AccountingCommand, type AccountingCommandOutcome, type CommandOutcome, type Observation, type TransactionRecorded } from '@waybill/contracts';
+import { observationCommandId } from '@waybill/shipment-messages';
 
 // A Jepsen-style checker over everything a run left behind: every record the broker holds
 // (read_uncommitted, with its producer and transaction markers), every record a read_committed
@@ -109,7 +110,7 @@ export const ANOMALY_KINDS = {
   'no answer': 'every command a client sent got a decided answer before the client gave up',
   'duplicate event': 'an acknowledged command’s events are on shipment.events no more than once',
   'lost event': 'an acknowledged command’s events are all on shipment.events',
-  phantom: 'every event, outcome (shipment and accounting), transaction and derived command has its cause on its input topic',
+  phantom: 'every event, outcome (shipment and accounting), transaction and derived command (an accounting command, a recorded observation) has its cause on its input topic',
   'balance mismatch': 'every balance (and version) the API answers equals the sum (and count) of the account’s transactions',
   'dead letter': 'nothing on a .dlq topic (the load writes only valid records)',
   'ledger behind': 'the ledger has read every partition of its topics to the end',
@@ -411,7 +412,8 @@ export function checkHistory(history: History): HistoryVerdict {
     repeatedAnswers += found.length - 1;
     const decisions = new Set(found.map((o) => JSON.stringify([o.status, o.version, o.eventIds])));
     if (decisions.size > 1) findings.add('decided twice', `${subject} was decided ${decisions.size} ways: ${[...decisions].join(' / ')}`);
-    const decided = found[0].status === 'Accepted' ? 'accepted' : 'rejected';
+    // A fact from a system of record is never refused: its answer says it was recorded.
+    const decided = found[0].commandType === 'RecordObservation' ? 'recorded' : found[0].status === 'Accepted' ? 'accepted' : 'rejected';
     for (const ack of acks) if (ack.told !== decided) findings.add('wrong answer', `${subject}: client was told ${ack.told} (HTTP ${ack.httpStatus}), shipment.outcomes says ${decided}`);
     if (found[0].status !== 'Accepted') continue;
     for (const eventId of found[0].eventIds) {
@@ -458,6 +460,12 @@ export function checkHistory(history: History): HistoryVerdict {
   for (const e of events) {
     traced += 1;
     if (!commandIds.has(e.causationId)) findings.add('phantom', `event ${e.eventId} (${e.aggregateId} v${e.version}): its command ${e.causationId} is not on shipment.commands`);
+  }
+  const reported = new Set(valuesOf<Observation>(committed, TOPICS.shipmentObservations).map((o) => observationCommandId(o.source, o.sourceId)));
+  for (const c of commands as Array<{ commandId: string; aggregateId: string; role?: string; data?: { source?: string; sourceId?: string } }>) {
+    if (c.role !== 'integration') continue;
+    traced += 1;
+    if (!reported.has(c.commandId)) findings.add('phantom', `RecordObservation ${c.commandId} (${c.aggregateId}, ${c.data?.source}/${c.data?.sourceId}): no such observation on shipment.observations`);
   }
   for (const o of outcomes) {
     traced += 1;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deadLetterTopic, TOPICS } from '@waybill/contracts';
+import { observationCommandId } from '@waybill/shipment-messages';
 import {
   acknowledgedShipmentVersions,
   checkHistory,
@@ -38,7 +39,7 @@ interface Write {
   readAnyway?: boolean;
 }
 
-const NOT_TRANSACTIONAL = new Set<string>([TOPICS.shipmentCommands, ...Object.values(TOPICS).map(deadLetterTopic)]);
+const NOT_TRANSACTIONAL = new Set<string>([TOPICS.shipmentCommands, TOPICS.shipmentObservations, ...Object.values(TOPICS).map(deadLetterTopic)]);
 
 /** Offsets, log records with markers and the read_committed view for `writes`, in order. */
 function topicsOf(writes: Write[]): Pick<History, 'log' | 'committed' | 'committedEnds' | 'logEnds'> {
@@ -335,6 +336,23 @@ describe('history checker', () => {
     const chargeFromNowhere = cleanWrites();
     chargeFromNowhere[8] = accountingCommand('charge:c1:0', 'FA-1', 'c7:0');
     expect(found(historyOf(chargeFromNowhere))).toEqual({ phantom: 1 });
+  });
+
+  it('traces a recorded observation to its fact on shipment.observations, and expects its client to have been told recorded', () => {
+    const id = observationCommandId('legacy-wms', 'wms-6');
+    const observed = (withFact: boolean): Write[] => [
+      ...cleanWrites(),
+      ...(withFact ? [{ topic: TOPICS.shipmentObservations, key: 'FS-9', value: { shipmentId: 'FS-9', source: 'legacy-wms', sourceId: 'wms-6' } }] : []),
+      { topic: TOPICS.shipmentCommands, key: 'FS-9', value: { commandId: id, aggregateId: 'FS-9', role: 'integration', data: { source: 'legacy-wms', sourceId: 'wms-6' } } },
+      event(id, 'FS-9', 1),
+      { ...outcome(id, 'FS-9', 1), value: { commandId: id, aggregateId: 'FS-9', commandType: 'RecordObservation', status: 'Accepted', version: 1, eventIds: [`${id}:0`] } },
+    ];
+    // No ledger in this history: the ledger's kinds are judged elsewhere.
+    const told = (what: string) => ({ acknowledged: [{ kind: 'shipment' as const, commandId: id, aggregateId: 'FS-9', httpStatus: 200, told: what }], ledger: undefined });
+    expect(found(historyOf(observed(true), told('recorded')))).toEqual({});
+    expect(found(historyOf(observed(true), told('accepted')))).toEqual({ 'wrong answer': 1 });
+    expect(found(historyOf(observed(false), told('recorded')))).toEqual({ phantom: 1 });
+    expect(firstExample(historyOf(observed(false)), 'phantom')).toBe(`RecordObservation ${id} (FS-9, legacy-wms/wms-6): no such observation on shipment.observations`);
   });
 
   it('reports a balance or a version the API answers that its transactions do not add up to', () => {

@@ -4,9 +4,9 @@ import { principalOf, requireRole } from '@waybill/platform';
 import type { ObservedFact } from '@waybill/shipment-domain';
 import { formatReadToken, SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
 import { parseInstant } from '@waybill/util';
-import type { CommandResult } from '../command-service';
+import type { CommandResult, TrackedShipmentOutcome } from '../command-service';
 import type { ObservationService } from '../observation-service';
-import { sizeErrors } from './routes';
+import { sizeErrors } from './body-limits';
 
 /** An ISO 8601 instant with a zone or epoch milliseconds; NaN otherwise, which the observation's checks name. */
 function occurredAtOf(value: unknown): number {
@@ -14,23 +14,28 @@ function occurredAtOf(value: unknown): number {
   return typeof value === 'number' ? value : Number.NaN;
 }
 
+/** The answer to a recorded observation, as its POST gives it and `GET /commands/:commandId` repeats it. */
+export function sendRecorded(res: Response, tracked: TrackedShipmentOutcome): void {
+  const { outcome, position } = tracked;
+  const readToken = formatReadToken({ shipmentId: outcome.aggregateId, version: outcome.version });
+  res.status(200).json({
+    status: 'recorded',
+    commandId: outcome.commandId,
+    shipmentId: outcome.aggregateId,
+    traceId: outcome.traceId,
+    version: outcome.version,
+    readToken,
+    position,
+    eventIds: outcome.eventIds,
+    alert: outcome.alert,
+    violation: outcome.violation,
+  });
+}
+
 function send(res: Response, result: CommandResult): void {
   sendReply(res, result, (own) => {
     if (own.kind === 'forbidden') return void res.status(403).json({ error: 'FORBIDDEN', message: own.message });
-    const { outcome, position } = own.tracked;
-    const readToken = formatReadToken({ shipmentId: outcome.aggregateId, version: outcome.version });
-    res.status(200).json({
-      status: 'recorded',
-      commandId: outcome.commandId,
-      shipmentId: outcome.aggregateId,
-      traceId: outcome.traceId,
-      version: outcome.version,
-      readToken,
-      position,
-      eventIds: outcome.eventIds,
-      alert: outcome.alert,
-      violation: outcome.violation,
-    });
+    sendRecorded(res, own.tracked);
   });
 }
 

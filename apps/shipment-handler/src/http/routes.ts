@@ -5,6 +5,8 @@ import { principalOf, requireRole, ROLES } from '@waybill/platform';
 import { isShipmentCommandType, type ShipmentCommandType } from '@waybill/shipment-domain';
 import { formatReadToken, SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
 import type { CommandResult, CommandService } from '../command-service';
+import { sizeErrors } from './body-limits';
+import { sendRecorded } from './observation-routes';
 
 const REJECTION_STATUS: Record<string, number> = {
   VALIDATION: 400,
@@ -13,30 +15,6 @@ const REJECTION_STATUS: Record<string, number> = {
   VERSION_CONFLICT: 409,
   INVALID_TRANSITION: 422,
 };
-
-/** Longest text any command field may hold (ids, names, addresses, reasons; the admin page's reason box holds 500). */
-const MAX_TEXT_LENGTH = 500;
-/** Most lines one shipment may have. */
-const MAX_LIST_LENGTH = 500;
-/** Command data is at most this deep (a shipment's `lines[i].sku` is 2); deeper values are left to the type checks. */
-const MAX_DEPTH = 6;
-
-/**
- * Sizes the domain's rules leave open: every string at most `MAX_TEXT_LENGTH` characters, every
- * list at most `MAX_LIST_LENGTH` items. Without them a 1 MB address or 20 000 lines would become
- * an event every projection and page has to carry for good.
- */
-export function sizeErrors(value: unknown, path: string, depth = 0): Array<{ field: string; message: string }> {
-  if (typeof value === 'string') {
-    return value.length > MAX_TEXT_LENGTH ? [{ field: path || '(body)', message: `must be at most ${MAX_TEXT_LENGTH} characters` }] : [];
-  }
-  if (typeof value !== 'object' || value === null || depth >= MAX_DEPTH) return [];
-  if (Array.isArray(value)) {
-    if (value.length > MAX_LIST_LENGTH) return [{ field: path || '(body)', message: `must have at most ${MAX_LIST_LENGTH} items` }];
-    return value.flatMap((item, i) => sizeErrors(item, `${path}[${i}]`, depth + 1));
-  }
-  return Object.entries(value).flatMap(([name, item]) => sizeErrors(item, path ? `${path}.${name}` : name, depth + 1));
-}
 
 function expectedVersion(req: Request): number | undefined {
   const header = req.header('if-match');
@@ -153,6 +131,7 @@ export function shipmentRoutes(service: CommandService): Router {
       const found = await service.lookup(commandId);
       if (found.kind === 'unknown') return void res.status(404).json({ error: 'NOT_FOUND', message: 'no command with this id' });
       if (found.kind === 'pending') return sendPending(res, commandId, found.pending);
+      if (found.tracked.outcome.commandType === 'RecordObservation') return sendRecorded(res, found.tracked);
       send(res, { kind: 'answered', commandId, tracked: found.tracked }, found.tracked.outcome.commandType === 'CreateShipment');
     }),
   );
