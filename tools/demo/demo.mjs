@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import cliProgress from 'cli-progress';
+import { runStory } from './story.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KEYS = {
@@ -21,6 +22,7 @@ const KEYS = {
   'team-lead': 'demo-teamlead-key',
   supervisor: 'demo-supervisor-key',
   finance: 'demo-finance-key',
+  integration: 'demo-integration-key',
 };
 
 const HELP = `Usage: node tools/demo/demo.mjs [options]
@@ -32,6 +34,11 @@ const HELP = `Usage: node tools/demo/demo.mjs [options]
   --accounting URL   accounting-handler (default: from the stack file; skipped if none)
   --seed N           random seed, for a repeatable day (default: the clock)
   --quiet            no progress bar
+  --story            instead of a day of traffic, play the go-live story: the old main system's
+                     feed reports order 1345693 created, picked and packed at 15:22, then its team
+                     lead Walter Chin moves it back to PendingPicking; Waybill records and flags
+                     it, and a supervisor compensates. Prints where to look on the page.
+  --id ID            the story's shipment (default 1345693, or the next free 1345693-N)
 `;
 
 export function parseArgs(argv) {
@@ -52,6 +59,8 @@ export function parseArgs(argv) {
       case '--accounting': options.accounting = value(); break;
       case '--seed': options.seed = Number(value()); break;
       case '--quiet': options.quiet = true; break;
+      case '--story': options.story = true; break;
+      case '--id': options.id = value(); break;
       case '--demo': break; // tolerated when passed through from `npm start -- --demo`
       case '-h': case '--help': options.help = true; break;
       default: throw new Error(`unknown option ${arg}`);
@@ -119,6 +128,46 @@ function limiter(limit) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The demo's HTTP client: the demo key of `role`, at most the limiter's requests in flight, a
+ * 429 waited out as the app asks, a network error retried twice.
+ */
+function httpClient(run, stats) {
+  return async function http(base, method, path, role, body, headers = {}) {
+    return run(async () => {
+      stats.requests++;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const res = await fetch(`${base}${path}`, {
+            method,
+            headers: { 'content-type': 'application/json', 'x-api-key': KEYS[role], ...headers },
+            body: body === undefined ? undefined : JSON.stringify(body),
+            signal: AbortSignal.timeout(20_000),
+          });
+          // Rate limited: wait as long as the app asks, then the same request again.
+          if (res.status === 429 && attempt < 10) {
+            await res.text();
+            await sleep(Math.max(1, Number(res.headers.get('retry-after') ?? 1)) * 1000);
+            continue;
+          }
+          const text = await res.text();
+          let json;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = { message: text };
+          }
+          return { status: res.status, body: json ?? {} };
+        } catch (err) {
+          if (attempt >= 3) return { status: 0, body: { error: 'NETWORK', message: err.message } };
+          await sleep(300 * attempt);
+        }
+      }
+    });
+  }
+}
+
+
 const SKUS = [
   ['SKU-MUG-01', 899], ['SKU-TEE-M', 1999], ['SKU-TEE-L', 1999], ['SKU-CAP-02', 1499], ['SKU-BAG-10', 3499],
   ['SKU-BOT-05', 1299], ['SKU-SOCK-3', 799], ['SKU-HOOD-M', 4999], ['SKU-PEN-12', 349], ['SKU-NOTE-A5', 599],
@@ -160,38 +209,7 @@ export async function runDemo(options, out = process.stdout) {
     return res;
   };
 
-  async function http(base, method, path, role, body, headers = {}) {
-    return run(async () => {
-      stats.requests++;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const res = await fetch(`${base}${path}`, {
-            method,
-            headers: { 'content-type': 'application/json', 'x-api-key': KEYS[role], ...headers },
-            body: body === undefined ? undefined : JSON.stringify(body),
-            signal: AbortSignal.timeout(20_000),
-          });
-          // Rate limited: wait as long as the app asks, then the same request again.
-          if (res.status === 429 && attempt < 10) {
-            await res.text();
-            await sleep(Math.max(1, Number(res.headers.get('retry-after') ?? 1)) * 1000);
-            continue;
-          }
-          const text = await res.text();
-          let json;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = { message: text };
-          }
-          return { status: res.status, body: json ?? {} };
-        } catch (err) {
-          if (attempt >= 3) return { status: 0, body: { error: 'NETWORK', message: err.message } };
-          await sleep(300 * attempt);
-        }
-      }
-    });
-  }
+  const http = httpClient(run, stats);
 
   /** Sends a command; a 202 (the reducer has not answered yet) is followed until it has. */
   async function command(id, role, type, data = {}, headers = {}) {
@@ -398,8 +416,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     process.stdout.write(HELP);
     process.exit(0);
   }
-  runDemo(options).then(
-    (result) => process.exit(result.stats.failed > 0 && result.stats.accepted === 0 ? 1 : 0),
+  const played = options.story
+    ? runStory({ urls: endpoints(options), http: httpClient(limiter(options.concurrency), { requests: 0 }), shipmentId: options.id }).then(() => 0)
+    : runDemo(options).then((result) => (result.stats.failed > 0 && result.stats.accepted === 0 ? 1 : 0));
+  played.then(
+    (code) => process.exit(code),
     (err) => {
       process.stderr.write(`demo: ${err.message}\n`);
       process.exit(1);
