@@ -5,6 +5,8 @@ export interface AppMetrics {
   consumerLag: Gauge<'topic' | 'partition' | 'group'>;
   messagesProcessed: Counter<'topic' | 'outcome'>;
   batchDuration: Histogram<'topic'>;
+  /** Where a chunk's time goes: reading states, deciding, and each round trip of its transaction. */
+  chunkPhaseDuration: Histogram<'topic' | 'phase'>;
 }
 
 /** One registry per app, with process metrics and the consumer figures every consumer reports. */
@@ -31,6 +33,13 @@ export function createMetrics(app: string): AppMetrics {
       help: 'Time to process one consumed batch, transaction included',
       labelNames: ['topic'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    chunkPhaseDuration: new Histogram({
+      name: 'waybill_chunk_phase_seconds',
+      help: 'Time of each phase of one chunk: read (states from Redis), decide, produce (the outputs), offsets (the consumed offset into the transaction), commit, store (states to Redis)',
+      labelNames: ['topic', 'phase'],
+      buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512],
       registers: [registry],
     }),
   };

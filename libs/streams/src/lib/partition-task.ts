@@ -26,9 +26,15 @@ export interface PartitionTaskOptions<S> {
   outputPartitions: () => Promise<Array<{ topic: string; partitions: number[] }>>;
 }
 
+/** The phases of a chunk, in order (docs: bench/README.md, "Where the time goes"). */
+export const CHUNK_PHASES = ['read', 'decide', 'produce', 'offsets', 'commit', 'store'] as const;
+export type ChunkPhase = (typeof CHUNK_PHASES)[number];
+
 export interface ChunkResult {
   processed: number;
   deadLettered: number;
+  /** Seconds spent in each phase (a phase the chunk skipped is absent). */
+  phases: Partial<Record<ChunkPhase, number>>;
   /** False when Kafka committed but Redis was not written: the task must restore before it decides again. */
   storeWritten: boolean;
 }
@@ -159,6 +165,13 @@ export class PartitionTask<S> {
     if (!producer || !this.ready) throw new TaskMigratedError('task is not initialised or was closed', { topic: inputTopic, partition });
     const records = messages.map((m) => toInputRecord(inputTopic, partition, m));
     const changelogTopic = store?.definition.changelogTopic;
+    const phases: Partial<Record<ChunkPhase, number>> = {};
+    let phaseStart = process.hrtime.bigint();
+    const endPhase = (phase: ChunkPhase) => {
+      const now = process.hrtime.bigint();
+      phases[phase] = (phases[phase] ?? 0) + Number(now - phaseStart) / 1e9;
+      phaseStart = now;
+    };
 
     // States as Redis has them before this chunk, read together with the meta: a store wiped or
     // moved on since this task restored it would hand out states that lag the changelog.
@@ -179,6 +192,7 @@ export class PartitionTask<S> {
       }
     }
     const base = await readChecked([...wanted]);
+    endPhase('read');
     const loadBase = async (key: string): Promise<S | undefined> => {
       if (!base.has(key)) base.set(key, (await readChecked([key])).get(key));
       return base.get(key);
@@ -227,19 +241,23 @@ export class PartitionTask<S> {
       }
     }
 
+    endPhase('decide');
     const transaction = await producer.transaction();
     let metadata: RecordMetadata[] = [];
     try {
       // NOTE: one sendBatch, never concurrent sends: parallel sends on an idempotent producer give
       // OUT_OF_ORDER_SEQUENCE_NUMBER or lose messages (kafkajs #598, #1005).
       if (outputs.length) metadata = await transaction.sendBatch({ topicMessages: byTopic(outputs), acks: -1 });
+      endPhase('produce');
       // NOTE: the committed offset is the next one to read (last processed + 1).
       await transaction.sendOffsets({
         consumerGroupId: groupId,
         topics: [{ topic: inputTopic, partitions: [{ partition, offset: commitOffset.toString() }] }],
       });
+      endPhase('offsets');
       failpoint('streams.before-commit');
       await transaction.commit();
+      endPhase('commit');
       failpoint('streams.after-commit');
     } catch (error) {
       await this.abortQuietly(transaction);
@@ -249,9 +267,11 @@ export class PartitionTask<S> {
       throw error;
     }
 
-    const result = { processed: records.length, deadLettered };
+    const result = { processed: records.length, deadLettered, phases };
     if (!store || changelog.length === 0) return { ...result, storeWritten: true };
-    return { ...result, storeWritten: await this.writeStore(store, changelog, metadata, base, overlay) };
+    const storeWritten = await this.writeStore(store, changelog, metadata, base, overlay);
+    endPhase('store');
+    return { ...result, storeWritten };
   }
 
   private async writeStore(

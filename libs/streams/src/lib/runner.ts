@@ -328,6 +328,7 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
       else resolveOffset(last.offset);
       if (metrics) {
         metrics.batchDuration.observe({ topic: inputTopic }, Number(process.hrtime.bigint() - began) / 1e9);
+        for (const [phase, seconds] of Object.entries(result.phases)) metrics.chunkPhaseDuration.observe({ topic: inputTopic, phase }, seconds);
         metrics.messagesProcessed.inc({ topic: inputTopic, outcome: 'processed' }, result.processed - result.deadLettered);
         if (result.deadLettered) metrics.messagesProcessed.inc({ topic: inputTopic, outcome: 'dead-lettered' }, result.deadLettered);
         const lag = BigInt(batch.highWatermark) - commitOffset;
