@@ -37,7 +37,7 @@ export function createMetrics(app: string): AppMetrics {
     }),
     chunkPhaseDuration: new Histogram({
       name: 'waybill_chunk_phase_seconds',
-      help: 'Time of each phase of one chunk: read (states from Redis), decide, produce (the outputs), offsets (the consumed offset into the transaction), commit, store (states to Redis)',
+      help: 'Time of each phase of one chunk: wait (its oldest record, from produced to picked up), read (states from Redis), decide, produce (the outputs), offsets (the consumed offset into the transaction), commit, store (states to Redis)',
       labelNames: ['topic', 'phase'],
       buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512],
       registers: [registry],

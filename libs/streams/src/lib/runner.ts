@@ -302,6 +302,9 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
       const endsBatch = isLastChunk && complete;
       const commitOffset = BigInt(endsBatch ? batch.lastOffset() : last.offset) + 1n;
       const began = process.hrtime.bigint();
+      // How long the chunk's oldest record waited between its producer and this decision: fetch
+      // wait, batch formation and the partitions ahead of it (its CreateTime, same machine's clock).
+      metrics?.chunkPhaseDuration.observe({ topic: inputTopic, phase: 'wait' }, Math.max(0, Date.now() - Number(chunk[0].timestamp)) / 1000);
       let result;
       try {
         result = await task.runChunk(chunk, commitOffset);
