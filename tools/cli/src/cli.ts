@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './errors';
+import { importCommand } from './commands/import';
 import { offsetsCommand } from './commands/offsets';
 import { rebuildCommand } from './commands/rebuild';
 import { verifyCommand } from './commands/verify';
@@ -17,7 +18,8 @@ export function buildProgram(io: CliIo): Command {
     .description('Operator tools for Waybill, the event-sourced shipment ledger on Kafka.')
     .addCommand(offsetsCommand(io))
     .addCommand(rebuildCommand(io))
-    .addCommand(verifyCommand(io));
+    .addCommand(verifyCommand(io))
+    .addCommand(importCommand(io));
   // exitOverride and configureOutput are per command, so set them on every subcommand (at every
   // depth: `rebuild ledger`): runCli decides the exit code and the streams, never commander.
   const all = (command: Command): Command[] => [command, ...command.commands.flatMap(all)];
