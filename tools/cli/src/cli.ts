@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { CliError } from './errors';
+import { CliError, UsageError } from './errors';
 import { importCommand } from './commands/import';
 import { offsetsCommand } from './commands/offsets';
 import { rebuildCommand } from './commands/rebuild';
@@ -52,7 +52,7 @@ function reportError(err: unknown, io: CliIo): number {
   }
   if (err instanceof CliError) {
     io.stderr(`error: ${err.message}\n`);
-    if (err.exitCode === EXIT_USAGE) io.stderr('(add --help for usage)\n');
+    if (err instanceof UsageError) io.stderr('(add --help for usage)\n');
     return err.exitCode;
   }
   const error = err as Error & { name?: string };
