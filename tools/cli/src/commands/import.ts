@@ -95,7 +95,7 @@ export function importCommand(io: CliIo): Command {
     .addOption(new Option('--topic-prefix <prefix>', "the apps' TOPIC_PREFIX (default: $TOPIC_PREFIX, else none)"))
     .addOption(new Option('--batch-size <n>', 'records per produce request').argParser(integerIn('--batch-size', 1, 50_000)).default(2_000))
     .addOption(new Option('--lookup-concurrency <n>', 'shipments looked up on the ledger at once').argParser(integerIn('--lookup-concurrency', 1, 256)).default(16))
-    .addOption(new Option('--show <n>', 'table rows besides bad rows and violations (which are always shown), or all').argParser(showCount).default(100, '100'))
+    .addOption(new Option('--show <n>', 'dry run: table rows besides bad rows and violations (always shown), or all; --execute lists only bad rows and violations').argParser(showCount).default(100, '100'))
     .addOption(new Option('--progress-interval <seconds>', 'without a terminal: a progress line every this many seconds').argParser(integerIn('--progress-interval', 1, 3_600)).default(2))
     .addOption(new Option('--output <format>', 'text for people, json for scripts (progress stays on stderr)').choices(['text', 'json']).default('text'))
     .addHelpText('after', IMPORT_HELP)

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { initialState } from '@waybill/shipment-domain';
 import { observationCommandId } from '@waybill/shipment-messages';
 import { planImport, shipmentsOf, type KnownShipment } from './plan';
@@ -156,5 +158,26 @@ describe('planning an import', () => {
       [4, 'record', 'Delivered → Cancelled'],
     ]);
     expect(hidden).toBe(1);
+  });
+});
+
+describe("the README's examples", () => {
+  const readme = readFileSync(join(__dirname, '..', '..', '..', '..', '..', 'README.md'), 'utf8');
+  const block = (lang: string) => {
+    const match = readme.match(new RegExp('### `waybill import observations`[\\s\\S]*?```' + lang + '\\n([\\s\\S]*?)```'));
+    if (!match) throw new Error(`no ${lang} example in the README's import section`);
+    return match[1];
+  };
+
+  it('the CSV example reads without a bad row and folds as documented', async () => {
+    const { rows } = await readCsv(block('csv'), { reportedBy: 'import:docs', source: 'legacy-wms' });
+    expect(rows.map((r) => r.problems)).toEqual([[], [], [], []]);
+    const plan = planImport(rows, new Map());
+    expect(plan.rows.map((r) => r.violation?.transition)).toEqual([undefined, undefined, undefined, 'Picking → Shipped']);
+  });
+
+  it('the JSONL example reads without a bad row', () => {
+    const { rows } = readJsonl(block('json'), { reportedBy: 'import:docs' });
+    expect(rows.map((r) => r.problems)).toEqual([[], []]);
   });
 });

@@ -101,11 +101,13 @@ function wireProblems(observation: Observation): FieldError[] {
 }
 
 /** Completes a row: defaults, nulls for absent optional fields, every problem found. */
-function finish(line: number, fields: Record<string, unknown>, readProblems: FieldError[], defaults: RowDefaults): ImportRow {
+function finish(line: number, fields: Record<string, unknown>, problemsSoFar: FieldError[], defaults: RowDefaults): ImportRow {
+  let readProblems = problemsSoFar;
   const observation: Record<string, unknown> = {};
   for (const name of FILE_FIELDS) if (fields[name] !== undefined && fields[name] !== null) observation[name] = fields[name];
   if (observation.source === undefined && defaults.source !== undefined) observation.source = defaults.source;
   observation.reportedBy = defaults.reportedBy;
+  if (observation.occurredAt === undefined && !readProblems.some((p) => p.field === 'occurredAt')) readProblems = [...readProblems, { field: 'occurredAt', message: `is required: it ${OCCURRED_AT_MESSAGE}` }];
   const reported = new Set(readProblems.map((p) => p.field.split(/[.[]/)[0]));
   const problems = [...readProblems, ...observationProblems(observation).filter((p) => !reported.has(p.field.split(/[.[]/)[0]))];
   if (problems.length === 0) {
