@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { CliError } from './errors';
+import { CliError, UsageError } from './errors';
+import { importCommand } from './commands/import';
 import { offsetsCommand } from './commands/offsets';
 import { rebuildCommand } from './commands/rebuild';
 import { verifyCommand } from './commands/verify';
@@ -17,7 +18,8 @@ export function buildProgram(io: CliIo): Command {
     .description('Operator tools for Waybill, the event-sourced shipment ledger on Kafka.')
     .addCommand(offsetsCommand(io))
     .addCommand(rebuildCommand(io))
-    .addCommand(verifyCommand(io));
+    .addCommand(verifyCommand(io))
+    .addCommand(importCommand(io));
   // exitOverride and configureOutput are per command, so set them on every subcommand (at every
   // depth: `rebuild ledger`): runCli decides the exit code and the streams, never commander.
   const all = (command: Command): Command[] => [command, ...command.commands.flatMap(all)];
@@ -50,7 +52,7 @@ function reportError(err: unknown, io: CliIo): number {
   }
   if (err instanceof CliError) {
     io.stderr(`error: ${err.message}\n`);
-    if (err.exitCode === EXIT_USAGE) io.stderr('(add --help for usage)\n');
+    if (err instanceof UsageError) io.stderr('(add --help for usage)\n');
     return err.exitCode;
   }
   const error = err as Error & { name?: string };

@@ -58,3 +58,14 @@ export class AbortedError extends CliError {
 export class ReadModelMismatchError extends CliError {
   readonly code = 'READ_MODEL_MISMATCH';
 }
+
+/** A service the command needs (Kafka, the registry, the ledger) cannot be reached or refused us. */
+export class ConnectionError extends CliError {
+  readonly code = 'CONNECTION_FAILED';
+  override readonly exitCode = 2;
+}
+
+/** The input file cannot be read as the format it claims, or has rows that cannot be recorded. */
+export class BadInputError extends CliError {
+  readonly code = 'BAD_INPUT';
+}
