@@ -1,10 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
 import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix, type LedgerInput } from '@waybill/ledger-projections';
 import { ProjectionLoop } from '@waybill/streams';
-import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep } from '@waybill/platform';
+import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep, createRedis, registryClientOptions } from '@waybill/platform';
 import { AlertAcks, AlertStream } from './alerts';
 import type { Config } from './config';
 import { loadAdminConfig } from './http/admin';
@@ -20,9 +19,9 @@ export const GROUP_ID = 'ledger';
 /** Connects the projector and the query API; returns the steps to stop them. */
 export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void = (err) => logger.error({ err }, 'consumer crashed and kafkajs will not restart it')): Promise<{ server: Server; port: number; projector: ProjectionLoop<LedgerInput>; shutdown: ShutdownStep[] }> {
   const metrics = createMetrics(GROUP_ID);
-  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
+  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger, config });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
+  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL, registryClientOptions(config)) });
   await retry('registering schemas', logger, () => serde.registerAll());
 
   const keyPrefix = ledgerKeyPrefix(config.TOPIC_PREFIX);
