@@ -63,7 +63,7 @@ describe('on a secured stack (SASL_SSL, Redis TLS + ACL, registry https + basic 
     expect(events.body.items.map((e: { type: string }) => e.type)).toEqual(['ShipmentCreated', 'ReleasedForPicking']);
 
     // What the apps wrote is really there, in the secured Redis, under the ACL user.
-    const redis = createRedis(stack.clientEnv, { maxRetriesPerRequest: 1 });
+    const redis = createRedis({ ...stack.clientEnv, REDIS_URL: stack.clientEnv.REDIS_URL }, { maxRetriesPerRequest: 1 });
     try {
       expect(await redis.acl('WHOAMI')).toBe(stack.users.redis.name);
       expect((await redis.keys(`*${prefix}*`)).length).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import { loadAdminConfig } from './http/admin';
 import { createLedgerApp } from './http/app';
 import { alertView } from './http/views';
 import { OffsetWaiter } from './offset-waiter';
+import { OperationsView } from './ops/operations-view';
 import { ledgerProjection } from './projector';
 import { TopicPartitions } from './topic-partitions';
 import { ShipmentVersionWaiter } from './version-waiter';
@@ -55,6 +56,8 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   await projector.start();
   const partitions = new TopicPartitions(kafka, config.TOPIC_PREFIX, LEDGER_TOPICS, logger);
   await partitions.start();
+  const operations = new OperationsView(kafka, config.TOPIC_PREFIX, logger, config.OPS_POLL_MS);
+  await operations.start();
 
   const app = createLedgerApp(
     {
@@ -74,6 +77,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
       rateLimit: rateLimitOf(config),
       readiness: projector.readiness,
       admin: { shipmentHandlerUrl: loadAdminConfig().SHIPMENT_HANDLER_URL, logger },
+      ops: operations,
     },
   );
   const server = await listen(app, config.PORT);
@@ -87,6 +91,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     shutdown: [
       { name: 'alert streams', run: () => stream.stop() },
       { name: 'partition counts', run: async () => partitions.stop() },
+      { name: 'operations view', run: () => operations.stop() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'projector', run: () => projector.stop() },
       redisShutdownStep(redis),
