@@ -91,6 +91,9 @@ export const PERMISSIONS: readonly EndpointRule[] = [
   rule('ledger', 'GET', '/admin/config.json', all),
   rule('ledger', 'GET', '/admin/state-machine.json', all),
   rule('ledger', 'POST', '/admin/api/shipments/:id/correct-status', correction),
+  rule('ledger', 'GET', '/admin/ops', all, { public: true }),
+  rule('ledger', 'GET', '/admin/ops/assets/*', all, { public: true, static: true }),
+  rule('ledger', 'GET', '/admin/api/ops', leads),
 ];
 
 const CELL: Record<Access, string> = { allow: '✓', deny: '403', 'deny+alert': '403 + alert' };

@@ -9,6 +9,7 @@ import type { BalanceReads } from '../../apps/account-reducer/src/balance-reads'
 import { balanceRoutes } from '../../apps/account-reducer/src/http/routes';
 import { createLedgerApp } from '../../apps/ledger/src/http/app';
 import type { LedgerRouteDeps } from '../../apps/ledger/src/http/routes';
+import type { OperationsSource } from '../../apps/ledger/src/ops/operations-view';
 import { shipmentRoutes } from '../../apps/shipment-handler/src/http/routes';
 import type { CommandService } from '../../apps/shipment-handler/src/command-service';
 import { observationRoutes } from '../../apps/shipment-handler/src/http/observation-routes';
@@ -56,7 +57,7 @@ function appsUnderTest(): Record<'every app' | 'shipment-handler' | 'accounting-
   accounting.app.use(accounting.authenticated, accountingRoutes({} as AccountingService, {} as BalanceClient));
   const balances = createHttpApp(options());
   balances.app.use(balances.authenticated, balanceRoutes({} as BalanceReads, { waitForTimeoutMs: 0 }));
-  const ledger = createLedgerApp({} as LedgerRouteDeps, { ...options(), admin: { shipmentHandlerUrl: 'http://127.0.0.1:1', logger: createLogger('permissions-test', 'silent') } });
+  const ledger = createLedgerApp({} as LedgerRouteDeps, { ...options(), admin: { shipmentHandlerUrl: 'http://127.0.0.1:1', logger: createLogger('permissions-test', 'silent') }, ops: {} as OperationsSource });
   return { 'every app': platform, 'shipment-handler': shipment.app, 'accounting-handler': accounting.app, 'account-reducer': balances.app, ledger };
 }
 
@@ -87,7 +88,7 @@ describe('the permission table', () => {
       const tabled = [...new Set(PERMISSIONS.filter((r) => r.app === name && !r.static).map((r) => `${r.method} ${r.path}`))].sort();
       expect([name, registered]).toEqual([name, tabled]);
     }
-    // The one static mount: the admin page's assets.
+    // The static mounts: the admin page's assets and the operations page's.
     const statics = routesOf(apps.ledger).layers.filter((l) => l.name === 'serveStatic' || l.handle?.name === 'serveStatic');
     expect(statics.length).toBe(PERMISSIONS.filter((r) => r.static).length);
   });

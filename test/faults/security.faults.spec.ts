@@ -50,6 +50,7 @@ describe('security: permissions, keys, rate limits, headers, script injection', 
     traceId: '',
     alertId: '',
     asset: '',
+    opsAsset: '',
     created: [] as Array<{ id: string; by: Caller; allowed: boolean }>,
   };
 
@@ -112,6 +113,7 @@ describe('security: permissions, keys, rate limits, headers, script injection', 
     ctx.traceId = events.json.items[0].traceId;
     await ledgerHas('/accounts/ACC-SEC');
     ctx.asset = /src="(assets\/main-[A-Za-z0-9]+\.js)"/.exec((await send(apps.ledger, 'GET', '/admin/')).text)?.[1] ?? 'assets/missing.js';
+    ctx.opsAsset = /src="(assets\/ops-[A-Za-z0-9]+\.js)"/.exec((await send(apps.ledger, 'GET', '/admin/ops/')).text)?.[1] ?? 'assets/missing.js';
   }, 240_000);
 
   afterAll(async () => {
@@ -180,6 +182,10 @@ describe('security: permissions, keys, rate limits, headers, script injection', 
         return { method: 'GET', path: '/admin/index.html', ok: [200], page: true };
       case 'ledger GET /admin/assets/*':
         return { method: 'GET', path: `/admin/${ctx.asset}`, ok: [200], page: true };
+      case 'ledger GET /admin/ops':
+        return { method: 'GET', path: '/admin/ops/', ok: [200], page: true };
+      case 'ledger GET /admin/ops/assets/*':
+        return { method: 'GET', path: `/admin/ops/${ctx.opsAsset}`, ok: [200], page: true };
       case 'ledger POST /admin/api/shipments/:id/correct-status':
         return { method: 'POST', path: `/admin/api/shipments/SEC-PRX-${who}/correct-status`, body: { toStatus: 'Cancelled', reason: 'security probe' }, ok: [200] };
       default:
@@ -410,7 +416,7 @@ describe('security: permissions, keys, rate limits, headers, script injection', 
       const statuses = new Set(seen.map((a) => a.status));
       for (const status of [200, 201, 301, 401, 403, 404, 413, 429, 431]) expect([status, statuses.has(status)]).toEqual([status, true]);
       const wrong = seen
-        .map((a) => ({ a, problems: securityHeaderProblems(a.headers, { api: !/\/admin\/(index\.html|assets\/|$)/.test(a.request.split(' ')[1] ?? '') }) }))
+        .map((a) => ({ a, problems: securityHeaderProblems(a.headers, { api: !/\/admin\/(ops\/)?(index\.html|assets\/|$)/.test(a.request.split(' ')[1] ?? '') }) }))
         .filter(({ problems }) => problems.length)
         .map(({ a, problems }) => `${a.request} → ${a.status}: ${problems.join('; ')}`);
       expect(wrong).toEqual([]);

@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
-import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient, TOPICS } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep } from '@waybill/platform';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep, createRedis, registryClientOptions } from '@waybill/platform';
 import { ProjectionLoop } from '@waybill/streams';
 import { balanceProjection } from './balance-projector';
 import { BalanceReads } from './balance-reads';
@@ -14,9 +13,9 @@ export const GROUP_ID = 'account-reducer';
 /** Starts the balance loop and its health/metrics endpoint; returns the steps to stop it. */
 export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
   const metrics = createMetrics(GROUP_ID);
-  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
+  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger, config });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
+  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL, registryClientOptions(config)) });
 
   const projector = new ProjectionLoop({
     app: GROUP_ID,

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, UndecodableMessageError } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, openApiDocument, type Logger, type ShutdownStep, rateLimitOf } from '@waybill/platform';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, openApiDocument, type Logger, type ShutdownStep, rateLimitOf, registryClientOptions } from '@waybill/platform';
 import { runProcessor } from '@waybill/streams';
 import type { Config } from './config';
 import { chargeProcessor } from './charge-processor';
@@ -10,8 +10,8 @@ export const GROUP_ID = 'accounting-listener';
 /** Starts the listener loop and its health/metrics endpoint; returns the steps to stop it. */
 export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
   const metrics = createMetrics(GROUP_ID);
-  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
-  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
+  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger, config });
+  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL, registryClientOptions(config)) });
 
   const topics = prefixedTopics(config.TOPIC_PREFIX);
   const groupId = config.TOPIC_PREFIX + GROUP_ID;

@@ -10,6 +10,8 @@ export const configSchema = z.object({
   SNAPSHOT_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(100),
   /** How long a read with `waitFor` waits for the projection to pass that offset before answering 504. */
   WAIT_FOR_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** How often the operations view (`/admin/ops/`) describes the consumer groups, to observe rebalances. */
+  OPS_POLL_MS: z.coerce.number().int().min(200).max(60_000).default(2_000),
   ...projectionConfigShape({ maxBatchSize: 200, maxBatchLimit: 5_000 }),
 });
 

@@ -1,16 +1,16 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
 import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix, type LedgerInput } from '@waybill/ledger-projections';
 import { ProjectionLoop } from '@waybill/streams';
-import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep } from '@waybill/platform';
+import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep, createRedis, registryClientOptions } from '@waybill/platform';
 import { AlertAcks, AlertStream } from './alerts';
 import type { Config } from './config';
 import { loadAdminConfig } from './http/admin';
 import { createLedgerApp } from './http/app';
 import { alertView } from './http/views';
 import { OffsetWaiter } from './offset-waiter';
+import { OperationsView } from './ops/operations-view';
 import { ledgerProjection } from './projector';
 import { TopicPartitions } from './topic-partitions';
 import { ShipmentVersionWaiter } from './version-waiter';
@@ -20,9 +20,9 @@ export const GROUP_ID = 'ledger';
 /** Connects the projector and the query API; returns the steps to stop them. */
 export async function start(config: Config, logger: Logger, onCrash: (err: Error) => void = (err) => logger.error({ err }, 'consumer crashed and kafkajs will not restart it')): Promise<{ server: Server; port: number; projector: ProjectionLoop<LedgerInput>; shutdown: ShutdownStep[] }> {
   const metrics = createMetrics(GROUP_ID);
-  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
+  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger, config });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
+  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL, registryClientOptions(config)) });
   await retry('registering schemas', logger, () => serde.registerAll());
 
   const keyPrefix = ledgerKeyPrefix(config.TOPIC_PREFIX);
@@ -56,6 +56,8 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   await projector.start();
   const partitions = new TopicPartitions(kafka, config.TOPIC_PREFIX, LEDGER_TOPICS, logger);
   await partitions.start();
+  const operations = new OperationsView(kafka, config.TOPIC_PREFIX, logger, config.OPS_POLL_MS);
+  await operations.start();
 
   const app = createLedgerApp(
     {
@@ -75,6 +77,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
       rateLimit: rateLimitOf(config),
       readiness: projector.readiness,
       admin: { shipmentHandlerUrl: loadAdminConfig().SHIPMENT_HANDLER_URL, logger },
+      ops: operations,
     },
   );
   const server = await listen(app, config.PORT);
@@ -88,6 +91,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     shutdown: [
       { name: 'alert streams', run: () => stream.stop() },
       { name: 'partition counts', run: async () => partitions.stop() },
+      { name: 'operations view', run: () => operations.stop() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       { name: 'projector', run: () => projector.stop() },
       redisShutdownStep(redis),

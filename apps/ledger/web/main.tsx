@@ -108,6 +108,7 @@ function Shell({ session, route }: { session: Session; route: Route }) {
           ))}
         </nav>
         <div class="who">
+          <a href="ops/" data-testid="ops-link">Operations</a>
           <span class="who-name" data-testid="whoami">
             {session.principal} <span class={`role role-${session.role}`}>{session.role}</span>
           </span>

@@ -13,3 +13,8 @@ export { up } from './cli';
 export { testEnvironment, type TestEnvironment } from './lib/testing';
 export { startSchemaRegistry, type RegistryHandle } from './lib/registry';
 export { superviseApps, type SupervisorOptions } from './lib/supervisor';
+export { makeTestCertificates, type TestCertificates } from './lib/certificates';
+export { startSecuredStack, type SecuredStack, type SecuredUsers, type Login } from './lib/secured-stack';
+export { type SecuredKafkaOptions } from './lib/kafka';
+export { type SecuredRedisOptions } from './lib/redis';
+export { type SecuredRegistryOptions } from './lib/registry';

@@ -11,3 +11,18 @@ export { runApp, type AppStart } from './lib/run-app';
 export { retry } from './lib/retry';
 export { failpoint, parseFailpoints, FAILPOINTS_ENV } from './lib/failpoints';
 export { openApiDocument, openApiMismatches, expressRoutes, errorAnswer, jsonAnswer, param, UNAVAILABLE, type ApiDescription, type OpenApiDocument, type Operation, type Paths } from './lib/openapi';
+export {
+  connectionConfigShape,
+  connectionProblems,
+  connectionsFromEnv,
+  createRedis,
+  kafkaSecurity,
+  redisOptions,
+  registryClientOptions,
+  KAFKA_SECURITY_PROTOCOLS,
+  KAFKA_SASL_MECHANISMS,
+  SECRET_VARIABLES,
+  type ConnectionConfig,
+  type RegistryConnectionOptions,
+} from './lib/connections';
+export { preflight, checkKafka, checkRedis, checkRegistry, classifyConnectionFailure, redactedUrl, ConnectionRefusedError, type ConnectionFailure } from './lib/preflight';

@@ -19,3 +19,4 @@ export { watchReflectedOffsets, type WatchedPartition, type ReflectedOffsetsWatc
 export { writeProjection, type RedisWrite, type ProjectionPlan, type OffsetAdvance, type ProjectionWriteOutcome } from './lib/projection-write';
 export { ProjectionLoop, projectionConfigShape, type ProjectionSettings, type Projection, type ProjectionChunk, type PlannedChunk, type ProjectionLoopOptions } from './lib/projection-loop';
 export { replayPartitions, deleteThrowawayGroup, type ReplayRange, type BoundedReplayOptions, type BoundedReplayResult } from './lib/bounded-replay';
+export { KafkaWire, type PartitionEnds, type RawRecord } from './lib/kafka-wire';

@@ -1,9 +1,8 @@
 import type { Server } from 'node:http';
 import type { Router } from 'express';
-import Redis from 'ioredis';
 import { z } from 'zod';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, type DecodedRecord, type Serde, type TopicName } from '@waybill/contracts';
-import { baseConfigShape, createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, rateLimitOf, retry, type BaseConfig, type Logger, type OpenApiDocument, type ShutdownStep, redisShutdownStep } from '@waybill/platform';
+import { baseConfigShape, createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, rateLimitOf, retry, type BaseConfig, type Logger, type OpenApiDocument, type ShutdownStep, redisShutdownStep, createRedis, registryClientOptions } from '@waybill/platform';
 import type { IdempotencyRecord } from './idempotency';
 import { startHandlerGateway, type HandlerGateway } from './start';
 
@@ -53,9 +52,9 @@ export interface ServeHandlerOptions<T, R extends IdempotencyRecord, P> {
 export async function serveHandler<T, R extends IdempotencyRecord, P>(options: ServeHandlerOptions<T, R, P>): Promise<{ server: Server; shutdown: ShutdownStep[] }> {
   const { app: name, config, logger } = options;
   const metrics = createMetrics(name);
-  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? name, brokers: config.KAFKA_BROKERS, logger });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL) });
+  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? name, brokers: config.KAFKA_BROKERS, logger, config });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
+  const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL, registryClientOptions(config)) });
   await retry('registering schemas', logger, () => serde.registerAll());
 
   const topics = prefixedTopics(config.TOPIC_PREFIX);

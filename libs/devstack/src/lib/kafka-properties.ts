@@ -51,3 +51,49 @@ function applyOverrides(properties: string, overrides: Readonly<Record<string, s
   const text = lines.join('\n');
   return `${text}${text.endsWith('\n') ? '' : '\n'}${appended.join('\n')}\n`;
 }
+
+export interface SecuredListenerValues {
+  saslSslPort: number;
+  sslPort?: number;
+  certificates: { caFile: string; serverKeystoreFile: string; keystorePassword: string };
+  plainUsers?: ReadonlyArray<{ name: string; password: string }>;
+}
+
+const jaasQuote = (text: string) => {
+  if (/["\\\r\n]/.test(text)) throw new Error('server.properties: a SASL user or password with a quote, backslash or line break');
+  return `"${text}"`;
+};
+
+/**
+ * Adds a SASL_SSL listener (PLAIN and both SCRAMs) and optionally an SSL listener that requires
+ * a client certificate to rendered server.properties. PLAINTEXT stays the inter-broker and
+ * controller side, so the broker itself and the tools keep working as before.
+ */
+export function securedListenerProperties(properties: string, values: SecuredListenerValues): string {
+  const extra: Array<[string, string]> = [['SASL_SSL', `127.0.0.1:${values.saslSslPort}`]];
+  if (values.sslPort !== undefined) extra.push(['SSL', `127.0.0.1:${values.sslPort}`]);
+  const lines = properties.split('\n').map((line) => {
+    if (line.startsWith('listeners=') || line.startsWith('advertised.listeners=')) return `${line}${extra.map(([name, address]) => `,${name}://${address}`).join('')}`;
+    if (line.startsWith('listener.security.protocol.map=')) return `${line}${extra.map(([name]) => `,${name}:${name}`).join('')}`;
+    return line;
+  });
+  const plain = (values.plainUsers ?? []).map((u) => `user_${u.name}=${jaasQuote(u.password)}`).join(' ');
+  const { caFile, serverKeystoreFile, keystorePassword } = values.certificates;
+  const added = [
+    '',
+    '# Secured listeners (libs/devstack securedListenerProperties): certificates made by the test.',
+    'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${plain};`,
+    'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'ssl.keystore.type=PKCS12',
+    `ssl.keystore.location=${serverKeystoreFile}`,
+    `ssl.keystore.password=${keystorePassword}`,
+    `ssl.key.password=${keystorePassword}`,
+    'ssl.truststore.type=PEM',
+    `ssl.truststore.location=${caFile}`,
+    ...(values.sslPort !== undefined ? ['listener.name.ssl.ssl.client.auth=required'] : []),
+    '',
+  ];
+  return lines.join('\n').replace(/\n*$/, '\n') + added.join('\n');
+}

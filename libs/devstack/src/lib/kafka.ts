@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { ChildService, waitUntil } from './child-service';
 import { MissingDependencyError, ServiceStartError } from './errors';
-import { renderServerProperties } from './kafka-properties';
+import type { TestCertificates } from './certificates';
+import { renderServerProperties, securedListenerProperties } from './kafka-properties';
 import { kafkaLibsDir, kafkaVersion, workspaceRoot } from './workspace';
 import type { Progress } from './progress';
 
@@ -77,11 +78,30 @@ export interface KafkaOptions {
   serverProperties?: Readonly<Record<string, string>>;
   heapMb?: number;
   root?: string;
+  /**
+   * Secured client listeners beside PLAINTEXT (which stays for the controller and for tools):
+   * SASL_SSL on `saslSslPort` (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512) and, with `sslPort`, SSL
+   * requiring a client certificate signed by the same CA. SCRAM users are written into the
+   * storage at format time (`kafka-storage format --add-scram`), so a secured broker needs a
+   * fresh data folder.
+   */
+  secured?: SecuredKafkaOptions;
+}
+
+export interface SecuredKafkaOptions {
+  saslSslPort: number;
+  sslPort?: number;
+  certificates: TestCertificates;
+  scramUsers?: ReadonlyArray<{ mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; name: string; password: string }>;
+  plainUsers?: ReadonlyArray<{ name: string; password: string }>;
 }
 
 export interface KafkaHandle {
   bootstrap: string;
   brokers: string[];
+  /** With `secured`: the SASL_SSL and SSL (client certificate) listeners' addresses. */
+  saslSslBootstrap?: string;
+  sslBootstrap?: string;
   service: ChildService;
   stop(): Promise<void>;
 }
@@ -127,8 +147,10 @@ export async function startKafka(options: KafkaOptions, progress: Progress): Pro
         : { port: options.interBrokerPort, advertisedPort: options.interBrokerAdvertisedPort ?? options.interBrokerPort },
     overrides: options.serverProperties,
   });
+  const secured = options.secured;
+  const finalProperties = secured ? securedListenerProperties(properties, { ...secured, certificates: secured.certificates }) : properties;
   const propertiesFile = join(options.dataDir, 'server.properties');
-  writeFileSync(propertiesFile, properties);
+  writeFileSync(propertiesFile, finalProperties);
 
   const java = javaBinary();
   const baseArgs = javaArgs(libs, root, logsDir, heapMb);
@@ -137,7 +159,10 @@ export async function startKafka(options: KafkaOptions, progress: Progress): Pro
     try {
       const { stdout } = await run(java, [...baseArgs, 'kafka.tools.StorageTool', 'random-uuid']);
       const clusterId = stdout.trim().split('\n').pop()?.trim() ?? '';
-      await run(java, [...baseArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile]);
+      // NOTE: SCRAM credentials live in the metadata log; on KRaft the bootstrap way to have them
+      // before the broker first starts is `kafka-storage format --add-scram`.
+      const scram = (secured?.scramUsers ?? []).flatMap((u) => ['--add-scram', `${u.mechanism}=[name=${u.name},password=${u.password}]`]);
+      await run(java, [...baseArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, ...scram]);
     } catch (err) {
       throw new ServiceStartError(`could not format Kafka storage in ${dataDir}`, {}, { cause: err });
     }
@@ -173,7 +198,14 @@ export async function startKafka(options: KafkaOptions, progress: Progress): Pro
     throw new ServiceStartError((err as Error).message);
   }
   progress.done(`Kafka ${kafkaVersion(root)} ready on ${bootstrap} (${Date.now() - started} ms)`);
-  return { bootstrap, brokers: [bootstrap], service, stop: () => service.stop(10_000) };
+  return {
+    bootstrap,
+    brokers: [bootstrap],
+    saslSslBootstrap: secured ? `127.0.0.1:${secured.saslSslPort}` : undefined,
+    sslBootstrap: secured?.sslPort ? `127.0.0.1:${secured.sslPort}` : undefined,
+    service,
+    stop: () => service.stop(10_000),
+  };
 }
 
 /** Runs one of Kafka's own command-line tools (console consumer, consumer-groups…) from the cached jars. */

@@ -3,6 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
+import { redisOptions } from '@waybill/platform';
+import type { TestCertificates } from './certificates';
 import { ChildService, waitUntil } from './child-service';
 import { MissingDependencyError, ServiceStartError } from './errors';
 import type { Progress } from './progress';
@@ -44,20 +46,44 @@ export async function ensureRedisServer(progress: Progress): Promise<void> {
 
 export interface RedisHandle {
   url: string;
+  /** With `secured`: the user every client logs in as (its password is the caller's). */
+  username?: string;
   service?: ChildService;
   stop(): Promise<void>;
 }
 
-/** Starts a private redis-server with AOF on and its data under `dataDir`. */
-export async function startRedis(options: { dataDir: string; port: number }, progress: Progress): Promise<RedisHandle> {
+export interface SecuredRedisOptions {
+  certificates: TestCertificates;
+  /** ACL users (`ACL SETUSER name on >password ~* &* +@all`); the default user is switched off. */
+  users: ReadonlyArray<{ name: string; password: string }>;
+}
+
+/**
+ * Starts a private redis-server with AOF on and its data under `dataDir`. With `secured`, the
+ * port speaks only TLS (`tls-port`, plaintext `port 0`, client certificates optional) and only
+ * the given ACL users may log in.
+ */
+export async function startRedis(options: { dataDir: string; port: number; secured?: SecuredRedisOptions }, progress: Progress): Promise<RedisHandle> {
   await ensureRedisServer(progress);
   mkdirSync(options.dataDir, { recursive: true });
-  progress.step(`starting Redis on 127.0.0.1:${options.port}`);
+  progress.step(`starting Redis on 127.0.0.1:${options.port}${options.secured ? ' (TLS, ACL users)' : ''}`);
+  const secured = options.secured;
+  const securedArgs = secured
+    ? [
+        '--tls-port', String(options.port),
+        '--tls-cert-file', secured.certificates.serverCertFile,
+        '--tls-key-file', secured.certificates.serverKeyFile,
+        '--tls-ca-cert-file', secured.certificates.caFile,
+        '--tls-auth-clients', 'optional',
+        '--user', 'default', 'off',
+        ...secured.users.flatMap((u) => ['--user', u.name, 'on', `>${u.password}`, '~*', '&*', '+@all']),
+      ]
+    : [];
   const service = ChildService.spawn(
     'redis',
     'redis-server',
     [
-      '--port', String(options.port),
+      '--port', secured ? '0' : String(options.port),
       '--bind', '127.0.0.1',
       '--dir', options.dataDir,
       '--appendonly', 'yes',
@@ -66,15 +92,17 @@ export async function startRedis(options: { dataDir: string; port: number }, pro
       '--daemonize', 'no',
       '--protected-mode', 'yes',
       '--logfile', '',
+      ...securedArgs,
     ],
     { logFile: join(options.dataDir, 'redis.log'), echo: /# (?!WARNING Memory overcommit)(WARNING|Error)/i },
   );
-  const url = `redis://127.0.0.1:${options.port}`;
+  const url = `${secured ? 'rediss' : 'redis'}://127.0.0.1:${options.port}`;
+  const login = secured ? { REDIS_URL: url, REDIS_USERNAME: secured.users[0]?.name, REDIS_PASSWORD: secured.users[0]?.password, REDIS_TLS_CA_LOCATION: secured.certificates.caFile } : { REDIS_URL: url };
   try {
     await waitUntil(
       'Redis',
       async () => {
-        const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const client = new Redis(url, redisOptions(login, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null }));
         client.on('error', () => undefined); // refused connections are expected until it listens
         try {
           await client.connect();
@@ -91,7 +119,7 @@ export async function startRedis(options: { dataDir: string; port: number }, pro
     throw new ServiceStartError((err as Error).message);
   }
   progress.done(`Redis ready on ${url} (data in ${options.dataDir})`);
-  return { url, service, stop: () => service.stop(10_000) };
+  return { url, username: secured?.users[0]?.name, service, stop: () => service.stop(10_000) };
 }
 
 /** A Redis we did not start (REDIS_URL given): check it answers, never stop it. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseApiKeys } from './auth';
+import { connectionConfigShape, connectionProblems } from './connections';
 import { ConfigError } from './errors';
 
 const commaList = z
@@ -39,6 +40,8 @@ export const baseConfigShape = {
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(6_000),
   /** Requests per minute per client IP without a valid API key (401s, the admin page's assets). */
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(600),
+  /** TLS, SASL, Redis ACL users, registry basic auth: all optional, see README "Connecting to your own cluster". */
+  ...connectionConfigShape,
 } as const;
 
 /** The limits `createHttpApp` enforces, from an app's validated configuration. */
@@ -55,11 +58,22 @@ export type BaseConfig = z.infer<typeof baseConfigSchema>;
  */
 export function loadConfig<T extends z.ZodTypeAny>(schema: T, env: NodeJS.ProcessEnv = process.env): z.infer<T> {
   const result = schema.safeParse(env);
-  if (result.success) return result.data;
+  if (result.success) {
+    // Rules between the connection variables (a SASL protocol needs its credentials…); variables
+    // the schema does not have are absent from the data and pass.
+    const between = connectionProblems(result.data as Record<string, never>);
+    if (between.length) throw new ConfigError(between.map((issue) => `${issue.path}: ${issue.message}`));
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => {
     const variable = issue.path.join('.') || '(environment)';
     const given = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
     return given === undefined ? `${variable}: ${issue.message} (not set)` : `${variable}: ${issue.message}`;
   });
+  // The rules between connection variables too, on what was given, for variables not yet named.
+  const named = new Set(result.error.issues.map((issue) => String(issue.path[0])));
+  const shape = schema instanceof z.ZodObject ? (schema.shape as Record<string, unknown>) : {};
+  const given = Object.fromEntries(Object.keys(shape).filter((k) => !named.has(k) && env[k] !== undefined).map((k) => [k, env[k]]));
+  for (const issue of connectionProblems(given)) if (!named.has(issue.path)) problems.push(`${issue.path}: ${issue.message}`);
   throw new ConfigError(problems);
 }

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Admin, type Consumer, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
+import { kafkaSecurity, type ConnectionConfig } from './connections';
 import { kafkaLogSink } from './kafka-log';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -9,12 +10,16 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-/** A kafkajs client whose logs go through the app's pino logger, as structured lines. */
-export function createKafka(options: { clientId: string; brokers: string[]; logger: Logger }): Kafka {
+/**
+ * A kafkajs client whose logs go through the app's pino logger, as structured lines, secured as
+ * `config`'s KAFKA_SECURITY_PROTOCOL and friends say (plaintext when they are unset).
+ */
+export function createKafka(options: { clientId: string; brokers: string[]; logger: Logger; config?: Partial<ConnectionConfig> }): Kafka {
   const sink = kafkaLogSink(options.logger.child({ component: 'kafkajs' }));
   return new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
+    ...kafkaSecurity(options.config ?? {}),
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 200, retries: 10 },
     logCreator:

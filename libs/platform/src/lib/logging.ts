@@ -20,7 +20,29 @@ export function createLogger(app: string, level = process.env.LOG_LEVEL ?? 'info
     base: { app, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     mixin: () => context.getStore() ?? {},
-    redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'apiKey'], censor: '[redacted]' },
+    // Secrets by name, wherever an error or a config object carries them (SECRET_VARIABLES too).
+    redact: {
+      paths: [
+        'req.headers["x-api-key"]',
+        'req.headers.authorization',
+        'apiKey',
+        'password',
+        '*.password',
+        'sasl',
+        '*.sasl',
+        'auth',
+        '*.auth',
+        'KAFKA_SASL_PASSWORD',
+        'KAFKA_SSL_KEY_PASSWORD',
+        'REDIS_PASSWORD',
+        'SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO',
+        '*.KAFKA_SASL_PASSWORD',
+        '*.KAFKA_SSL_KEY_PASSWORD',
+        '*.REDIS_PASSWORD',
+        '*.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO',
+      ],
+      censor: '[redacted]',
+    },
   });
 }
 

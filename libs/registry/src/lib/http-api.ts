@@ -2,6 +2,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Logger } from 'pino';
 import { parseCompatibilityLevel } from './compatibility';
 import { InvalidJsonError, PayloadTooLargeError, RegistryError, RouteNotFoundError, StoreError, StoreTimeoutError } from './errors';
+import { basicAuth, type BasicAuthUsers } from './basic-auth';
 import type { RegistryService, SchemaRequest } from './registry-service';
 
 export const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
@@ -13,6 +14,8 @@ export interface HttpApiOptions {
   status: () => 'starting' | 'ready' | 'failed';
   // Resolves when the registry has read the topic to its end; requests wait for it.
   whenReady: Promise<void>;
+  /** Present: every route but the health checks needs HTTP basic auth from one of these users. */
+  users?: BasicAuthUsers;
 }
 
 type Handler = (req: Request, res: Response) => unknown;
@@ -28,7 +31,7 @@ function body(req: Request): SchemaRequest & { compatibility?: unknown } {
 }
 
 // The Confluent-compatible REST API.
-export function createHttpApi({ service, logger, status, whenReady }: HttpApiOptions): Express {
+export function createHttpApi({ service, logger, status, whenReady, users }: HttpApiOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -40,6 +43,8 @@ export function createHttpApi({ service, logger, status, whenReady }: HttpApiOpt
     const current = status();
     res.status(current === 'ready' ? 200 : 503).json({ status: current });
   });
+
+  if (users) app.use(basicAuth(users));
 
   // Clients such as curl send whatever content type they like; the body is JSON either way.
   app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));

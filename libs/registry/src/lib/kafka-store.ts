@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaConfig, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createTopicsAndAwaitLeaders } from '@waybill/platform';
 import { StoreError, StoreTimeoutError } from './errors';
@@ -11,6 +11,8 @@ const STOP_STEP_MS = 2_000;
 
 export interface KafkaStoreOptions {
   brokers: string[];
+  /** kafkajs `ssl`/`sasl` (platform's `kafkaSecurity`): how a secured cluster is reached. */
+  security?: Pick<KafkaConfig, 'ssl' | 'sasl'>;
   topic: string;
   replicationFactor: number;
   logger: Logger;
@@ -55,7 +57,7 @@ export class KafkaStore {
   private ready = false;
 
   constructor(private readonly options: KafkaStoreOptions) {
-    this.kafka = new Kafka({ brokers: options.brokers, clientId: 'waybill-registry', logLevel: logLevel.WARN, logCreator: this.kafkaLogCreator() });
+    this.kafka = new Kafka({ brokers: options.brokers, ...options.security, clientId: 'waybill-registry', logLevel: logLevel.WARN, logCreator: this.kafkaLogCreator() });
     this.admin = this.kafka.admin();
     this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     // NOTE: a group of its own per process, with no committed offsets: every registry must read

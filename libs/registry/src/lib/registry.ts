@@ -1,6 +1,9 @@
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { KafkaConfig } from 'kafkajs';
 import { createLogger, listen, type Logger } from '@waybill/platform';
+import type { BasicAuthUsers } from './basic-auth';
 import { createHttpApi } from './http-api';
 import { KafkaStore } from './kafka-store';
 import { RegistryService } from './registry-service';
@@ -17,6 +20,12 @@ export interface RegistryOptions {
   /** Used only when the topic is created. Default 1. */
   replicationFactor?: number;
   logger?: Logger;
+  /** How the broker is reached when it is secured (platform's `kafkaSecurity`). */
+  kafkaSecurity?: Pick<KafkaConfig, 'ssl' | 'sasl'>;
+  /** Serve HTTPS with this PEM certificate (chain) and key instead of HTTP. */
+  tls?: { cert: string; key: string };
+  /** Require HTTP basic auth from these users (`parseBasicAuthUsers`); health checks stay open. */
+  users?: BasicAuthUsers;
 }
 
 /** A running registry. */
@@ -36,16 +45,16 @@ export interface RunningRegistry {
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   const logger = options.logger ?? createLogger('registry');
   const topic = options.topic ?? '_schemas';
-  const store = new KafkaStore({ brokers: options.brokers, topic, replicationFactor: options.replicationFactor ?? 1, logger });
+  const store = new KafkaStore({ brokers: options.brokers, security: options.kafkaSecurity, topic, replicationFactor: options.replicationFactor ?? 1, logger });
   const service = new RegistryService(store, logger);
   const started = store.start();
   // Requests arriving during catch-up wait for it; a failed start is reported by `started` below.
   const whenReady = started.catch(() => undefined);
-  const app = createHttpApi({ service, logger, status: () => store.status(), whenReady });
+  const app = createHttpApi({ service, logger, status: () => store.status(), whenReady, users: options.users });
   const host = options.host ?? '0.0.0.0';
   let server: Server | undefined;
   try {
-    server = await listen(app, options.port ?? 8081, host);
+    server = options.tls ? await listenTls(app, options.tls, options.port ?? 8081, host) : await listen(app, options.port ?? 8081, host);
     await started;
   } catch (err) {
     const listening = server;
@@ -56,7 +65,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   }
   const httpServer = server;
   const port = (httpServer.address() as AddressInfo).port;
-  const url = `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
   logger.debug({ url, topic }, 'schema registry ready');
   let closing: Promise<void> | undefined;
   return {
@@ -73,4 +82,12 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
       return closing;
     },
   };
+}
+
+function listenTls(app: Parameters<typeof listen>[0], tls: { cert: string; key: string }, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createHttpsServer({ cert: tls.cert, key: tls.key }, app);
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
 }

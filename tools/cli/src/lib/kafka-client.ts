@@ -1,14 +1,17 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { connectionsFromEnv, kafkaSecurity } from '@waybill/platform';
 
 /**
  * The CLI's kafkajs client. kafkajs' own logging is off: the CLI reports failures itself, and
  * stray log lines would corrupt `--output json`. Retries are fewer than the apps use, so an
- * unreachable broker fails in seconds, not minutes.
+ * unreachable broker fails in seconds, not minutes. TLS and SASL come from the environment, as
+ * for every app (README "Connecting to your own cluster").
  */
-export function cliKafka(brokers: string[]): Kafka {
+export function cliKafka(brokers: string[], env: NodeJS.ProcessEnv = process.env): Kafka {
   return new Kafka({
     clientId: 'waybill-cli',
     brokers,
+    ...kafkaSecurity(connectionsFromEnv(env)),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 5_000,
     retry: { initialRetryTime: 250, retries: 4 },

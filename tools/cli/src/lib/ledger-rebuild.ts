@@ -1,6 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
+import { connectionsFromEnv, registryClientOptions } from '@waybill/platform';
 import {
   applyBatch,
   applyToMemory,
@@ -110,7 +111,7 @@ export async function planLedgerRebuild(admin: Admin, redis: Redis, topicPrefix:
 export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: Redis, plan: RebuildPlan, settings: RebuildSettings): Promise<RebuildSummary> {
   const began = Date.now();
   const keysDeleted = await unlinkAll(redis, await listKeys(redis, plan.keyPrefix));
-  const serde = createSerde({ registry: kafkajsRegistryClient(settings.registryUrl) });
+  const serde = createSerde({ registry: kafkajsRegistryClient(settings.registryUrl, registryClientOptions({ ...connectionsFromEnv(process.env), SCHEMA_REGISTRY_URL: settings.registryUrl })) });
   const ranges: PartitionRange[] = plan.partitions.map((p) => ({ topic: p.topic as PartitionRange['topic'], partition: p.partition, from: p.low, to: p.high }));
   const replayBegan = Date.now();
   const writer = settings.writePerBatch ? undefined : new RebuildWriter(redis, plan.keyPrefix, { snapshotEvery: settings.snapshotEvery });
@@ -197,7 +198,7 @@ export async function verifyLedger(kafka: Kafka, admin: Admin, redis: Redis, set
   const keyPrefix = ledgerKeyPrefix(settings.topicPrefix);
   const keys = ledgerKeys(keyPrefix);
   const partitions = await ledgerPartitions(admin, settings.topicPrefix, LEDGER_TOPICS);
-  const serde = createSerde({ registry: kafkajsRegistryClient(settings.registryUrl) });
+  const serde = createSerde({ registry: kafkajsRegistryClient(settings.registryUrl, registryClientOptions({ ...connectionsFromEnv(process.env), SCHEMA_REGISTRY_URL: settings.registryUrl })) });
   const memory = new MemoryKeyspace();
   const notes: string[] = [];
   const reached = new Map<string, bigint>(partitions.map((p) => [offsetField(p.topic, p.partition), p.low]));

@@ -1,11 +1,13 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { connectionsFromEnv, createRedis } from '@waybill/platform';
 
 /**
  * Runs `fn` with a connected Redis client and always quits. Gives up after a few reconnects, so
- * a wrong --redis-url fails in seconds instead of retrying for ever.
+ * a wrong --redis-url fails in seconds instead of retrying for ever. REDIS_USERNAME, REDIS_PASSWORD
+ * and REDIS_TLS_* come from the environment, as for every app.
  */
-export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis(url, {
+export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  const redis = createRedis({ ...connectionsFromEnv(env), REDIS_URL: url }, {
     lazyConnect: true,
     connectTimeout: 5_000,
     maxRetriesPerRequest: 3,
