@@ -1,4 +1,4 @@
-import { TOPICS, type AccountingCommand, type DecodedRecord, type Serde, type TopicMap } from '@waybill/contracts';
+import { TOPICS, type AccountingCommand, type DecodedRecord, type Serde, type StatusObserved, type TopicMap } from '@waybill/contracts';
 import { transactionFor, type ShipmentFact } from '@waybill/accounting-domain';
 import type { Logger } from '@waybill/platform';
 import type { InputRecord, OutputRecord, Processor } from '@waybill/streams';
@@ -9,6 +9,12 @@ import type { InputRecord, OutputRecord, Processor } from '@waybill/streams';
  */
 export const SYSTEM_ROLE = 'system';
 
+/** Why money moves on a status change a system of record reported: who did it, and where. */
+function observedReason(event: StatusObserved): string {
+  const { data, observation } = event;
+  return observation ? `${observation.source} reported ${data.fromStatus} → ${data.toStatus} by ${observation.observedBy}` : `observed ${data.fromStatus} → ${data.toStatus}`;
+}
+
 /** What accounting reads of a shipment event: only shipping and status changes (corrections, observed moves) move money. */
 export function shipmentFact(decoded: DecodedRecord): ShipmentFact {
   switch (decoded.recordName) {
@@ -16,10 +22,11 @@ export function shipmentFact(decoded: DecodedRecord): ShipmentFact {
       const { eventId, aggregateId, data } = decoded.value;
       return { type: 'ShipmentShipped', eventId, shipmentId: aggregateId, customerAccountId: data.customerAccountId, totalMinor: data.totalMinor, currency: data.currency };
     }
-    case 'StatusCorrected': {
+    case 'StatusCorrected':
+    case 'StatusObserved': {
       const { eventId, aggregateId, data } = decoded.value;
       return {
-        type: 'StatusCorrected',
+        type: decoded.recordName,
         eventId,
         shipmentId: aggregateId,
         customerAccountId: data.customerAccountId,
@@ -27,21 +34,7 @@ export function shipmentFact(decoded: DecodedRecord): ShipmentFact {
         currency: data.currency,
         fromStatus: data.fromStatus,
         toStatus: data.toStatus,
-        reason: data.reason,
-      };
-    }
-    case 'StatusObserved': {
-      const { eventId, aggregateId, data, observation } = decoded.value;
-      return {
-        type: 'StatusObserved',
-        eventId,
-        shipmentId: aggregateId,
-        customerAccountId: data.customerAccountId,
-        totalMinor: data.totalMinor,
-        currency: data.currency,
-        fromStatus: data.fromStatus,
-        toStatus: data.toStatus,
-        reason: observation ? `${observation.source} reported ${data.fromStatus} → ${data.toStatus} by ${observation.observedBy}` : `observed ${data.fromStatus} → ${data.toStatus}`,
+        reason: decoded.recordName === 'StatusCorrected' ? decoded.value.data.reason : observedReason(decoded.value),
       };
     }
     default: {

@@ -19,8 +19,18 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
 
   const topics = prefixedTopics(config.TOPIC_PREFIX);
   const groupId = config.TOPIC_PREFIX + GROUP_ID;
-  const runner = await runProcessor({
+  // Both loops of this process (commands, and the intake of observations) run with the same settings.
+  const loop = {
     kafka,
+    logger,
+    metrics,
+    maxBatchSize: config.MAX_BATCH_SIZE,
+    partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+    sessionTimeout: config.SESSION_TIMEOUT_MS,
+    onCrash,
+  };
+  const runner = await runProcessor({
+    ...loop,
     groupId,
     inputTopic: topics.shipmentCommands,
     outputTopics: [topics.shipmentEvents, topics.shipmentOutcomes],
@@ -30,28 +40,16 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     keyPrefix: groupId,
     transactionalIdPrefix: groupId,
     decodeErrorClass: UndecodableMessageError,
-    logger,
-    metrics,
-    maxBatchSize: config.MAX_BATCH_SIZE,
-    partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
-    sessionTimeout: config.SESSION_TIMEOUT_MS,
-    onCrash,
   });
   const intakeGroupId = config.TOPIC_PREFIX + INTAKE_GROUP_ID;
   const intake = await runProcessor({
-    kafka,
+    ...loop,
     groupId: intakeGroupId,
     inputTopic: topics.shipmentObservations,
     outputTopics: [topics.shipmentCommands],
     processor: observationIntake(serde, topics, logger),
     transactionalIdPrefix: intakeGroupId,
     onBadRecord: observationBadRecordPolicy,
-    logger,
-    metrics,
-    maxBatchSize: config.MAX_BATCH_SIZE,
-    partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
-    sessionTimeout: config.SESSION_TIMEOUT_MS,
-    onCrash,
   });
 
   let joined = false;
