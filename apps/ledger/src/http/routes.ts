@@ -98,24 +98,34 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
 
   query('/shipments/:id', async (req) => {
     const asOf = instant(req, 'asOf');
+    const knownAt = instant(req, 'knownAt');
     const id = req.params.id;
-    if (asOf === undefined) {
+    if (asOf === undefined && knownAt === undefined) {
       const summary = await deps.reader.shipment(id);
       if (!summary) throw new NotFound('NOT_FOUND', `no shipment ${id}`);
       return { body: shipmentView(summary) };
     }
-    const at = await deps.reader.stateAt(id, asOf);
+    const at = await deps.reader.stateAt(id, { asOf, knownAt });
     if (at.kind === 'unknown') throw new NotFound('NOT_FOUND', `no shipment ${id}`);
+    if (at.kind === 'not-yet-recorded') {
+      throw new NotFound('NOT_YET_RECORDED', `Waybill had recorded nothing of shipment ${id} yet at ${iso(knownAt ?? 0)}`, {
+        firstRecordedAt: at.firstRecordedAt === null ? null : iso(at.firstRecordedAt),
+      });
+    }
     if (at.kind === 'not-yet-created') {
-      throw new NotFound('NOT_YET_CREATED', `shipment ${id} did not exist yet at ${iso(asOf)}`, { createdAt: iso(at.createdAt) });
+      const known = knownAt === undefined ? '' : ` as Waybill knew it at ${iso(knownAt)}`;
+      throw new NotFound('NOT_YET_CREATED', `shipment ${id} did not exist yet at ${iso(asOf ?? 0)}${known}`, { createdAt: iso(at.createdAt) });
     }
     return {
       body: {
         shipmentId: id,
-        asOf: iso(asOf),
+        asOf: asOf === undefined ? null : iso(asOf),
+        knownAt: knownAt === undefined ? null : iso(knownAt),
         status: at.state.status,
         version: at.version,
         state: at.state,
+        inEffect: { throughVersion: at.throughVersion, alsoVersions: at.alsoInEffect },
+        reordered: at.reordered,
         folded: { fromSnapshotVersion: at.snapshotVersion, events: at.eventsFolded },
       },
     };
@@ -131,13 +141,16 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
   query('/shipments/:id/diff', async (req) => {
     const from = requiredInstant(req, 'from');
     const to = requiredInstant(req, 'to');
+    const knownAt = instant(req, 'knownAt');
     if (from > to) throw new BadParam('to', 'must not be before from');
     const id = req.params.id;
-    const diff = await deps.reader.diff(id, from, to);
+    const diff = await deps.reader.diff(id, from, to, knownAt);
     if (!diff) throw new NotFound('NOT_FOUND', `no shipment ${id}`);
     const side = (at: number, s: typeof diff.from) =>
       s.kind === 'state' ? { at: iso(at), exists: true, version: s.version, status: s.state.status } : { at: iso(at), exists: false, version: 0, status: null };
-    return { body: { shipmentId: id, from: side(from, diff.from), to: side(to, diff.to), changes: diff.changes, events: diff.events.map(eventView) } };
+    return {
+      body: { shipmentId: id, knownAt: knownAt === undefined ? null : iso(knownAt), from: side(from, diff.from), to: side(to, diff.to), changes: diff.changes, events: diff.events.map(eventView) },
+    };
   });
 
   query('/events', async (req) => {

@@ -5,6 +5,12 @@ import { iso } from './params';
 
 // What the API shows of each stored document: ISO times beside the epoch ms of the records.
 
+/**
+ * An event on both time axes: `occurredAt` (= `at`, and `timestamp` in epoch ms, kept for older
+ * clients) is the business time, `recordedAt` when Waybill recorded it. `observation` is set for a
+ * fact a system of record reported: `observedBy` did it in `source`, `reportedBy` (the event's
+ * `initiatedBy`) is the integration that reported it, `violation` the rule it broke.
+ */
 export function eventView(doc: EventDoc) {
   return {
     eventId: doc.eventId,
@@ -16,8 +22,26 @@ export function eventView(doc: EventDoc) {
     initiatedBy: doc.initiatedBy,
     at: iso(doc.timestamp),
     timestamp: doc.timestamp,
+    occurredAt: iso(doc.timestamp),
+    // A document projected before recording times were kept has none: its business time stands in.
+    recordedAt: iso(doc.recordedAt ?? doc.timestamp),
+    observation: observationView(doc),
     data: doc.data,
     position: doc.position,
+  };
+}
+
+export function observationView(doc: EventDoc) {
+  const mark = doc.observation;
+  if (!mark) return null;
+  const violation = mark.violation;
+  return {
+    source: mark.source,
+    sourceId: mark.sourceId,
+    process: mark.process,
+    observedBy: mark.observedBy,
+    reportedBy: doc.initiatedBy,
+    violation: violation ? { code: violation.code, rule: violation.rule, fromStatus: violation.fromStatus, transition: violation.transition } : null,
   };
 }
 
@@ -55,18 +79,26 @@ export function outcomeView(doc: OutcomeDoc) {
     eventIds: doc.eventIds,
     rejection: doc.rejection,
     alert: doc.alert,
+    violation: doc.violation ?? null,
     initiatedBy: doc.initiatedBy,
     role: doc.role,
     traceId: doc.traceId,
     at: iso(doc.timestamp),
     timestamp: doc.timestamp,
+    recordedAt: doc.recordedAt === undefined ? null : iso(doc.recordedAt),
     position: doc.position,
   };
 }
 
+/**
+ * An alert: a command the rules refused (`rejected-command`: who tried what from which status) or
+ * an observed fact recorded although it broke a rule (`rule-violation`: `violation.observedBy` did
+ * `violation.transition` from `violation.fromStatus` in `violation.source`, reported by `initiatedBy`).
+ */
 export function alertView(doc: OutcomeDoc, ack: Acknowledgement | null) {
   return {
     ...outcomeView(doc),
+    kind: doc.violation ? ('rule-violation' as const) : ('rejected-command' as const),
     acknowledged: ack !== null,
     acknowledgedBy: ack?.by ?? null,
     acknowledgedAt: ack?.at ?? null,
