@@ -83,7 +83,20 @@ export function openApiDocument(): OpenApiDocument {
           reordered: { type: 'boolean', description: 'True when late observed facts made the business-time order differ from the version order (the sorted fold).' },
           folded: obj({ fromSnapshotVersion: int, events: int }),
         }),
-        RuleViolation: obj({ code: str, rule: str, fromStatus: str, transition: str }),
+        RuleViolation: obj(
+          {
+            code: str,
+            rule: str,
+            fromStatus: str,
+            transition: str,
+            previous: {
+              ...obj({ eventId: str, type: str, version: int, initiatedBy: str, observedBy: { type: 'string', nullable: true }, occurredAt: instant, recordedAt: instant }),
+              nullable: true,
+              description: 'The event the fact followed on the business axis when Waybill recorded it (what it was judged against); in event lists and /events/{eventId}.',
+            },
+          },
+          ['code', 'rule', 'fromStatus', 'transition'],
+        ),
         Observation: obj({
           source: { ...str, description: 'The system of record that reported the fact.' },
           sourceId: { ...str, description: 'Its own id for the fact; (source, sourceId) is recorded once.' },

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Router, type Request, type Response } from 'express';
-import { InvalidQueryError, parseReadTokenParam, parseWaitFor, type LedgerReader, type LedgerTopic, type ReflectedOffsets } from '@waybill/ledger-projections';
+import { InvalidQueryError, parseReadTokenParam, parseWaitFor, type EventDoc, type LedgerReader, type LedgerTopic, type ReflectedOffsets } from '@waybill/ledger-projections';
 import { principalOf, requireRole, ROLES } from '@waybill/platform';
 import { SHIPMENT_EVENT_TYPES, SHIPMENT_STATUSES } from '@waybill/shipment-domain';
 import type { AlertAcks, AlertStream } from '../alerts';
@@ -80,6 +80,11 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
     }
   };
   const query = (path: QueryPath, handler: (req: Request) => Promise<Answer>) => router.get(path, anyone, read(path, handler));
+  // Events as answered: a fact that broke a rule comes with the event it was judged against.
+  const eventsView = async (docs: readonly EventDoc[]) => {
+    const previous = await deps.reader.judgedAfter(docs);
+    return docs.map((doc) => eventView(doc, previous.get(doc.eventId)));
+  };
 
   query('/shipments', async (req) => {
     const page = await deps.reader.listShipments({
@@ -135,7 +140,7 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
     const id = req.params.id;
     if (!(await deps.reader.shipment(id))) throw new NotFound('NOT_FOUND', `no shipment ${id}`);
     const events = await deps.reader.shipmentEvents(id);
-    return { body: { shipmentId: id, items: events.map(eventView) } };
+    return { body: { shipmentId: id, items: await eventsView(events) } };
   });
 
   query('/shipments/:id/diff', async (req) => {
@@ -149,7 +154,7 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
     const side = (at: number, s: typeof diff.from) =>
       s.kind === 'state' ? { at: iso(at), exists: true, version: s.version, status: s.state.status } : { at: iso(at), exists: false, version: 0, status: null };
     return {
-      body: { shipmentId: id, knownAt: knownAt === undefined ? null : iso(knownAt), from: side(from, diff.from), to: side(to, diff.to), changes: diff.changes, events: diff.events.map(eventView) },
+      body: { shipmentId: id, knownAt: knownAt === undefined ? null : iso(knownAt), from: side(from, diff.from), to: side(to, diff.to), changes: diff.changes, events: await eventsView(diff.events) },
     };
   });
 
@@ -165,15 +170,16 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
       cursor: text(req, 'cursor', 512),
       limit: limit(req),
     });
-    return { body: { items: page.items.map(eventView), nextCursor: page.nextCursor } };
+    return { body: { items: await eventsView(page.items), nextCursor: page.nextCursor } };
   });
 
   query('/events/:eventId', async (req) => {
     const found = await deps.reader.event(req.params.eventId);
     if (!found) throw new NotFound('NOT_FOUND', `no event ${req.params.eventId}`);
+    const [event] = await eventsView([found.event]);
     return {
       body: {
-        event: eventView(found.event),
+        event,
         previous: found.previous && eventView(found.previous),
         next: found.next && eventView(found.next),
       },

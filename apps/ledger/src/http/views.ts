@@ -11,7 +11,7 @@ import { iso } from './params';
  * fact a system of record reported: `observedBy` did it in `source`, `reportedBy` (the event's
  * `initiatedBy`) is the integration that reported it, `violation` the rule it broke.
  */
-export function eventView(doc: EventDoc) {
+export function eventView(doc: EventDoc, judgedAfter?: EventDoc | null) {
   return {
     eventId: doc.eventId,
     type: doc.type,
@@ -25,13 +25,26 @@ export function eventView(doc: EventDoc) {
     occurredAt: iso(doc.timestamp),
     // A document projected before recording times were kept has none: its business time stands in.
     recordedAt: iso(doc.recordedAt ?? doc.timestamp),
-    observation: observationView(doc),
+    observation: observationView(doc, judgedAfter),
     data: doc.data,
     position: doc.position,
   };
 }
 
-export function observationView(doc: EventDoc) {
+/** The event a violating fact followed on the business axis: what it was judged against. */
+export function previousView(doc: EventDoc) {
+  return {
+    eventId: doc.eventId,
+    type: doc.type,
+    version: doc.version,
+    initiatedBy: doc.initiatedBy,
+    observedBy: doc.observation?.observedBy ?? null,
+    occurredAt: iso(doc.timestamp),
+    recordedAt: iso(doc.recordedAt ?? doc.timestamp),
+  };
+}
+
+export function observationView(doc: EventDoc, judgedAfter?: EventDoc | null) {
   const mark = doc.observation;
   if (!mark) return null;
   const violation = mark.violation;
@@ -41,7 +54,15 @@ export function observationView(doc: EventDoc) {
     process: mark.process,
     observedBy: mark.observedBy,
     reportedBy: doc.initiatedBy,
-    violation: violation ? { code: violation.code, rule: violation.rule, fromStatus: violation.fromStatus, transition: violation.transition } : null,
+    violation: violation
+      ? {
+          code: violation.code,
+          rule: violation.rule,
+          fromStatus: violation.fromStatus,
+          transition: violation.transition,
+          ...(judgedAfter === undefined ? {} : { previous: judgedAfter && previousView(judgedAfter) }),
+        }
+      : null,
   };
 }
 

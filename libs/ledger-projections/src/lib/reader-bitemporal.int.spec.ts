@@ -69,6 +69,25 @@ describe('LedgerReader.stateAt on both axes', () => {
     await redis.quit();
   });
 
+  it('names the event a violating fact was judged against: its predecessor on the business axis when recorded', async () => {
+    const redis = env.redis();
+    const keyPrefix = `${env.uniqueName('bt')}:ledger:`;
+    const history = design011('D2');
+    // A fifth fact, at 14:20, recorded last and forbidden: it followed the late 14:10 fact (v4), not v3 at 14:35.
+    const fifth = structuredClone(history[2]);
+    Object.assign(fifth.record.value, { eventId: 'obs-D2-f-1420:0', version: 5, timestamp: hm(14, 20) });
+    fifth.recordedAt = hm(15, 4);
+    await applyBatch(redis, keyPrefix, asRecorded([...history, fifth]), { snapshotEvery: 2 });
+    const reader = new LedgerReader(redis, keyPrefix);
+    const events = await reader.shipmentEvents('D2');
+    const previous = await reader.judgedAfter(events);
+    expect([...previous].map(([eventId, doc]) => [eventId, doc?.version])).toEqual([
+      ['obs-D2-f-1435:0', 2],
+      ['obs-D2-f-1420:0', 4],
+    ]);
+    await redis.quit();
+  });
+
   it('equals the brute-force fold for random late histories at random instants on either axis and both', async () => {
     const redis = env.redis();
     const base = Date.parse('2025-04-01T08:00:00Z');

@@ -222,6 +222,55 @@ export class LedgerReader {
     return this.mget<EventDoc>(ids.map((e) => this.keys.event(e)));
   }
 
+  /**
+   * For each observed event that broke a rule: the event it followed on the business axis when
+   * Waybill recorded it (the latest earlier-recorded event at or before its business time, ties by
+   * version), i.e. the state it was judged against; null when none. Other events are left out.
+   */
+  async judgedAfter(docs: readonly EventDoc[]): Promise<Map<string, EventDoc | null>> {
+    const violating = docs.filter((d) => d.observation?.violation);
+    const out = new Map<string, EventDoc | null>();
+    if (violating.length === 0) return out;
+    const first = this.redis.pipeline();
+    for (const d of violating) {
+      first.zrevrangebyscore(this.keys.shipmentTimeline(d.aggregateId), d.timestamp, '-inf', 'LIMIT', 0, 1);
+      first.zrange(this.keys.shipmentLate(d.aggregateId), '0', '-1', 'WITHSCORES');
+    }
+    const answers = ((await first.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value as string[];
+    });
+    const picks = violating.map((d, i) => {
+      const [cut] = answers[2 * i];
+      const lateFlat = answers[2 * i + 1];
+      const late = new Map<number, number>();
+      for (let j = 0; j < lateFlat.length; j += 2) late.set(Number(lateFlat[j]), Number(lateFlat[j + 1]));
+      // The latest event placed in version order (not late) recorded before it, at or before its time…
+      let inOrder = Math.min(cut === undefined ? 0 : Number(cut), d.version - 1);
+      while (inOrder > 0 && late.has(inOrder)) inOrder -= 1;
+      // …or a late fact placed there by its own time, if later on the business axis.
+      let lateBest: { version: number; at: number } | undefined;
+      for (const [version, at] of late) {
+        if (version < d.version && at <= d.timestamp && (!lateBest || at > lateBest.at || (at === lateBest.at && version > lateBest.version))) lateBest = { version, at };
+      }
+      return { d, inOrder, lateBest };
+    });
+    const second = this.redis.pipeline();
+    for (const p of picks) second.zscore(this.keys.shipmentTimeline(p.d.aggregateId), versionKey(Math.max(1, p.inOrder)));
+    const scores = ((await second.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value === null ? undefined : Number(value);
+    });
+    const chosen = picks.map((p, i) => {
+      const inOrderAt = p.inOrder > 0 ? scores[i] : undefined;
+      if (p.lateBest && (inOrderAt === undefined || p.lateBest.at > inOrderAt || (p.lateBest.at === inOrderAt && p.lateBest.version > p.inOrder))) return p.lateBest.version;
+      return p.inOrder;
+    });
+    const docsOf = await Promise.all(picks.map((p, i) => (chosen[i] > 0 ? this.eventsAtVersions(p.d.aggregateId, [chosen[i]]) : Promise.resolve([] as EventDoc[]))));
+    picks.forEach((p, i) => out.set(p.d.eventId, docsOf[i][0] ?? null));
+    return out;
+  }
+
   /** Field-level changes between the states at `from` and `to` (business axis, as recorded by `knownAt` when given), and the events that took effect in between. */
   async diff(id: string, from: number, to: number, knownAt?: number): Promise<ShipmentDiff | undefined> {
     const [a, b] = await Promise.all([this.stateAt(id, { asOf: from, knownAt }), this.stateAt(id, { asOf: to, knownAt })]);
