@@ -134,9 +134,9 @@ function flatten(value: unknown, path: string, out: Map<string, unknown>): void 
 }
 
 /** State fields that are the fold's bookkeeping, not facts about the shipment: a diff leaves them out. */
-const BOOKKEEPING = new Set<string>(['statusTimeline']);
+const BOOKKEEPING = new Set<string>(['statusTimeline', 'lastEventAt']);
 
-/** Field-level changes from `before` to `after` (a missing state is no fields at all), sorted by path; bookkeeping (`statusTimeline`) left out. */
+/** Field-level changes from `before` to `after` (a missing state is no fields at all), sorted by path; bookkeeping (`statusTimeline`, `lastEventAt`) left out. */
 export function diffStates(before: ShipmentState | undefined, after: ShipmentState | undefined): FieldChange[] {
   const a = new Map<string, unknown>();
   const b = new Map<string, unknown>();

@@ -39,7 +39,7 @@ async function load(id: string, travel: Travel, signal: AbortSignal): Promise<Lo
       // What changed from the instant shown to now (bookkeeping such as the status timeline left out).
       const now = new Date().toISOString();
       if (travel.asOf && travel.asOf <= now) {
-        changes = (await get<{ changes: FieldChange[] }>(withQuery(`/shipments/${enc(id)}/diff`, { from: travel.asOf, to: now }), signal)).changes;
+        changes = (await get<{ changes: FieldChange[] }>(withQuery(`/shipments/${enc(id)}/diff`, { from: travel.asOf, to: now, knownAt: travel.knownAt }), signal)).changes;
       }
     } catch (err) {
       if (err instanceof ApiError && err.code === 'NOT_YET_CREATED') at = { notYet: 'created' };
@@ -163,7 +163,7 @@ export function ShipmentPage({ id, asOf, knownAt }: { id: string; asOf?: string;
       </div>
 
       {changes ? (
-        <Card title="What changed from that instant to now">
+        <Card title={knownAt ? 'What changed from that instant to now, as Waybill knew it then' : 'What changed from that instant to now'}>
           {changes.length === 0 ? (
             <p class="empty">Nothing changed since.</p>
           ) : (
