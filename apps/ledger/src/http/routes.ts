@@ -69,8 +69,12 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
         });
         return;
       }
-      const offsets: ReflectedOffsets = waited?.offsets ?? (await deps.reader.offsets());
+      // NOTE: the offsets are read before the data: the HGETALL is sent first on the one Redis
+      // connection, which answers in order, so it needs no round trip of its own.
+      const offsetsRead: Promise<ReflectedOffsets> = waited ? Promise.resolve(waited.offsets) : deps.reader.offsets();
+      offsetsRead.catch(() => undefined);
       const answer = await handler(req);
+      const offsets = await offsetsRead;
       res.status(answer.status ?? 200).json({ ...answer.body, meta: { offsets } });
     } catch (err) {
       if (err instanceof BadParam) return void res.status(400).json({ error: 'BAD_REQUEST', param: err.param, message: `${err.param} ${err.message}` });

@@ -146,19 +146,22 @@ export class LedgerReader {
    */
   async stateAt(id: string, at: number | AxisCut): Promise<StateAt> {
     const cut: AxisCut = typeof at === 'number' ? { asOf: at } : at;
-    const summary = await this.shipment(id);
-    if (!summary) return { kind: 'unknown' };
-    const newest = summary.version;
-    const cutOn = async (key: string, instant: number | undefined): Promise<number> => {
-      if (instant === undefined) return newest;
+    const cutOn = async (key: string, instant: number): Promise<number> => {
       const [member] = await this.redis.zrevrangebyscore(key, instant, '-inf', 'LIMIT', 0, 1);
-      return member === undefined ? 0 : Math.min(newest, Number(member));
+      return member === undefined ? 0 : Number(member);
     };
-    const [byBusiness, byRecord, lateFlat] = await Promise.all([
-      cutOn(this.keys.shipmentTimeline(id), cut.asOf),
-      cutOn(this.keys.shipmentRecorded(id), cut.knownAt),
-      summary.lateEvents ? this.redis.zrangebyscore(this.keys.shipmentLate(id), '-inf', cut.asOf === undefined ? '+inf' : String(cut.asOf), 'WITHSCORES') : Promise.resolve([] as string[]),
+    // One round trip: the summary, the cut on each axis asked for, the late facts (none, mostly).
+    const [summary, businessCut, recordedCut, lateFlat] = await Promise.all([
+      this.shipment(id),
+      cut.asOf === undefined ? undefined : cutOn(this.keys.shipmentTimeline(id), cut.asOf),
+      cut.knownAt === undefined ? undefined : cutOn(this.keys.shipmentRecorded(id), cut.knownAt),
+      this.redis.zrangebyscore(this.keys.shipmentLate(id), '-inf', cut.asOf === undefined ? '+inf' : String(cut.asOf), 'WITHSCORES'),
     ]);
+    if (!summary) return { kind: 'unknown' };
+    // A write may land between these reads: nothing newer than the summary counts.
+    const newest = summary.version;
+    const byBusiness = Math.min(newest, businessCut ?? newest);
+    const byRecord = Math.min(newest, recordedCut ?? newest);
     if (byRecord === 0) {
       const [, first] = await this.redis.zrange(this.keys.shipmentRecorded(id), '0', '0', 'WITHSCORES');
       return { kind: 'not-yet-recorded', firstRecordedAt: first === undefined ? null : Number(first) };
