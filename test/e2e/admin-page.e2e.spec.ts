@@ -172,8 +172,8 @@ describe('the ledger admin page', () => {
     expect([...times].sort().reverse()).toEqual(times);
     // Colour: the badge of each type is painted differently; label and icon are there too.
     const colours = await page.locator('.legend .badge').evaluateAll((bs) => bs.map((b) => getComputedStyle(b).color));
-    expect(new Set(colours).size).toBe(10);
-    expect(await page.locator('.legend .badge svg').count()).toBe(10);
+    expect(new Set(colours).size).toBe(11);
+    expect(await page.locator('.legend .badge svg').count()).toBe(11);
     expect(await page.locator('.legend').innerText()).toContain('Shipped');
     expect(await page.locator('table.events thead').innerText()).toMatch(/TIME[\s\S]*TYPE[\s\S]*SHIPMENT[\s\S]*WHO[\s\S]*TRACE[\s\S]*VERSION/i);
     await shot('02-events');

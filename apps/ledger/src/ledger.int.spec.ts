@@ -27,10 +27,12 @@ const sent: LedgerInput[] = [];
 
 async function produce(topic: LedgerTopic, key: string, record: LedgerInput['record']): Promise<{ topic: string; partition: number; offset: string }> {
   const value = await serde().encode(topic, record.type as never, record.value as never);
-  const [meta] = await producer.send({ topic: prefix + topic, acks: -1, messages: [{ key, value }] });
+  // The record's timestamp is when Waybill recorded it (the reducer's producer sets it the same way).
+  const recordedAt = Date.now();
+  const [meta] = await producer.send({ topic: prefix + topic, acks: -1, messages: [{ key, value, timestamp: String(recordedAt) }] });
   const offset = meta.baseOffset;
   if (offset === undefined) throw new Error(`the broker acknowledged ${topic} without a base offset`);
-  sent.push({ position: { topic, partition: meta.partition, offset }, record });
+  sent.push({ position: { topic, partition: meta.partition, offset }, record, recordedAt });
   return { topic: prefix + topic, partition: meta.partition, offset };
 }
 

@@ -29,7 +29,8 @@ export function ledgerProjection(options: LedgerProjectionOptions): Projection<L
     offsetField,
     decode: async (topic: string, partition: number, message: KafkaMessage) => {
       const logical = topic as LedgerTopic;
-      return toLedgerInput(logical, partition, message.offset, await serde.decode(message.value, logical));
+      // The record's Kafka timestamp is when Waybill recorded it (the recorded time axis).
+      return toLedgerInput(logical, partition, message.offset, await serde.decode(message.value, logical), message.timestamp);
     },
     plan: async ({ topic, records }) => {
       const inputs = records.map((r) => r.value);

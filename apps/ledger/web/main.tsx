@@ -119,8 +119,16 @@ function Shell({ session, route }: { session: Session; route: Route }) {
       </header>
       {latest && route.parts[0] !== 'alerts' ? (
         <div class="toast" role="alert" data-testid="alert-toast">
-          <strong>Alert:</strong> {latest.initiatedBy} tried {latest.commandType} on shipment {latest.shipmentId}
-          {latest.rejection?.currentStatus ? (
+          {latest.violation ? (
+            <>
+              <strong>Rule violation:</strong> {latest.violation.observedBy} (in {latest.violation.source}, reported by {latest.initiatedBy}) did {latest.violation.transition} on shipment {latest.shipmentId}
+            </>
+          ) : (
+            <>
+              <strong>Alert:</strong> {latest.initiatedBy} tried {latest.commandType} on shipment {latest.shipmentId}
+            </>
+          )}
+          {!latest.violation && latest.rejection?.currentStatus ? (
             <>
               {' '}
               from <StatusBadge status={latest.rejection.currentStatus} />
@@ -148,7 +156,7 @@ function Page({ route }: { route: Route }) {
     case 'events':
       return id ? <EventPage key={id} id={id} /> : <EventsPage key={route.query.toString()} route={route} />;
     case 'shipments':
-      return id ? <ShipmentPage key={id} id={id} asOf={route.query.get('asOf') ?? undefined} /> : <ShipmentsPage key={route.query.toString()} route={route} />;
+      return id ? <ShipmentPage key={id} id={id} asOf={route.query.get('asOf') ?? undefined} knownAt={route.query.get('knownAt') ?? undefined} /> : <ShipmentsPage key={route.query.toString()} route={route} />;
     case 'traces':
       return id ? <TracePage key={id} id={id} /> : <NotFound />;
     case 'alerts':

@@ -18,6 +18,7 @@ export { MemoryKeyspace, sortZset, type Write, type KeyValue } from './lib/write
 export {
   DEFAULT_SNAPSHOT_EVERY,
   docToEnvelope,
+  isLate,
   keysToRead,
   offsetField,
   planBatch,
@@ -31,11 +32,11 @@ export {
   type ProjectionOptions,
   type ProjectionResult,
 } from './lib/project';
-export { versionAt, timelineOf, foldTo, usableSnapshot, diffStates, type FieldChange } from './lib/as-of';
+export { versionAt, timelineOf, foldTo, foldOrdered, usableSnapshot, diffStates, placeEvents, inEffect, businessOrderAfter, byBusinessTime, type FieldChange, type Placed } from './lib/as-of';
 export { applyBatch, planAgainstRedis, type BatchResult } from './lib/apply-batch';
 export { listKeys, readKeyValue, dumpKeyspace } from './lib/keyspace';
 export { RebuildWriter, type RebuildWriterOptions } from './lib/rebuild-writer';
 export { groupOffsets, parseWaitFor, isReflected, type ReflectedOffsets, type WaitPosition } from './lib/offsets';
 export { parseReadTokenParam } from './lib/read-token';
 export type { ReadToken } from '@waybill/shipment-messages';
-export { LedgerReader, type Page, type StateAt, type ShipmentDiff, type TraceItem } from './lib/reader';
+export { LedgerReader, type AxisCut, type Page, type StateAt, type ShipmentDiff, type TraceItem } from './lib/reader';

@@ -69,7 +69,42 @@ export function openApiDocument(): OpenApiDocument {
         Shipment: {
           allOf: [ref('ShipmentListItem'), obj({ lastEvent: obj({ eventId: str, type: str }), allowedCommands: { type: 'array', items: str }, state: { type: 'object' } })],
         },
-        ShipmentAsOf: obj({ shipmentId: str, asOf: instant, status: str, version: int, state: { type: 'object' }, folded: obj({ fromSnapshotVersion: int, events: int }) }),
+        ShipmentAsOf: obj({
+          shipmentId: str,
+          asOf: { ...instant, nullable: true, description: 'The business-time instant asked for (null: any business time).' },
+          knownAt: { ...instant, nullable: true, description: 'The recorded-time instant asked for (null: everything recorded).' },
+          status: str,
+          version: { ...int, description: 'The highest version in effect.' },
+          state: { type: 'object' },
+          inEffect: obj({
+            throughVersion: { ...int, description: 'Every version up to this one is in effect…' },
+            alsoVersions: { type: 'array', items: int, description: '…and these later ones: observed facts recorded late whose business time is at or before asOf.' },
+          }),
+          reordered: { type: 'boolean', description: 'True when late observed facts made the business-time order differ from the version order (the sorted fold).' },
+          folded: obj({ fromSnapshotVersion: int, events: int }),
+        }),
+        RuleViolation: obj(
+          {
+            code: str,
+            rule: str,
+            fromStatus: str,
+            transition: str,
+            previous: {
+              ...obj({ eventId: str, type: str, version: int, initiatedBy: str, observedBy: { type: 'string', nullable: true }, occurredAt: instant, recordedAt: instant }),
+              nullable: true,
+              description: 'The event the fact followed on the business axis when Waybill recorded it (what it was judged against); in event lists and /events/{eventId}.',
+            },
+          },
+          ['code', 'rule', 'fromStatus', 'transition'],
+        ),
+        Observation: obj({
+          source: { ...str, description: 'The system of record that reported the fact.' },
+          sourceId: { ...str, description: 'Its own id for the fact; (source, sourceId) is recorded once.' },
+          process: { type: 'string', nullable: true },
+          observedBy: { ...str, description: 'Who did it in the source.' },
+          reportedBy: { ...str, description: 'The integration that reported it (the event’s initiatedBy).' },
+          violation: { allOf: [ref('RuleViolation')], nullable: true, description: 'The rule the fact broke: recorded anyway, and an alert.' },
+        }),
         Event: obj({
           eventId: str,
           type: { type: 'string', enum: [...SHIPMENT_EVENT_TYPES] },
@@ -79,7 +114,10 @@ export function openApiDocument(): OpenApiDocument {
           causationId: str,
           initiatedBy: str,
           at: instant,
-          timestamp: int,
+          timestamp: { ...int, description: 'Business time in epoch ms (= occurredAt), kept for older clients.' },
+          occurredAt: { ...instant, description: 'Business time: when it happened (an observed fact: when the source says it happened).' },
+          recordedAt: { ...instant, description: 'When Waybill recorded it: the Kafka record timestamp on shipment.events.' },
+          observation: { allOf: [ref('Observation')], nullable: true, description: 'Set for a fact a system of record reported; null for Waybill’s own decisions.' },
           data: { type: 'object' },
           position: ref('Position'),
         }),
@@ -93,14 +131,30 @@ export function openApiDocument(): OpenApiDocument {
           eventIds: { type: 'array', items: str },
           rejection: { type: 'object', nullable: true },
           alert: { type: 'boolean' },
+          violation: {
+            ...obj({ code: str, rule: str, fromStatus: str, transition: str, source: str, sourceId: str, observedBy: str }),
+            nullable: true,
+            description: 'A RecordObservation whose fact the state machine forbids: recorded anyway (status Accepted), alert true.',
+          },
           initiatedBy: str,
           role: str,
           traceId: str,
           at: instant,
           timestamp: int,
+          recordedAt: { ...instant, nullable: true, description: 'When the outcome was recorded (its Kafka record timestamp).' },
           position: ref('Position'),
         }),
-        Alert: { allOf: [ref('Outcome'), obj({ acknowledged: { type: 'boolean' }, acknowledgedBy: { type: 'string', nullable: true }, acknowledgedAt: { ...instant, nullable: true } })] },
+        Alert: {
+          allOf: [
+            ref('Outcome'),
+            obj({
+              kind: { type: 'string', enum: ['rejected-command', 'rule-violation'], description: 'rejected-command: a command the rules refused; rule-violation: an observed fact recorded although it broke a rule.' },
+              acknowledged: { type: 'boolean' },
+              acknowledgedBy: { type: 'string', nullable: true },
+              acknowledgedAt: { ...instant, nullable: true },
+            }),
+          ],
+        },
         Transaction: obj({
           transactionId: str,
           accountId: str,
@@ -130,10 +184,20 @@ export function openApiDocument(): OpenApiDocument {
       ...query('/stats/status-counts', 'How many shipments are in each status now.', [], ok('Counts per status.', obj({ counts: { type: 'object', additionalProperties: int }, total: int }))),
       ...query(
         '/shipments/:id',
-        'A shipment’s current state, or with asOf its state at that instant (folded from the nearest snapshot by the domain’s evolve).',
-        [param('id', 'path', 'Shipment id.'), param('asOf', 'query', 'An ISO-8601 instant with a zone. An event is in effect from its own timestamp on (inclusive). 404 NOT_YET_CREATED before the first event.', instant, false)],
+        'A shipment’s current state; with asOf its state at that business time, with knownAt what Waybill had recorded by then, with both what Waybill knew at knownAt about the state at asOf (folded by the domain’s evolve in business-time order, from the nearest snapshot).',
+        [
+          param('id', 'path', 'Shipment id.'),
+          param(
+            'asOf',
+            'query',
+            'Business axis: an ISO-8601 instant with a zone. An event is in effect from its business time on (inclusive); an observed fact recorded late takes its place by its own business time. 404 NOT_YET_CREATED before the first event.',
+            instant,
+            false,
+          ),
+          param('knownAt', 'query', 'Recorded axis: an ISO-8601 instant with a zone. Only events Waybill had recorded by then (Kafka record time) count. 404 NOT_YET_RECORDED before the first was recorded.', instant, false),
+        ],
         { '200': { description: 'The shipment', content: { 'application/json': { schema: { oneOf: [ref('Shipment'), ref('ShipmentAsOf')] } } } } },
-        notFound,
+        { '404': errorAnswer('NOT_FOUND (unknown id), NOT_YET_CREATED (with createdAt) or NOT_YET_RECORDED (with firstRecordedAt).') },
       ),
       ...query(
         '/shipments/:id/events',
@@ -145,11 +209,17 @@ export function openApiDocument(): OpenApiDocument {
       ...query(
         '/shipments/:id/diff',
         'What changed between two instants: field-level before/after and the events in between.',
-        [param('id', 'path', 'Shipment id.'), param('from', 'query', 'ISO-8601 instant.', instant, true), param('to', 'query', 'ISO-8601 instant, not before from.', instant, true)],
+        [
+          param('id', 'path', 'Shipment id.'),
+          param('from', 'query', 'ISO-8601 instant (business time).', instant, true),
+          param('to', 'query', 'ISO-8601 instant, not before from.', instant, true),
+          param('knownAt', 'query', 'Both states as Waybill had recorded them by this instant (ISO-8601).', instant, false),
+        ],
         ok(
-          'The difference.',
+          'The difference (bookkeeping such as statusTimeline left out).',
           obj({
             shipmentId: str,
+            knownAt: { ...instant, nullable: true },
             from: obj({ at: instant, exists: { type: 'boolean' }, version: int, status: { type: 'string', nullable: true } }),
             to: obj({ at: instant, exists: { type: 'boolean' }, version: int, status: { type: 'string', nullable: true } }),
             changes: { type: 'array', items: ref('FieldChange') },

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Router, type Request, type Response } from 'express';
-import { InvalidQueryError, parseReadTokenParam, parseWaitFor, type LedgerReader, type LedgerTopic, type ReflectedOffsets } from '@waybill/ledger-projections';
+import { InvalidQueryError, parseReadTokenParam, parseWaitFor, type EventDoc, type LedgerReader, type LedgerTopic, type ReflectedOffsets } from '@waybill/ledger-projections';
 import { principalOf, requireRole, ROLES } from '@waybill/platform';
 import { SHIPMENT_EVENT_TYPES, SHIPMENT_STATUSES } from '@waybill/shipment-domain';
 import type { AlertAcks, AlertStream } from '../alerts';
@@ -69,8 +69,12 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
         });
         return;
       }
-      const offsets: ReflectedOffsets = waited?.offsets ?? (await deps.reader.offsets());
+      // NOTE: the offsets are read before the data: the HGETALL is sent first on the one Redis
+      // connection, which answers in order, so it needs no round trip of its own.
+      const offsetsRead: Promise<ReflectedOffsets> = waited ? Promise.resolve(waited.offsets) : deps.reader.offsets();
+      offsetsRead.catch(() => undefined);
       const answer = await handler(req);
+      const offsets = await offsetsRead;
       res.status(answer.status ?? 200).json({ ...answer.body, meta: { offsets } });
     } catch (err) {
       if (err instanceof BadParam) return void res.status(400).json({ error: 'BAD_REQUEST', param: err.param, message: `${err.param} ${err.message}` });
@@ -80,6 +84,11 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
     }
   };
   const query = (path: QueryPath, handler: (req: Request) => Promise<Answer>) => router.get(path, anyone, read(path, handler));
+  // Events as answered: a fact that broke a rule comes with the event it was judged against.
+  const eventsView = async (docs: readonly EventDoc[]) => {
+    const previous = await deps.reader.judgedAfter(docs);
+    return docs.map((doc) => eventView(doc, previous.get(doc.eventId)));
+  };
 
   query('/shipments', async (req) => {
     const page = await deps.reader.listShipments({
@@ -98,24 +107,34 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
 
   query('/shipments/:id', async (req) => {
     const asOf = instant(req, 'asOf');
+    const knownAt = instant(req, 'knownAt');
     const id = req.params.id;
-    if (asOf === undefined) {
+    if (asOf === undefined && knownAt === undefined) {
       const summary = await deps.reader.shipment(id);
       if (!summary) throw new NotFound('NOT_FOUND', `no shipment ${id}`);
       return { body: shipmentView(summary) };
     }
-    const at = await deps.reader.stateAt(id, asOf);
+    const at = await deps.reader.stateAt(id, { asOf, knownAt });
     if (at.kind === 'unknown') throw new NotFound('NOT_FOUND', `no shipment ${id}`);
+    if (at.kind === 'not-yet-recorded') {
+      throw new NotFound('NOT_YET_RECORDED', `Waybill had recorded nothing of shipment ${id} yet at ${iso(knownAt ?? 0)}`, {
+        firstRecordedAt: at.firstRecordedAt === null ? null : iso(at.firstRecordedAt),
+      });
+    }
     if (at.kind === 'not-yet-created') {
-      throw new NotFound('NOT_YET_CREATED', `shipment ${id} did not exist yet at ${iso(asOf)}`, { createdAt: iso(at.createdAt) });
+      const known = knownAt === undefined ? '' : ` as Waybill knew it at ${iso(knownAt)}`;
+      throw new NotFound('NOT_YET_CREATED', `shipment ${id} did not exist yet at ${iso(asOf ?? 0)}${known}`, { createdAt: iso(at.createdAt) });
     }
     return {
       body: {
         shipmentId: id,
-        asOf: iso(asOf),
+        asOf: asOf === undefined ? null : iso(asOf),
+        knownAt: knownAt === undefined ? null : iso(knownAt),
         status: at.state.status,
         version: at.version,
         state: at.state,
+        inEffect: { throughVersion: at.throughVersion, alsoVersions: at.alsoInEffect },
+        reordered: at.reordered,
         folded: { fromSnapshotVersion: at.snapshotVersion, events: at.eventsFolded },
       },
     };
@@ -125,19 +144,22 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
     const id = req.params.id;
     if (!(await deps.reader.shipment(id))) throw new NotFound('NOT_FOUND', `no shipment ${id}`);
     const events = await deps.reader.shipmentEvents(id);
-    return { body: { shipmentId: id, items: events.map(eventView) } };
+    return { body: { shipmentId: id, items: await eventsView(events) } };
   });
 
   query('/shipments/:id/diff', async (req) => {
     const from = requiredInstant(req, 'from');
     const to = requiredInstant(req, 'to');
+    const knownAt = instant(req, 'knownAt');
     if (from > to) throw new BadParam('to', 'must not be before from');
     const id = req.params.id;
-    const diff = await deps.reader.diff(id, from, to);
+    const diff = await deps.reader.diff(id, from, to, knownAt);
     if (!diff) throw new NotFound('NOT_FOUND', `no shipment ${id}`);
     const side = (at: number, s: typeof diff.from) =>
       s.kind === 'state' ? { at: iso(at), exists: true, version: s.version, status: s.state.status } : { at: iso(at), exists: false, version: 0, status: null };
-    return { body: { shipmentId: id, from: side(from, diff.from), to: side(to, diff.to), changes: diff.changes, events: diff.events.map(eventView) } };
+    return {
+      body: { shipmentId: id, knownAt: knownAt === undefined ? null : iso(knownAt), from: side(from, diff.from), to: side(to, diff.to), changes: diff.changes, events: await eventsView(diff.events) },
+    };
   });
 
   query('/events', async (req) => {
@@ -152,15 +174,16 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
       cursor: text(req, 'cursor', 512),
       limit: limit(req),
     });
-    return { body: { items: page.items.map(eventView), nextCursor: page.nextCursor } };
+    return { body: { items: await eventsView(page.items), nextCursor: page.nextCursor } };
   });
 
   query('/events/:eventId', async (req) => {
     const found = await deps.reader.event(req.params.eventId);
     if (!found) throw new NotFound('NOT_FOUND', `no event ${req.params.eventId}`);
+    const [event] = await eventsView([found.event]);
     return {
       body: {
-        event: eventView(found.event),
+        event,
         previous: found.previous && eventView(found.previous),
         next: found.next && eventView(found.next),
       },

@@ -5,7 +5,13 @@ import { iso } from './params';
 
 // What the API shows of each stored document: ISO times beside the epoch ms of the records.
 
-export function eventView(doc: EventDoc) {
+/**
+ * An event on both time axes: `occurredAt` (= `at`, and `timestamp` in epoch ms, kept for older
+ * clients) is the business time, `recordedAt` when Waybill recorded it. `observation` is set for a
+ * fact a system of record reported: `observedBy` did it in `source`, `reportedBy` (the event's
+ * `initiatedBy`) is the integration that reported it, `violation` the rule it broke.
+ */
+export function eventView(doc: EventDoc, judgedAfter?: EventDoc | null) {
   return {
     eventId: doc.eventId,
     type: doc.type,
@@ -16,8 +22,47 @@ export function eventView(doc: EventDoc) {
     initiatedBy: doc.initiatedBy,
     at: iso(doc.timestamp),
     timestamp: doc.timestamp,
+    occurredAt: iso(doc.timestamp),
+    // A document projected before recording times were kept has none: its business time stands in.
+    recordedAt: iso(doc.recordedAt ?? doc.timestamp),
+    observation: observationView(doc, judgedAfter),
     data: doc.data,
     position: doc.position,
+  };
+}
+
+/** The event a violating fact followed on the business axis: what it was judged against. */
+export function previousView(doc: EventDoc) {
+  return {
+    eventId: doc.eventId,
+    type: doc.type,
+    version: doc.version,
+    initiatedBy: doc.initiatedBy,
+    observedBy: doc.observation?.observedBy ?? null,
+    occurredAt: iso(doc.timestamp),
+    recordedAt: iso(doc.recordedAt ?? doc.timestamp),
+  };
+}
+
+export function observationView(doc: EventDoc, judgedAfter?: EventDoc | null) {
+  const mark = doc.observation;
+  if (!mark) return null;
+  const violation = mark.violation;
+  return {
+    source: mark.source,
+    sourceId: mark.sourceId,
+    process: mark.process,
+    observedBy: mark.observedBy,
+    reportedBy: doc.initiatedBy,
+    violation: violation
+      ? {
+          code: violation.code,
+          rule: violation.rule,
+          fromStatus: violation.fromStatus,
+          transition: violation.transition,
+          ...(judgedAfter === undefined ? {} : { previous: judgedAfter && previousView(judgedAfter) }),
+        }
+      : null,
   };
 }
 
@@ -55,18 +100,26 @@ export function outcomeView(doc: OutcomeDoc) {
     eventIds: doc.eventIds,
     rejection: doc.rejection,
     alert: doc.alert,
+    violation: doc.violation ?? null,
     initiatedBy: doc.initiatedBy,
     role: doc.role,
     traceId: doc.traceId,
     at: iso(doc.timestamp),
     timestamp: doc.timestamp,
+    recordedAt: doc.recordedAt === undefined ? null : iso(doc.recordedAt),
     position: doc.position,
   };
 }
 
+/**
+ * An alert: a command the rules refused (`rejected-command`: who tried what from which status) or
+ * an observed fact recorded although it broke a rule (`rule-violation`: `violation.observedBy` did
+ * `violation.transition` from `violation.fromStatus` in `violation.source`, reported by `initiatedBy`).
+ */
 export function alertView(doc: OutcomeDoc, ack: Acknowledgement | null) {
   return {
     ...outcomeView(doc),
+    kind: doc.violation ? ('rule-violation' as const) : ('rejected-command' as const),
     acknowledged: ack !== null,
     acknowledgedBy: ack?.by ?? null,
     acknowledgedAt: ack?.at ?? null,

@@ -16,8 +16,29 @@ export interface LedgerEvent {
   initiatedBy: string;
   at: string;
   timestamp: number;
+  /** Business time: when it happened (= at). */
+  occurredAt: string;
+  /** When Waybill recorded it. */
+  recordedAt: string;
+  observation: Observation | null;
   data?: Record<string, unknown>;
   position: Position;
+}
+
+/** A fact a system of record reported: `observedBy` did it in `source`; `reportedBy` is the integration. */
+export interface Observation {
+  source: string;
+  sourceId: string;
+  process: string | null;
+  observedBy: string;
+  reportedBy: string;
+  violation: {
+    code: string;
+    rule: string;
+    fromStatus: string;
+    transition: string;
+    previous?: { eventId: string; type: string; version: number; initiatedBy: string; observedBy: string | null; occurredAt: string; recordedAt: string } | null;
+  } | null;
 }
 
 export interface Page<T> {
@@ -68,10 +89,19 @@ export interface Shipment extends ShipmentSummary {
 
 export interface ShipmentAsOf {
   shipmentId: string;
-  asOf: string;
+  asOf: string | null;
+  knownAt: string | null;
   status: string;
   version: number;
   state: ShipmentState;
+  inEffect: { throughVersion: number; alsoVersions: number[] };
+  reordered: boolean;
+}
+
+export interface FieldChange {
+  path: string;
+  before: unknown;
+  after: unknown;
 }
 
 export interface Outcome {
@@ -84,14 +114,17 @@ export interface Outcome {
   eventIds: string[];
   rejection: { code: string; reason: string; currentStatus: string; allowedCommands: string[] } | null;
   alert: boolean;
+  violation: { code: string; rule: string; fromStatus: string; transition: string; source: string; sourceId: string; observedBy: string } | null;
   initiatedBy: string;
   role: string;
   traceId: string;
   at: string;
   timestamp: number;
+  recordedAt: string | null;
 }
 
 export interface Alert extends Outcome {
+  kind: 'rejected-command' | 'rule-violation';
   acknowledged: boolean;
   acknowledgedBy: string | null;
   acknowledgedAt: string | null;

@@ -1,6 +1,6 @@
 import { evolveEnvelope, initialState, STATE_SHAPE_VERSION, type ShipmentState } from '@waybill/shipment-domain';
 import type { EventDoc, StateSnapshot } from './documents';
-import { docToEnvelope } from './project';
+import { docToEnvelope, isLate } from './project';
 
 /**
  * The version in effect at `instant`: the highest version whose effective time (the running
@@ -41,6 +41,78 @@ export function foldTo(snapshot: StateSnapshot | undefined, events: readonly Eve
   return state;
 }
 
+/** Where an event sits on the two axes: its business time (`at`) and when Waybill knew it (`knownFrom`). */
+export interface Placed {
+  doc: EventDoc;
+  /** Business-axis time: an observed fact that arrived late keeps its own time; every other event the running maximum of event times (so a clock that stepped back never moves a decision before an earlier one). */
+  at: number;
+  /** Recorded-axis time: the running maximum of the recording times up to this version. */
+  knownFrom: number;
+  late: boolean;
+}
+
+/** Every event of a shipment placed on both axes, in version order (the reference the reader's indexes hold). */
+export function placeEvents(events: readonly EventDoc[]): Placed[] {
+  let running: number | undefined;
+  let known = -Infinity;
+  return [...events]
+    .sort((a, b) => a.version - b.version)
+    .map((doc) => {
+      const late = isLate(doc, running);
+      running = Math.max(running ?? doc.timestamp, doc.timestamp);
+      known = Math.max(known, doc.recordedAt);
+      return { doc, at: late ? doc.timestamp : running, knownFrom: known, late };
+    });
+}
+
+/** Business-axis order: by business time, ties by version. */
+export const byBusinessTime = (a: { at: number; doc: { version: number } }, b: { at: number; doc: { version: number } }) => a.at - b.at || a.doc.version - b.doc.version;
+
+/**
+ * The events in effect at business time `asOf` as Waybill had recorded them by `knownAt` (either
+ * may be absent: no limit on that axis), in business-time order, ties by version. Brute force over
+ * every event: what `LedgerReader.stateAt` answers with its indexes and snapshots.
+ */
+export function inEffect(events: readonly EventDoc[], cut: { asOf?: number; knownAt?: number } = {}): EventDoc[] {
+  return placeEvents(events)
+    .filter((p) => (cut.asOf === undefined || p.at <= cut.asOf) && (cut.knownAt === undefined || p.knownFrom <= cut.knownAt))
+    .sort(byBusinessTime)
+    .map((p) => p.doc);
+}
+
+/**
+ * Folds `ordered` (events in the order they took effect) with the domain's `evolveEnvelope` from
+ * `snapshot` (or the initial state). The state's version is the highest version folded: on the
+ * business axis a late fact may be folded before an event recorded earlier.
+ */
+export function foldOrdered(snapshot: StateSnapshot | undefined, ordered: readonly EventDoc[]): ShipmentState {
+  const start = usableSnapshot(snapshot);
+  let state = start ? start.state : initialState();
+  let version = start?.version ?? 0;
+  for (const event of ordered) {
+    state = evolveEnvelope(state, docToEnvelope(event));
+    version = Math.max(version, event.version);
+  }
+  return state.version === version ? state : { ...state, version };
+}
+
+/**
+ * The reader's sorted fold after a snapshot: `events` are the recorded events after it (version
+ * order), `late` the business times of the late facts among them by version, `runningBefore` the
+ * running maximum of event times at the snapshot. Returns them in business-time order.
+ */
+export function businessOrderAfter(events: readonly EventDoc[], late: ReadonlyMap<number, number>, runningBefore: number | undefined): EventDoc[] {
+  let running = runningBefore;
+  const placed = [...events]
+    .sort((a, b) => a.version - b.version)
+    .map((doc) => {
+      const own = late.get(doc.version);
+      running = Math.max(running ?? doc.timestamp, doc.timestamp);
+      return { doc, at: own ?? running };
+    });
+  return placed.sort(byBusinessTime).map((p) => p.doc);
+}
+
 /** One field that differs between two states; `path` like `status` or `lines[0].picked`. */
 export interface FieldChange {
   path: string;
@@ -61,12 +133,16 @@ function flatten(value: unknown, path: string, out: Map<string, unknown>): void 
   }
 }
 
-/** Field-level changes from `before` to `after` (a missing state is no fields at all), sorted by path. */
+/** State fields that are the fold's bookkeeping, not facts about the shipment: a diff leaves them out. */
+const BOOKKEEPING = new Set<string>(['statusTimeline', 'lastEventAt']);
+
+/** Field-level changes from `before` to `after` (a missing state is no fields at all), sorted by path; bookkeeping (`statusTimeline`, `lastEventAt`) left out. */
 export function diffStates(before: ShipmentState | undefined, after: ShipmentState | undefined): FieldChange[] {
   const a = new Map<string, unknown>();
   const b = new Map<string, unknown>();
-  if (before) flatten(before, '', a);
-  if (after) flatten(after, '', b);
+  const facts = (state: ShipmentState) => Object.fromEntries(Object.entries(state).filter(([k]) => !BOOKKEEPING.has(k)));
+  if (before) flatten(facts(before), '', a);
+  if (after) flatten(facts(after), '', b);
   const paths = [...new Set([...a.keys(), ...b.keys()])].sort();
   return paths
     .filter((p) => JSON.stringify(a.get(p)) !== JSON.stringify(b.get(p)))

@@ -26,13 +26,20 @@ export interface Position {
 export interface LedgerInput {
   position: Position;
   record: ShipmentEventRecord | ShipmentOutcomeRecord | AccountingTransactionRecord;
+  /**
+   * The Kafka record's timestamp (epoch ms): when Waybill recorded it (the reducer's producer sets
+   * it, and it survives replays). An input without one counts as recorded at its business time.
+   */
+  recordedAt?: number;
 }
 
 /**
  * A decoded message as a projection input, or undefined when the ledger does not project that
  * record type on that topic (the serde already refuses types a topic does not carry).
+ * `recordTimestamp` is the Kafka record's timestamp, when Waybill recorded it: required, so the
+ * live projection, `waybill rebuild` and `verify` all store the same `recordedAt`.
  */
-export function toLedgerInput(topic: LedgerTopic, partition: number, offset: string, decoded: DecodedRecord): LedgerInput | undefined {
+export function toLedgerInput(topic: LedgerTopic, partition: number, offset: string, decoded: DecodedRecord, recordTimestamp: string | number): LedgerInput | undefined {
   const position = { topic, partition, offset };
   const record = { type: decoded.recordName, value: decoded.value } as LedgerInput['record'];
   const carried =
@@ -41,18 +48,25 @@ export function toLedgerInput(topic: LedgerTopic, partition: number, offset: str
       : record.type === 'TransactionRecorded'
         ? topic === TOPICS.accountingTransactions
         : topic === TOPICS.shipmentEvents && isEventRecord(decoded.recordName);
-  return carried ? { position, record } : undefined;
+  if (!carried) return undefined;
+  const recordedAt = recordTimestamp === undefined ? NaN : Number(recordTimestamp);
+  return Number.isSafeInteger(recordedAt) && recordedAt >= 0 ? { position, record, recordedAt } : { position, record };
 }
 
 function isEventRecord(name: string): boolean {
   return (TOPIC_RECORDS[TOPICS.shipmentEvents] as readonly string[]).includes(name);
 }
 
-/** A shipment event as stored: the wire record's fields, its type and where it was read. */
-export type EventDoc = ShipmentEventRecord['value'] & { type: ShipmentEventType; position: Position };
+/**
+ * A shipment event as stored: the wire record's fields, its type, where it was read and when it was
+ * recorded. Two times: `timestamp` is the business time (when it happened: the handler's clock for
+ * Waybill's own decisions, occurredAt for an observed fact), `recordedAt` when Waybill recorded it
+ * (the Kafka record timestamp on shipment.events).
+ */
+export type EventDoc = ShipmentEventRecord['value'] & { type: ShipmentEventType; position: Position; recordedAt: number };
 
-/** A command outcome as stored. */
-export type OutcomeDoc = CommandOutcome & { position: Position };
+/** A command outcome as stored; `recordedAt` is its Kafka record timestamp on shipment.outcomes. */
+export type OutcomeDoc = CommandOutcome & { position: Position; recordedAt?: number };
 
 /** An accounting transaction as stored. */
 export type TransactionDoc = TransactionRecorded & { position: Position };
@@ -72,6 +86,13 @@ export interface ShipmentSummary {
   updatedAt: number;
   /** Running maximum of event times: the instant from which the latest version is in effect. */
   effectiveAt: number;
+  /** Running maximum of the times the events were recorded: from this instant on Waybill knew the latest version. */
+  recordedAt?: number;
+  /**
+   * How many observed facts arrived late: recorded after an event with a later business time. 0
+   * (or absent) means the business axis is the version order, and every as-of is a version cut.
+   */
+  lateEvents?: number;
   lastEventId: string;
   lastEventType: ShipmentEventType;
   state: ShipmentState;

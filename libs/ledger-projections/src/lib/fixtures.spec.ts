@@ -141,3 +141,64 @@ export function stored(ks: MemoryKeyspace, key: string): string {
   if (value === null) throw new Error(`nothing stored at ${key}`);
   return value;
 }
+
+/**
+ * The "design-011" timeline: a legacy system's facts at 14:00, 14:05, 14:10 and 14:35 (business
+ * time), recorded by Waybill at 15:00, 15:01, 15:03 and 15:02: the 14:10 fact arrives late, after
+ * the 14:35 one. Events as the reducer records them (versions in recording order).
+ */
+export const DAY = Date.parse('2025-03-03T00:00:00.000Z');
+export const hm = (h: number, m: number) => DAY + (h * 60 + m) * 60_000;
+export function design011(shipmentId = 'D011'): Array<{ record: ShipmentEventRecord; recordedAt: number }> {
+  const mark = (sourceId: string, violation: { code: string; rule: string; fromStatus: string; transition: string } | null = null) => ({
+    source: 'legacy-wms',
+    sourceId,
+    process: 'flow-1',
+    observedBy: 'wms.kim',
+    violation,
+  });
+  const env = (version: number, at: number, sourceId: string, violation?: Parameters<typeof mark>[1]) => ({
+    eventId: `obs-${shipmentId}-${sourceId}:0`,
+    aggregateId: shipmentId,
+    aggregateType: 'Shipment',
+    version,
+    traceId: `trace-${shipmentId}`,
+    causationId: `obs-${shipmentId}-${sourceId}`,
+    initiatedBy: 'wms-bridge',
+    timestamp: at,
+    observation: mark(sourceId, violation ?? null),
+  });
+  const money = { customerAccountId: 'ACC-1', totalMinor: 2500, currency: 'EUR' };
+  return [
+    {
+      recordedAt: hm(15, 0),
+      record: {
+        type: 'ShipmentCreated',
+        value: {
+          ...env(1, hm(14, 0), 'f-1400'),
+          data: {
+            orderId: `ORD-${shipmentId}`,
+            ...money,
+            lines: [{ sku: 'SKU-A', quantity: 2, unitPriceMinor: 1250 }],
+            destination: { name: 'Ada', street: 'Main 1', city: 'Utrecht', postalCode: '3511', country: 'NL' },
+          },
+        },
+      },
+    },
+    { recordedAt: hm(15, 1), record: { type: 'StatusObserved', value: { ...env(2, hm(14, 5), 'f-1405'), data: { fromStatus: 'Created', toStatus: 'PendingPicking', ...money } } } },
+    {
+      recordedAt: hm(15, 2),
+      record: {
+        type: 'StatusObserved',
+        value: {
+          ...env(3, hm(14, 35), 'f-1435', { code: 'INVALID_TRANSITION', rule: 'The state machine has no transition from PendingPicking to Packed', fromStatus: 'PendingPicking', transition: 'PendingPicking → Packed' }),
+          data: { fromStatus: 'PendingPicking', toStatus: 'Packed', ...money },
+        },
+      },
+    },
+    { recordedAt: hm(15, 3), record: { type: 'StatusObserved', value: { ...env(4, hm(14, 10), 'f-1410'), data: { fromStatus: 'PendingPicking', toStatus: 'Picking', ...money } } } },
+  ] as Array<{ record: ShipmentEventRecord; recordedAt: number }>;
+}
+
+export const asRecorded = (items: Array<{ record: ShipmentEventRecord; recordedAt: number }>, partition = 0): LedgerInput[] =>
+  items.map(({ record, recordedAt }) => ({ position: { topic: 'shipment.events', partition, offset: nextOffset('shipment.events', partition) }, record, recordedAt }));

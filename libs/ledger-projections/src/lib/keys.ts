@@ -18,6 +18,10 @@ export interface LedgerKeys {
   shipmentTimeline(id: string): string;
   /** zset score = version, member = JSON `StateSnapshot`, every `snapshotEvery` events. */
   shipmentSnapshots(id: string): string;
+  /** zset score = recorded time (running max of the Kafka record timestamps), member = zero-padded version; `knownAt` looks up here. */
+  shipmentRecorded(id: string): string;
+  /** zset score = business time, member = zero-padded version: only the observed facts that arrived late. */
+  shipmentLate(id: string): string;
   /** zset score 0, member = shipment id: every shipment, in id order. */
   shipments: string;
   /** zset score 0, member = shipment id: shipments currently in `status`. */
@@ -55,6 +59,8 @@ export function ledgerKeys(prefix: string): LedgerKeys {
     shipmentEvents: (id) => `${prefix}shipment:${id}:events`,
     shipmentTimeline: (id) => `${prefix}shipment:${id}:timeline`,
     shipmentSnapshots: (id) => `${prefix}shipment:${id}:snapshots`,
+    shipmentRecorded: (id) => `${prefix}shipment:${id}:recorded`,
+    shipmentLate: (id) => `${prefix}shipment:${id}:late`,
     shipments: `${prefix}shipments`,
     status: (status) => `${prefix}status:${status}`,
     statusCounts: `${prefix}status-counts`,

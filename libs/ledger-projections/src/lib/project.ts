@@ -39,14 +39,24 @@ function parse<T>(key: string, raw: string | null): T | undefined {
   }
 }
 
-function eventDoc(record: ShipmentEventRecord, position: Position): EventDoc {
+function eventDoc(record: ShipmentEventRecord, position: Position, recordedAt: number | undefined): EventDoc {
   // The wire record as it came, so a rebuild writes the same bytes and nothing is lost.
-  return { type: record.type as ShipmentEventType, ...record.value, position } as EventDoc;
+  return { type: record.type as ShipmentEventType, ...record.value, position, recordedAt: recordedAt ?? record.value.timestamp } as EventDoc;
+}
+
+/**
+ * Is `doc` an observed fact that arrived late: its business time before the running maximum of the
+ * business times recorded before it (`effectiveAt` of the summary it follows)? Only observed facts
+ * are placed by their own time; Waybill's own decisions are never late (a clock that stepped back
+ * does not move them before an earlier version).
+ */
+export function isLate(doc: Pick<EventDoc, 'timestamp' | 'observation'>, effectiveBefore: number | undefined): boolean {
+  return doc.observation != null && effectiveBefore !== undefined && doc.timestamp < effectiveBefore;
 }
 
 /** The domain envelope inside a stored event, for `evolveEnvelope`. */
 export function docToEnvelope(doc: EventDoc) {
-  const { type, position: _position, ...value } = doc;
+  const { type, position: _position, recordedAt: _recordedAt, ...value } = doc;
   return recordToEnvelope({ type, value } as Parameters<typeof recordToEnvelope>[0]);
 }
 
@@ -69,6 +79,9 @@ export function projectShipmentEvent(
   const before = summary?.state ?? initialState();
   const state = evolveEnvelope(before, docToEnvelope(doc));
   const effectiveAt = Math.max(summary?.effectiveAt ?? doc.timestamp, doc.timestamp);
+  const recordedAt = Math.max(summary?.recordedAt ?? doc.recordedAt, doc.recordedAt);
+  const late = isLate(doc, summary?.effectiveAt);
+  const lateEvents = (summary?.lateEvents ?? 0) + (late ? 1 : 0);
   const next: ShipmentSummary = {
     shipmentId: id,
     version: doc.version,
@@ -80,6 +93,8 @@ export function projectShipmentEvent(
     createdAt: summary?.createdAt ?? doc.timestamp,
     updatedAt: doc.timestamp,
     effectiveAt,
+    recordedAt,
+    ...(lateEvents ? { lateEvents } : {}),
     lastEventId: doc.eventId,
     lastEventType: doc.type,
     state,
@@ -90,12 +105,14 @@ export function projectShipmentEvent(
     { op: 'set', key: keys.event(doc.eventId), value: JSON.stringify(doc) },
     { op: 'zadd', key: keys.shipmentEvents(id), score: doc.version, member: doc.eventId },
     { op: 'zadd', key: keys.shipmentTimeline(id), score: effectiveAt, member: versionKey(doc.version) },
+    { op: 'zadd', key: keys.shipmentRecorded(id), score: recordedAt, member: versionKey(doc.version) },
     { op: 'zadd', key: keys.shipments, score: 0, member: id },
     { op: 'zadd', key: keys.feed, score: 0, member },
     { op: 'zadd', key: keys.feedByType(doc.type), score: 0, member },
     { op: 'zadd', key: keys.feedByUser(doc.initiatedBy), score: 0, member },
     { op: 'zadd', key: keys.trace(doc.traceId), score: 0, member: `${timeKey(doc.timestamp)}|event|${doc.eventId}` },
   ];
+  if (late) writes.push({ op: 'zadd', key: keys.shipmentLate(id), score: doc.timestamp, member: versionKey(doc.version) });
   const snapshotEvery = options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
   if (doc.version % snapshotEvery === 0) {
     const snapshot: StateSnapshot = { shape: STATE_SHAPE_VERSION, version: doc.version, state };
@@ -122,7 +139,9 @@ export function projectOutcome(keys: LedgerKeys, alreadyStored: boolean, doc: Ou
     { op: 'set', key: keys.outcome(doc.eventId), value: JSON.stringify(doc) },
     { op: 'zadd', key: keys.trace(doc.traceId), score: 0, member: `${timeKey(doc.timestamp)}|outcome|${doc.eventId}` },
   ];
-  if (doc.alert) writes.push({ op: 'zadd', key: keys.alerts, score: 0, member: `${timeKey(doc.timestamp)}|${doc.eventId}` });
+  // Alerts are in the order Waybill learned of them: an observed fact's outcome carries its business
+  // time, which may be long past (an import of last week's facts).
+  if (doc.alert) writes.push({ op: 'zadd', key: keys.alerts, score: 0, member: `${timeKey(doc.recordedAt ?? doc.timestamp)}|${doc.eventId}` });
   return { outcome: 'applied', writes, warnings: [], ...(doc.alert ? { alert: doc } : {}) };
 }
 
@@ -168,10 +187,10 @@ export function keysToRead(keys: LedgerKeys, input: LedgerInput): string[] {
  * the stored string or null). Pure: the same values and record give the same writes.
  */
 export function projectRecord(keys: LedgerKeys, read: (key: string) => string | null, input: LedgerInput, options: ProjectionOptions = {}): ProjectionResult {
-  const { record, position } = input;
+  const { record, position, recordedAt } = input;
   switch (record.type) {
     case 'CommandOutcome': {
-      const doc: OutcomeDoc = { ...record.value, position };
+      const doc: OutcomeDoc = { ...record.value, position, ...(recordedAt === undefined ? {} : { recordedAt }) };
       return projectOutcome(keys, read(keys.outcome(doc.eventId)) !== null, doc);
     }
     case 'TransactionRecorded': {
@@ -186,7 +205,7 @@ export function projectRecord(keys: LedgerKeys, read: (key: string) => string | 
       return result;
     }
     default: {
-      const doc = eventDoc(record, position);
+      const doc = eventDoc(record, position, recordedAt);
       const key = keys.shipment(doc.aggregateId);
       const { summary: _summary, ...result } = projectShipmentEvent(keys, parse<ShipmentSummary>(key, read(key)), doc, options);
       return result;

@@ -1,10 +1,10 @@
 import type Redis from 'ioredis';
 import { SHIPMENT_STATUSES, type ShipmentState, type ShipmentStatus } from '@waybill/shipment-domain';
 import { SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
-import { diffStates, foldTo, usableSnapshot, type FieldChange } from './as-of';
+import { businessOrderAfter, diffStates, foldOrdered, foldTo, usableSnapshot, type FieldChange } from './as-of';
 import type { AccountSummary, EventDoc, OutcomeDoc, ShipmentSummary, StateSnapshot, TraceItemKind, TransactionDoc } from './documents';
 import { CorruptReadModelError, InvalidQueryError } from './errors';
-import { ledgerKeys, timeKey, type LedgerKeys } from './keys';
+import { ledgerKeys, timeKey, versionKey, type LedgerKeys } from './keys';
 import { groupOffsets, type ReflectedOffsets } from './offsets';
 
 /** One page of a list; `nextCursor` is null at the end. */
@@ -13,11 +13,38 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/**
+ * Where to read a shipment: `asOf` on the business axis (when things happened), `knownAt` on the
+ * recorded axis (what Waybill had recorded by then); both: what Waybill knew at `knownAt` about the
+ * state at `asOf`. An absent axis is not limited.
+ */
+export interface AxisCut {
+  asOf?: number;
+  knownAt?: number;
+}
+
 /** The state of a shipment at an instant. */
 export type StateAt =
   | { kind: 'unknown' }
   | { kind: 'not-yet-created'; createdAt: number }
-  | { kind: 'state'; version: number; state: ShipmentState; snapshotVersion: number; eventsFolded: number };
+  | { kind: 'not-yet-recorded'; firstRecordedAt: number | null }
+  | {
+      kind: 'state';
+      /** The highest version in effect. */
+      version: number;
+      state: ShipmentState;
+      snapshotVersion: number;
+      eventsFolded: number;
+      /** Every version up to this one is in effect... */
+      throughVersion: number;
+      /** ...and these later ones too: late facts whose business time is before the instant. */
+      alsoInEffect: number[];
+      /** True when late facts made the business-time order differ from the version order. */
+      reordered: boolean;
+    };
+
+type InEffect = StateAt & { kind: 'state' };
+const isInEffect = (at: InEffect, version: number) => version <= at.throughVersion || at.alsoInEffect.includes(version);
 
 /** What changed between two instants. */
 export interface ShipmentDiff {
@@ -111,31 +138,154 @@ export class LedgerReader {
   }
 
   /**
-   * The state at `instant` (epoch ms), folded by the domain's `evolveEnvelope` from the nearest
-   * snapshot at or before the version in effect then, plus the events after it up to that version.
+   * The state at `at` (epoch ms on the business axis, or an `AxisCut` naming either axis or both),
+   * folded by the domain's `evolveEnvelope`. When no late fact is in effect (always, for a shipment
+   * whose facts arrived in order) the events in effect are a version prefix: the nearest snapshot at
+   * or before it, plus the events after it. Otherwise they are folded in business-time order (ties
+   * by version) from the last snapshot before the earliest late fact in effect.
    */
-  async stateAt(id: string, instant: number): Promise<StateAt> {
-    const summary = await this.shipment(id);
+  async stateAt(id: string, at: number | AxisCut): Promise<StateAt> {
+    const cut: AxisCut = typeof at === 'number' ? { asOf: at } : at;
+    const cutOn = async (key: string, instant: number): Promise<number> => {
+      const [member] = await this.redis.zrevrangebyscore(key, instant, '-inf', 'LIMIT', 0, 1);
+      return member === undefined ? 0 : Number(member);
+    };
+    // One round trip: the summary, the cut on each axis asked for, the late facts (none, mostly).
+    const [summary, businessCut, recordedCut, lateFlat] = await Promise.all([
+      this.shipment(id),
+      cut.asOf === undefined ? undefined : cutOn(this.keys.shipmentTimeline(id), cut.asOf),
+      cut.knownAt === undefined ? undefined : cutOn(this.keys.shipmentRecorded(id), cut.knownAt),
+      this.redis.zrangebyscore(this.keys.shipmentLate(id), '-inf', cut.asOf === undefined ? '+inf' : String(cut.asOf), 'WITHSCORES'),
+    ]);
     if (!summary) return { kind: 'unknown' };
-    const [cut] = await this.redis.zrevrangebyscore(this.keys.shipmentTimeline(id), instant, '-inf', 'LIMIT', 0, 1);
-    if (cut === undefined) return { kind: 'not-yet-created', createdAt: summary.createdAt };
-    const version = Number(cut);
-    const snapshotKey = this.keys.shipmentSnapshots(id);
-    const [rawSnapshot] = await this.redis.zrevrangebyscore(snapshotKey, version, '-inf', 'LIMIT', 0, 1);
-    const snapshot = usableSnapshot(rawSnapshot === undefined ? undefined : parseDoc<StateSnapshot>(snapshotKey, rawSnapshot));
+    // A write may land between these reads: nothing newer than the summary counts.
+    const newest = summary.version;
+    const byBusiness = Math.min(newest, businessCut ?? newest);
+    const byRecord = Math.min(newest, recordedCut ?? newest);
+    if (byRecord === 0) {
+      const [, first] = await this.redis.zrange(this.keys.shipmentRecorded(id), '0', '0', 'WITHSCORES');
+      return { kind: 'not-yet-recorded', firstRecordedAt: first === undefined ? null : Number(first) };
+    }
+    const late: Array<{ version: number; at: number }> = [];
+    for (let i = 0; i < lateFlat.length; i += 2) {
+      const version = Number(lateFlat[i]);
+      if (version <= byRecord) late.push({ version, at: Number(lateFlat[i + 1]) });
+    }
+    const through = Math.min(byBusiness, byRecord);
+    if (late.length === 0) {
+      if (through === 0) return { kind: 'not-yet-created', createdAt: summary.createdAt };
+      const snapshot = await this.snapshotAtOrBefore(id, through);
+      const from = snapshot?.version ?? 0;
+      const events = await this.shipmentEvents(id, { afterVersion: from, uptoVersion: through });
+      return { kind: 'state', version: through, state: foldTo(snapshot, events, through), snapshotVersion: from, eventsFolded: events.length, throughVersion: through, alsoInEffect: [], reordered: false };
+    }
+    // Late facts in effect: every event before the earliest of them on the business axis is in
+    // version order, so the fold starts from the last snapshot there.
+    const earliest = Math.min(...late.map((l) => l.at));
+    const bound = Math.min(through, await cutOn(this.keys.shipmentTimeline(id), earliest));
+    const snapshot = await this.snapshotAtOrBefore(id, bound);
     const from = snapshot?.version ?? 0;
-    const events = await this.shipmentEvents(id, { afterVersion: from, uptoVersion: version });
-    return { kind: 'state', version, state: foldTo(snapshot, events, version), snapshotVersion: from, eventsFolded: events.length };
+    const extra = late.filter((l) => l.version > through).map((l) => l.version);
+    const [range, extraDocs, runningBefore] = await Promise.all([
+      through > from ? this.shipmentEvents(id, { afterVersion: from, uptoVersion: through }) : Promise.resolve([] as EventDoc[]),
+      this.eventsAtVersions(id, extra),
+      from > 0 ? this.redis.zscore(this.keys.shipmentTimeline(id), versionKey(from)) : Promise.resolve(null),
+    ]);
+    const ordered = businessOrderAfter([...range, ...extraDocs], new Map(late.map((l) => [l.version, l.at])), runningBefore === null ? undefined : Number(runningBefore));
+    const version = Math.max(through, ...extra);
+    return {
+      kind: 'state',
+      version,
+      state: foldOrdered(snapshot, ordered),
+      snapshotVersion: from,
+      eventsFolded: ordered.length,
+      throughVersion: through,
+      alsoInEffect: extra,
+      reordered: true,
+    };
   }
 
-  /** Field-level changes between the states at `from` and `to`, and the events in between. */
-  async diff(id: string, from: number, to: number): Promise<ShipmentDiff | undefined> {
-    const [a, b] = await Promise.all([this.stateAt(id, from), this.stateAt(id, to)]);
+  private async snapshotAtOrBefore(id: string, version: number): Promise<StateSnapshot | undefined> {
+    if (version <= 0) return undefined;
+    const snapshotKey = this.keys.shipmentSnapshots(id);
+    const [raw] = await this.redis.zrevrangebyscore(snapshotKey, version, '-inf', 'LIMIT', 0, 1);
+    return usableSnapshot(raw === undefined ? undefined : parseDoc<StateSnapshot>(snapshotKey, raw));
+  }
+
+  private async eventsAtVersions(id: string, versions: readonly number[]): Promise<EventDoc[]> {
+    if (versions.length === 0) return [];
+    const index = this.keys.shipmentEvents(id);
+    const pipeline = this.redis.pipeline();
+    for (const v of versions) pipeline.zrangebyscore(index, v, v);
+    const answers = (await pipeline.exec()) ?? [];
+    const ids = answers.flatMap(([error, members]) => {
+      if (error) throw error;
+      return members as string[];
+    });
+    return this.mget<EventDoc>(ids.map((e) => this.keys.event(e)));
+  }
+
+  /**
+   * For each observed event that broke a rule: the event it followed on the business axis when
+   * Waybill recorded it (the latest earlier-recorded event at or before its business time, ties by
+   * version), i.e. the state it was judged against; null when none. Other events are left out.
+   */
+  async judgedAfter(docs: readonly EventDoc[]): Promise<Map<string, EventDoc | null>> {
+    const violating = docs.filter((d) => d.observation?.violation);
+    const out = new Map<string, EventDoc | null>();
+    if (violating.length === 0) return out;
+    const first = this.redis.pipeline();
+    for (const d of violating) {
+      first.zrevrangebyscore(this.keys.shipmentTimeline(d.aggregateId), d.timestamp, '-inf', 'LIMIT', 0, 1);
+      first.zrange(this.keys.shipmentLate(d.aggregateId), '0', '-1', 'WITHSCORES');
+    }
+    const answers = ((await first.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value as string[];
+    });
+    const picks = violating.map((d, i) => {
+      const [cut] = answers[2 * i];
+      const lateFlat = answers[2 * i + 1];
+      const late = new Map<number, number>();
+      for (let j = 0; j < lateFlat.length; j += 2) late.set(Number(lateFlat[j]), Number(lateFlat[j + 1]));
+      // The latest event placed in version order (not late) recorded before it, at or before its time…
+      let inOrder = Math.min(cut === undefined ? 0 : Number(cut), d.version - 1);
+      while (inOrder > 0 && late.has(inOrder)) inOrder -= 1;
+      // …or a late fact placed there by its own time, if later on the business axis.
+      let lateBest: { version: number; at: number } | undefined;
+      for (const [version, at] of late) {
+        if (version < d.version && at <= d.timestamp && (!lateBest || at > lateBest.at || (at === lateBest.at && version > lateBest.version))) lateBest = { version, at };
+      }
+      return { d, inOrder, lateBest };
+    });
+    const second = this.redis.pipeline();
+    for (const p of picks) second.zscore(this.keys.shipmentTimeline(p.d.aggregateId), versionKey(Math.max(1, p.inOrder)));
+    const scores = ((await second.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value === null ? undefined : Number(value);
+    });
+    const chosen = picks.map((p, i) => {
+      const inOrderAt = p.inOrder > 0 ? scores[i] : undefined;
+      if (p.lateBest && (inOrderAt === undefined || p.lateBest.at > inOrderAt || (p.lateBest.at === inOrderAt && p.lateBest.version > p.inOrder))) return p.lateBest.version;
+      return p.inOrder;
+    });
+    const docsOf = await Promise.all(picks.map((p, i) => (chosen[i] > 0 ? this.eventsAtVersions(p.d.aggregateId, [chosen[i]]) : Promise.resolve([] as EventDoc[]))));
+    picks.forEach((p, i) => out.set(p.d.eventId, docsOf[i][0] ?? null));
+    return out;
+  }
+
+  /** Field-level changes between the states at `from` and `to` (business axis, as recorded by `knownAt` when given), and the events that took effect in between. */
+  async diff(id: string, from: number, to: number, knownAt?: number): Promise<ShipmentDiff | undefined> {
+    const [a, b] = await Promise.all([this.stateAt(id, { asOf: from, knownAt }), this.stateAt(id, { asOf: to, knownAt })]);
     if (a.kind === 'unknown' || b.kind === 'unknown') return undefined;
-    const va = a.kind === 'state' ? a.version : 0;
-    const vb = b.kind === 'state' ? b.version : 0;
-    const events = vb > va ? await this.shipmentEvents(id, { afterVersion: va, uptoVersion: vb }) : [];
-    return { from: a, to: b, changes: diffStates(a.kind === 'state' ? a.state : undefined, b.kind === 'state' ? b.state : undefined), events };
+    const sideOf = (s: StateAt): ShipmentDiff['from'] => (s.kind === 'state' ? s : { kind: 'not-yet-created', createdAt: s.kind === 'not-yet-created' ? s.createdAt : 0 });
+    let events: EventDoc[] = [];
+    if (b.kind === 'state') {
+      const after = a.kind === 'state' ? Math.min(a.throughVersion, b.throughVersion) : 0;
+      const inBetween = await this.shipmentEvents(id, { afterVersion: after, uptoVersion: b.version });
+      events = inBetween.filter((e) => isInEffect(b, e.version) && !(a.kind === 'state' && isInEffect(a, e.version)));
+    }
+    return { from: sideOf(a), to: sideOf(b), changes: diffStates(a.kind === 'state' ? a.state : undefined, b.kind === 'state' ? b.state : undefined), events };
   }
 
   /** One event with the previous and next event of the same shipment (null at either end). */

@@ -81,7 +81,7 @@ export async function replayLedger(options: ReplayOptions): Promise<ReplayCounts
     const inputs: LedgerInput[] = [];
     for (const message of messages) {
       try {
-        const input = toLedgerInput(logical, partition, message.offset, await serde.decode(message.value, logical));
+        const input = toLedgerInput(logical, partition, message.offset, await serde.decode(message.value, logical), message.timestamp);
         if (input) inputs.push(input);
         else counts.skipped += 1;
       } catch (err) {

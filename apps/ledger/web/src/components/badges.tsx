@@ -30,6 +30,7 @@ export const EVENT_TYPES: Record<string, TypeStyle> = {
   ShipmentDelivered: { label: 'Delivered', key: 'delivered', means: 'the customer has it', icon: I([<circle cx="8" cy="8" r="6.2" />, <path d="M5 8.2l2 2 4-4.4" />]) },
   ShipmentCancelled: { label: 'Cancelled', key: 'cancelled', means: 'will not ship', icon: I([<circle cx="8" cy="8" r="6.2" />, <path d="M5.6 5.6l4.8 4.8M10.4 5.6l-4.8 4.8" />]) },
   StatusCorrected: { label: 'Corrected', key: 'corrected', means: 'a supervisor set the status by hand, with a reason', icon: I(<path d="M2.8 13.2l.9-3.4 7-7 2.5 2.5-7 7zM9.4 4.1l2.5 2.5" />) },
+  StatusObserved: { label: 'Status observed', key: 'observed', means: 'a system of record reported a new status', icon: I([<path d="M1.5 8s2.4-4.5 6.5-4.5S14.5 8 14.5 8s-2.4 4.5-6.5 4.5S1.5 8 1.5 8z" />, <circle cx="8" cy="8" r="2" />]) },
 };
 
 const UNKNOWN: TypeStyle = { label: 'Other', key: 'other', means: '', icon: I(<circle cx="8" cy="8" r="3" />) };
@@ -80,5 +81,26 @@ export function Legend() {
         ))}
       </ul>
     </section>
+  );
+}
+
+/** Marks an event recorded from a system of record that broke a rule: never colour alone (icon and words). */
+export function ViolationBadge() {
+  return (
+    <span class="badge violation-badge" data-testid="violation-badge" title="Recorded although the state machine forbids it">
+      <svg class="icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+        <path d="M8 1.8l6.6 11.7H1.4zM8 6v3.6M8 11.2v.6" />
+      </svg>
+      <span>Rule violation</span>
+    </span>
+  );
+}
+
+/** Marks an observed fact recorded after a fact with a later business time. */
+export function LateBadge({ recordedAt }: { recordedAt: string }) {
+  return (
+    <span class="pill pill-late" data-testid="late-badge" title={`Recorded ${recordedAt}, after a fact that happened later`}>
+      recorded late
+    </span>
   );
 }

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { enc, get } from '../api';
-import { EventBadge } from '../components/badges';
+import { EventBadge, ViolationBadge } from '../components/badges';
+import { ViolationDetail } from '../components/observation';
 import { Card, DataView, ErrorBox, Loading, Time } from '../components/common';
 import { useAsync } from '../hooks';
 import { href, hrefWithQuery } from '../router';
@@ -30,6 +31,12 @@ export function EventPage({ id }: { id: string }) {
           </span>
         </h1>
       </div>
+      {e.observation?.violation ? (
+        <div class="violation-banner" role="status" data-testid="event-violation">
+          <ViolationBadge /> Recorded from {e.observation.source} although the state machine forbids it.
+          <ViolationDetail e={e} />
+        </div>
+      ) : null}
       <nav class="walk" aria-label="Same shipment">
         {previous ? (
           <a class="button" href={href('events', previous.eventId)} rel="prev" data-testid="previous">
@@ -73,7 +80,16 @@ export function EventPage({ id }: { id: string }) {
               <Row k="traceId" v={<a class="mono" href={href('traces', e.traceId)}>{e.traceId}</a>} />
               <Row k="causationId" v={<span class="mono">{e.causationId}</span>} />
               <Row k="initiatedBy" v={<a href={hrefWithQuery('#/events', { user: e.initiatedBy })}>{e.initiatedBy}</a>} />
-              <Row k="timestamp" v={<><Time ms={e.timestamp} iso={e.at} withDate /> <span class="muted">local · {e.at} · {e.timestamp} ms</span></>} />
+              <Row k="occurredAt (business time)" v={<><Time ms={e.timestamp} iso={e.at} withDate /> <span class="muted">local · {e.occurredAt} · {e.timestamp} ms</span></>} />
+              <Row k="recordedAt (Waybill recorded it)" v={<span data-testid="recorded-at"><Time ms={Date.parse(e.recordedAt)} iso={e.recordedAt} withDate /> <span class="muted">local · {e.recordedAt}</span></span>} />
+              {e.observation ? (
+                <>
+                  <Row k="observed by (in the source)" v={<strong>{e.observation.observedBy}</strong>} />
+                  <Row k="source · sourceId" v={<span class="mono">{`${e.observation.source} · ${e.observation.sourceId}`}</span>} />
+                  {e.observation.process ? <Row k="source process" v={<span class="mono">{e.observation.process}</span>} /> : null}
+                  <Row k="reported by (integration)" v={e.observation.reportedBy} />
+                </>
+              ) : null}
               <Row k="position" v={<span class="mono">{`${e.position.topic} · partition ${e.position.partition} · offset ${e.position.offset}`}</span>} />
             </tbody>
           </table>

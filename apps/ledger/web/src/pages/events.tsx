@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { enc, get, withQuery } from '../api';
-import { EVENT_TYPES, EventBadge, Legend } from '../components/badges';
+import { EVENT_TYPES, EventBadge, Legend, ViolationBadge } from '../components/badges';
+import { ViolationDetail, Who } from '../components/observation';
 import { ErrorBox, Loading, Time } from '../components/common';
 import { ago, feedKey, isoToLocal, localToIso, shortId } from '../format';
 import { useInterval } from '../hooks';
@@ -265,10 +266,11 @@ export function EventTable({ items, busy, showShipment = true }: { items: Ledger
           {items.map((e) => (
             <tr
               key={e.eventId}
-              class={`row t-${EVENT_TYPES[e.type]?.key ?? 'other'}`}
+              class={`row t-${EVENT_TYPES[e.type]?.key ?? 'other'} ${e.observation?.violation ? 'violation' : ''}`}
               tabIndex={0}
               data-event-id={e.eventId}
-              aria-label={`${e.type} of shipment ${e.shipmentId}, version ${e.version}, by ${e.initiatedBy}. Open.`}
+              data-testid={e.observation?.violation ? 'violation-row' : undefined}
+              aria-label={`${e.observation?.violation ? 'Rule violation: ' : ''}${e.type} of shipment ${e.shipmentId}, version ${e.version}, by ${e.observation ? `${e.observation.observedBy} in ${e.observation.source}, reported by ${e.observation.reportedBy}` : e.initiatedBy}. Open.`}
               onClick={(ev) => {
                 if ((ev.target as HTMLElement).closest('a,button')) return;
                 open(e);
@@ -282,6 +284,13 @@ export function EventTable({ items, busy, showShipment = true }: { items: Ledger
               </td>
               <td>
                 <EventBadge type={e.type} />
+                {e.observation?.violation ? (
+                  <>
+                    {' '}
+                    <ViolationBadge />
+                    <ViolationDetail e={e} />
+                  </>
+                ) : null}
               </td>
               {showShipment ? (
                 <td>
@@ -292,7 +301,7 @@ export function EventTable({ items, busy, showShipment = true }: { items: Ledger
               ) : null}
               <td>
                 <a href={hrefWithQuery('#/events', { user: e.initiatedBy })} tabIndex={-1} title={`Events by ${e.initiatedBy}`}>
-                  {e.initiatedBy}
+                  <Who e={e} />
                 </a>
               </td>
               <td class="col-trace mono">
