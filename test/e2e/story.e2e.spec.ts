@@ -1,11 +1,18 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { call, pipeline, root, type Pipeline } from '../support/pipeline';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { call, key, pipeline, root, type Pipeline } from '../support/pipeline';
 
 // `npm run demo -- --story` (tools/demo/story.mjs) on a private pipeline: the go-live story of
-// docs/ARCHITECTURE.md §11, told through the public HTTP APIs, and what the ledger shows after it.
+// docs/ARCHITECTURE.md §11, told through the public HTTP APIs, watched on the admin page in
+// headless Chromium while it is told, and what the ledger shows after it.
 
 type App = Awaited<ReturnType<Pipeline['start']>>;
+
+const SHOTS = join(root, 'test-output', 'screenshots');
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 function story(handler: App, ledger: App): Promise<string> {
   return new Promise((resolvePromise, reject) =>
@@ -23,15 +30,38 @@ describe('the go-live story (npm run demo -- --story)', () => {
   let handler: App;
   let ledger: App;
   let output: string;
+  let browser: Browser;
+  let page: Page;
+  /** When the page first showed the rule-violation toast (this machine's clock, like the reducer's). */
+  let toastSeenAt: number;
+  const browserErrors: string[] = [];
 
   beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
     p = await pipeline('story');
     await p.start('shipment-reducer');
     handler = await p.start('shipment-handler', { OUTCOME_WAIT_MS: '10000' });
-    ledger = await p.start('ledger');
+    ledger = await p.start('ledger', { SHIPMENT_HANDLER_URL: handler.url });
+
+    // A supervisor has the page open on the shipment list while the old system's feed comes in.
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.on('pageerror', (err) => browserErrors.push(String(err)));
+    await page.goto(`${ledger.url}/admin/`);
+    await page.getByLabel('API key').fill(key('supervisor'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('whoami').waitFor();
+    await page.goto(`${ledger.url}/admin/#/shipments`);
+    const toast = page
+      .waitForFunction(() => document.querySelector('[data-testid="alert-toast"]')?.textContent?.includes('Walter Chin'), undefined, { timeout: 60_000, polling: 'raf' })
+      .then(() => (toastSeenAt = Date.now()));
     output = await story(handler, ledger);
+    await toast;
   });
-  afterAll(() => p?.close());
+  afterAll(async () => {
+    await browser?.close();
+    await p?.close();
+  });
 
   it('tells the story step by step and says where to look', () => {
     expect(output).toContain('The go-live story, on shipment 1345693');
@@ -55,6 +85,58 @@ describe('the go-live story (npm run demo -- --story)', () => {
     const traces = new Set(events.slice(0, 8).map((e) => e.traceId));
     expect(traces.size).toBe(1);
     expect(events[7]).toMatchObject({ initiatedBy: 'legacy-wms-feed', observation: { observedBy: 'Walter Chin', source: 'legacy-wms', violation: { transition: 'Packed → PendingPicking', fromStatus: 'Packed' } } });
+  });
+
+  it('showed the alert on the open page within a second of the reducer recording the forbidden move, naming who, what and where', async () => {
+    const alerts = (await call(ledger, 'GET', '/alerts', { role: 'viewer' })).body.items as Array<{ shipmentId: string; kind: string; recordedAt: string }>;
+    const alert = alerts.find((a) => a.shipmentId === '1345693' && a.kind === 'rule-violation');
+    expect(alert).toBeDefined();
+    expect(toastSeenAt - Date.parse(alert?.recordedAt ?? '')).toBeLessThan(1000);
+    const toast = flat(await page.getByTestId('alert-toast').innerText());
+    expect(toast).toContain('Rule violation: Walter Chin (in legacy-wms, reported by legacy-wms-feed) did Packed → PendingPicking on shipment 1345693');
+  });
+
+  it('shows each step on the shipment page: the violation row with its rule, its previous event and who, then the correction with its reason', async () => {
+    await page.goto(`${ledger.url}/admin/#/shipments/1345693`);
+    const history = page.getByTestId('history');
+    await history.locator('li[data-version="9"]').waitFor();
+    expect(await history.locator('li[data-version]').count()).toBe(9);
+    const violation = history.getByTestId('violation-row');
+    expect(await violation.count()).toBe(1);
+    expect(await violation.getAttribute('data-version')).toBe('8');
+    expect(await violation.getByTestId('violation-badge').innerText()).toContain('Rule violation');
+    expect(flat(await violation.getByTestId('violation-rule').innerText())).toMatch(/Packed → PendingPicking[\s\S]*no transition from Packed to PendingPicking|no transition from Packed to PendingPicking[\s\S]*Packed → PendingPicking/);
+    // The event before it: packed at 15:22 in the old system, by whom.
+    expect(flat(await violation.getByTestId('violation-previous').innerText())).toMatch(/v7 .*Jonas Berg.* 15:22/);
+    expect(flat(await violation.getByTestId('observed-by').innerText())).toMatch(/Walter Chin in legacy-wms · reported by legacy-wms-feed/);
+    const correction = flat(await history.locator('li[data-version="9"]').innerText());
+    expect(correction).toContain('sue.supervisor');
+    expect(correction).toContain('Walter Chin moved it back in the old system by mistake');
+    await page.screenshot({ path: join(SHOTS, 'story-shipment.png'), fullPage: true });
+  });
+
+  it('keeps the running status counts right: the story’s order counts as Packed again', async () => {
+    await page.goto(`${ledger.url}/admin/#/shipments`);
+    await page.locator('nav.counts').waitFor();
+    // A status without shipments may have no count at all.
+    const countOf = async (status: string) => {
+      const strong = page.locator(`nav.counts a.count.s-${status} strong`);
+      return (await strong.count()) === 0 ? 0 : Number(await strong.innerText());
+    };
+    expect(await countOf('packed')).toBe(1);
+    expect(await countOf('released')).toBe(0);
+    await page.screenshot({ path: join(SHOTS, 'story-counts.png'), fullPage: true });
+  });
+
+  it('lists the violation on the alerts page as a rule violation', async () => {
+    await page.goto(`${ledger.url}/admin/#/alerts`);
+    const item = page.locator('.alert-item[data-kind="rule-violation"]').first();
+    await item.waitFor();
+    expect(flat(await item.getByTestId('alert-violation').innerText())).toMatch(/Walter Chin[\s\S]*legacy-wms[\s\S]*Packed → PendingPicking/);
+  });
+
+  it('raised no script errors in the browser', () => {
+    expect(browserErrors).toEqual([]);
   });
 
   it('plays again on the next free id instead of failing on the first run’s facts', async () => {
