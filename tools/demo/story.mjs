@@ -72,7 +72,7 @@ export async function runStory({ urls, http, shipmentId: wanted, now = Date.now(
   if (!violation.alert) throw new Error(`the move back to PendingPicking was not flagged (answer: ${JSON.stringify(violation)})`);
 
   const alert = await waitForAlert(urls, http, shipmentId, violation.commandId);
-  say(`  the ledger raised the alert ${alert.latencyMs} ms after it was recorded: ${violation.violation.rule}`);
+  say(`  the ledger showed the alert ${alert.latencyMs} ms after the feed was answered: ${violation.violation.rule}`);
 
   const correction = await http(urls.handler, 'POST', `/shipments/${encodeURIComponent(shipmentId)}/commands`, 'supervisor', {
     type: 'CorrectStatus',
