@@ -93,7 +93,7 @@ export function shipmentStore(serde: Serde, topics: TopicMap): StateStoreDefinit
  * Decides one command: events and an accepted outcome, or a rejected outcome (an alert when the
  * rules were broken). A command this shipment already acted on is answered again, never re-applied.
  */
-export function shipmentProcessor(serde: Serde, topics: TopicMap, logger: Logger, now: () => number = Date.now): Processor<ReducerStoreValue> {
+export function shipmentProcessor(serde: Serde, topics: TopicMap, logger: Logger): Processor<ReducerStoreValue> {
   // keysToRead and process see the same record: decode it once.
   let last: { value: Buffer | null; command: ReturnType<typeof recordToCommand> } | undefined;
   const commandOf = async (value: Buffer | null) => {
@@ -122,7 +122,7 @@ export function shipmentProcessor(serde: Serde, topics: TopicMap, logger: Logger
     const { shipmentId, commandId, traceId, initiatedBy } = command.metadata;
     if (seen && !isShipment(seen)) {
       logger.info({ shipmentId, source: command.data.source, sourceId: command.data.sourceId }, 'observation already recorded; answering again without new events');
-      return [await answer({ ...acceptedOutcome(command, [], seen.observedAtVersion), eventIds: seen.eventIds, timestamp: now() })];
+      return [await answer({ ...acceptedOutcome(command, [], seen.observedAtVersion), eventIds: seen.eventIds })];
     }
     const { events, mark } = decideObservation(command, state.shipment);
     const envelopes = toEnvelopes(command, events, state.shipment, mark);
@@ -132,7 +132,7 @@ export function shipmentProcessor(serde: Serde, topics: TopicMap, logger: Logger
         'ALERT: an observed fact broke the rules; recorded, not refused',
       );
     }
-    return [...(await eventRecords(envelopes)), await answer(observedOutcome(command, envelopes, state.shipment.version, mark, now()))];
+    return [...(await eventRecords(envelopes)), await answer(observedOutcome(command, envelopes, state.shipment.version, mark))];
   };
 
   return {

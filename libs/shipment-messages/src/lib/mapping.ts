@@ -99,12 +99,13 @@ export function acceptedOutcome(command: ShipmentCommand | RecordObservation, en
 
 /**
  * The answer to a recorded observation: always Accepted (a fact is never refused); when the state
- * machine forbids it, `alert` and the rule it broke, naming who did it and where. Stamped with when
- * it was recorded (`recordedAt`), not when the fact happened: an alert about a fact of last week,
- * imported today, is news today.
+ * machine forbids it, `alert` and the rule it broke, naming who did it and where. Like every
+ * outcome it carries its command's time, here when the fact happened; when Waybill recorded it is
+ * the record's Kafka timestamp, which the ledger orders alerts by (an alert about a fact of last
+ * week, imported today, is news today).
  */
-export function observedOutcome(command: RecordObservation, envelopes: readonly ShipmentEventEnvelope[], versionBefore: number, mark: ObservationMark, recordedAt: number): CommandOutcome {
-  const accepted = { ...acceptedOutcome(command, envelopes, versionBefore), timestamp: recordedAt };
+export function observedOutcome(command: RecordObservation, envelopes: readonly ShipmentEventEnvelope[], versionBefore: number, mark: ObservationMark): CommandOutcome {
+  const accepted = acceptedOutcome(command, envelopes, versionBefore);
   const violation = mark.violation;
   if (!violation) return accepted;
   return { ...accepted, alert: true, violation: { ...violation, source: mark.source, sourceId: mark.sourceId, observedBy: mark.observedBy } };

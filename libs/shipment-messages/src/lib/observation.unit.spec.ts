@@ -31,7 +31,7 @@ describe('observations on the wire', () => {
     expect(recordToCommand(record)).toEqual(command);
   });
 
-  it('mark the events they record, and the mark survives the wire; the outcome carries the violation and when it was recorded', () => {
+  it('mark the events they record, and the mark survives the wire; the outcome carries the violation and the time the fact happened', () => {
     const command = observationToCommand({ ...moveBack, kind: 'Cancelled', toStatus: null, reason: 'gone' });
     const { events, mark } = decideObservation(command, initialState());
     const [envelope] = toEnvelopes(command, events, initialState(), mark);
@@ -39,9 +39,9 @@ describe('observations on the wire', () => {
     expect(wire.value.observation).toEqual({ source: 'legacy-wms', sourceId: 'wms-6', process: 'order-flow-1345693', observedBy: 'Walter Chin', violation: null });
     expect(recordToEnvelope(wire)).toEqual(envelope);
     const flagged = { ...mark, violation: { code: 'INVALID_TRANSITION' as const, rule: 'no', fromStatus: 'Packed' as const, transition: 'Packed → PendingPicking' } };
-    const outcome = observedOutcome(command, [envelope], 0, flagged, occurredAt + 60_000);
-    expect(outcome).toMatchObject({ status: 'Accepted', alert: true, timestamp: occurredAt + 60_000, violation: { transition: 'Packed → PendingPicking', source: 'legacy-wms', sourceId: 'wms-6', observedBy: 'Walter Chin' } });
-    expect(observedOutcome(command, [envelope], 0, mark, 1)).toMatchObject({ alert: false, violation: null });
+    const outcome = observedOutcome(command, [envelope], 0, flagged);
+    expect(outcome).toMatchObject({ status: 'Accepted', alert: true, timestamp: occurredAt, violation: { transition: 'Packed → PendingPicking', source: 'legacy-wms', sourceId: 'wms-6', observedBy: 'Walter Chin' } });
+    expect(observedOutcome(command, [envelope], 0, mark)).toMatchObject({ alert: false, violation: null });
   });
 
   it('are checked before anything is produced: every bad field named', () => {
