@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DEMO_KEYS, apiKeysSpec } from '@waybill/devstack';
-import { authenticate, hashApiKey, parseApiKeys } from '@waybill/platform';
+import { authenticate, hashApiKey, parseApiKeys, ROLES } from '@waybill/platform';
 import { key, newShipment, pipeline, root, type Pipeline } from '../support/pipeline';
 import { APP_NAMES, PERMISSIONS, ROLE_COLUMNS, type AppName, type EndpointRule, type RoleName } from './security-permissions';
 import { eventually, expectClientError, InjectionReport, rawHttp, securityHeaderProblems, send, type Answer, type App } from './support-security';
@@ -212,7 +212,9 @@ describe('security: permissions, keys, rate limits, headers, script injection', 
     await report.run('API keys', 'API_KEYS with keys in clear; a key’s own hash presented as the key (X-API-Key and Bearer); keys of 1 to 10 000 characters', 'API_KEYS holds principal:role:64-hex only; an app exits 2 naming API_KEYS; hashes do not authenticate (401); every stored hash compared, 32 bytes each, whether the key is first, last or unknown', async () => {
       let count = 0;
       const spec = p.appEnv.API_KEYS;
-      expect(spec).toMatch(/^[^:,\s]+:(viewer|associate|team-lead|supervisor|finance):[0-9a-f]{64}(,[^:,\s]+:(viewer|associate|team-lead|supervisor|finance):[0-9a-f]{64})*$/);
+      // Every entry principal:role:hash, the role one the platform knows (from ROLES, not a copy of it).
+      const entry = `[^:,\\s]+:(${ROLES.join('|')}):[0-9a-f]{64}`;
+      expect(spec).toMatch(new RegExp(`^${entry}(,${entry})*$`));
       for (const demo of DEMO_KEYS) expect(spec).not.toContain(demo.key);
 
       const inClear = spawnSync(process.execPath, [join(root, 'apps', 'ledger', 'dist', 'main.js')], {
