@@ -4,7 +4,6 @@ import {
   type AccountingCommandOutcome,
   type Serde,
   type TopicMap,
-  type TopicName,
   type TransactionRecorded,
 } from '@waybill/contracts';
 import {
@@ -18,7 +17,7 @@ import {
   type RecordTransaction,
 } from '@waybill/accounting-domain';
 import type { Logger } from '@waybill/platform';
-import type { InputRecord, OutputRecord, Processor, StateStoreDefinition } from '@waybill/streams';
+import { decodedOnce, type InputRecord, type OutputRecord, type Processor, type StateStoreDefinition } from '@waybill/streams';
 
 /** What the store holds under a key: an account's state, or the mark that an id was booked on it. */
 export type AccountStoreValue = AccountState | BookedMark;
@@ -34,18 +33,6 @@ export interface BookedMark {
  */
 export const bookedKey = (accountId: string, transactionId: string): string => `#booked:${accountId}:${transactionId}`;
 
-/** Decodes a record's value at most once: the loop hands the same record to more than one hook. */
-function decodedOnce<T>(serde: Serde, topic: TopicName): (record: InputRecord) => Promise<T> {
-  const decoded = new WeakMap<Buffer, T>();
-  return async (record) => {
-    const cached = record.value ? decoded.get(record.value) : undefined;
-    if (cached) return cached;
-    const value = (await serde.decode(record.value, topic)).value as T;
-    if (record.value) decoded.set(record.value, value);
-    return value;
-  };
-}
-
 const isAccount = (value: AccountStoreValue | undefined): value is AccountState => value !== undefined && 'balanceMinor' in value;
 
 /**
@@ -55,7 +42,7 @@ const isAccount = (value: AccountStoreValue | undefined): value is AccountState 
  */
 export function accountStore(serde: Serde, topics: TopicMap): StateStoreDefinition<AccountStoreValue> {
   // Restore and the live path ask for the same record twice (its keys, then each fold).
-  const transactionOf = decodedOnce<TransactionRecorded>(serde, TOPICS.accountingTransactions);
+  const transactionOf = decodedOnce(async (value) => (await serde.decode(value, TOPICS.accountingTransactions)).value as TransactionRecorded);
   return {
     name: 'accounts',
     changelogTopic: topics.accountingTransactions,
@@ -100,7 +87,7 @@ function toDomain(command: AccountingCommand): RecordTransaction {
  */
 export function transactionProcessor(serde: Serde, topics: TopicMap, logger: Logger, now: () => number = Date.now): Processor<AccountStoreValue> {
   // keysToRead and process see the same record: decode it once.
-  const commandOf = decodedOnce<AccountingCommand>(serde, TOPICS.accountingCommands);
+  const commandOf = decodedOnce(async (value) => (await serde.decode(value, TOPICS.accountingCommands)).value as AccountingCommand);
   return {
     async keysToRead(record) {
       const { data } = await commandOf(record);

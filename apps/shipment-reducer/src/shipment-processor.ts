@@ -14,7 +14,7 @@ import {
   type ShipmentState,
 } from '@waybill/shipment-domain';
 import { acceptedOutcome, envelopeToRecord, observedOutcome, recordToCommand, recordToEnvelope, rejectedOutcome } from '@waybill/shipment-messages';
-import type { InputRecord, OutputRecord, Processor, StateStoreDefinition } from '@waybill/streams';
+import { decodedOnce, type InputRecord, type OutputRecord, type Processor, type StateStoreDefinition } from '@waybill/streams';
 
 /** How many recent command ids each shipment remembers, to answer a re-delivered command without acting twice. */
 const REMEMBERED_COMMANDS = 32;
@@ -53,25 +53,21 @@ function remember(state: ReducerState, commandId: string, version: number, event
 /** The store: its changelog is `shipment.events`, folded with the domain's own `evolve`. */
 export function shipmentStore(serde: Serde, topics: TopicMap): StateStoreDefinition<ReducerStoreValue> {
   // Restore and the live path ask for the same record twice (its keys, then each fold).
-  let last: { value: Buffer | null; envelope: ShipmentEventEnvelope } | undefined;
-  const envelopeOf = async (value: Buffer | null): Promise<ShipmentEventEnvelope> => {
-    if (last && last.value === value) return last.envelope;
+  const envelopeOf = decodedOnce(async (value): Promise<ShipmentEventEnvelope> => {
     const decoded = await serde.decode(value, TOPICS.shipmentEvents);
-    const envelope = recordToEnvelope({ type: decoded.recordName, value: decoded.value } as ShipmentEventRecord);
-    last = { value, envelope };
-    return envelope;
-  };
+    return recordToEnvelope({ type: decoded.recordName, value: decoded.value } as ShipmentEventRecord);
+  });
   return {
     name: 'shipments',
     changelogTopic: topics.shipmentEvents,
     // The reducer's wrapper shape is part of what is stored: bump with either (2: observed facts indexed).
     shapeVersion: STATE_SHAPE_VERSION * 100 + 2,
     async alsoUpdates(record) {
-      const envelope = await envelopeOf(record.value);
+      const envelope = await envelopeOf(record);
       return envelope.observation ? [observedKey(envelope.aggregateId, envelope.causationId)] : [];
     },
     async apply(state, record, key) {
-      const envelope = await envelopeOf(record.value);
+      const envelope = await envelopeOf(record);
       if (key !== record.key) {
         const seen = state && !isShipment(state) ? state.eventIds : [];
         return { observedAtVersion: envelope.version, eventIds: [...seen, envelope.eventId] };
@@ -95,14 +91,10 @@ export function shipmentStore(serde: Serde, topics: TopicMap): StateStoreDefinit
  */
 export function shipmentProcessor(serde: Serde, topics: TopicMap, logger: Logger): Processor<ReducerStoreValue> {
   // keysToRead and process see the same record: decode it once.
-  let last: { value: Buffer | null; command: ReturnType<typeof recordToCommand> } | undefined;
-  const commandOf = async (value: Buffer | null) => {
-    if (last && last.value === value) return last.command;
+  const commandOf = decodedOnce(async (value) => {
     const decoded = await serde.decode(value, TOPICS.shipmentCommands);
-    const command = recordToCommand({ type: decoded.recordName, value: decoded.value } as ShipmentCommandRecord);
-    last = { value, command };
-    return command;
-  };
+    return recordToCommand({ type: decoded.recordName, value: decoded.value } as ShipmentCommandRecord);
+  });
   const eventRecords = async (envelopes: readonly ShipmentEventEnvelope[]): Promise<OutputRecord[]> => {
     const outputs: OutputRecord[] = [];
     for (const envelope of envelopes) {
@@ -137,11 +129,11 @@ export function shipmentProcessor(serde: Serde, topics: TopicMap, logger: Logger
 
   return {
     async keysToRead(record) {
-      const command = await commandOf(record.value);
+      const command = await commandOf(record);
       return command.type === 'RecordObservation' ? [observedKey(command.metadata.shipmentId, command.metadata.commandId)] : [];
     },
     async process(record: InputRecord, ctx): Promise<OutputRecord[]> {
-      const command = await commandOf(record.value);
+      const command = await commandOf(record);
       const shipmentId = command.metadata.shipmentId;
       const stored = await ctx.getState(shipmentId);
       const state: ReducerState = isShipment(stored) ? stored : { shipment: initialState(), recent: [] };

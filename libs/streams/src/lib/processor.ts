@@ -106,6 +106,22 @@ export function toInputRecord(topic: string, partition: number, message: KafkaMe
   };
 }
 
+/**
+ * Reads a record's value at most once: the loop hands the same record to more than one hook
+ * (`keysToRead` then `process`; `alsoUpdates` then `apply` for each key). Keyed by the value's
+ * bytes, so it holds nothing once the loop lets the record go.
+ */
+export function decodedOnce<T>(decode: (value: Buffer | null) => Promise<T>): (record: Pick<InputRecord, 'value'>) => Promise<T> {
+  const decoded = new WeakMap<Buffer, T>();
+  return async (record) => {
+    const cached = record.value ? decoded.get(record.value) : undefined;
+    if (cached) return cached;
+    const value = await decode(record.value);
+    if (record.value) decoded.set(record.value, value);
+    return value;
+  };
+}
+
 /** Every key a changelog record changes: its own, then the definition's `alsoUpdates`. */
 export async function keysChangedBy<S>(definition: StateStoreDefinition<S>, record: InputRecord): Promise<string[]> {
   return [record.key, ...((await definition.alsoUpdates?.(record)) ?? [])];
