@@ -2,10 +2,10 @@ import type { CommandMetadata, ObservedFactKind, ShipmentCommand } from './comma
 import { decide } from './decide';
 import type { ObservationMark, RuleViolation } from './envelope';
 import { statusAt } from './envelope';
-import { isRejection } from './errors';
+import { isRejection, type Rejection } from './errors';
 import type { ShipmentEvent } from './events';
 import type { LifecycleStatus, ShipmentState, ShipmentStatus } from './state';
-import { allowedCommands, nextStatus, TRANSITION_GUARDS, type TableCommandType } from './transitions';
+import { allowedCommands, nextStatus, targetStatus, type TableCommandType } from './transitions';
 
 /**
  * One fact as a system of record reports it. Which optional fields matter depends on `kind`
@@ -110,28 +110,23 @@ function factEvents(fact: ObservedFact, state: ShipmentState): ShipmentEvent[] {
   }
 }
 
-/** The status a fact moves the shipment to. */
+/** The status a fact moves the shipment to: the table's target of the command it is judged as. */
 function factTarget(fact: ObservedFact, state: ShipmentState): LifecycleStatus {
-  switch (fact.kind) {
-    case 'Created':
-      return 'Created';
-    case 'LinePicked':
-      return 'Picking';
-    case 'Packed':
-      return 'Packed';
-    case 'Shipped':
-      return 'Shipped';
-    case 'Delivered':
-      return 'Delivered';
-    case 'Cancelled':
-      return 'Cancelled';
-    case 'StatusChanged':
-      return fact.toStatus ?? state.status;
-  }
+  return fact.kind === 'StatusChanged' ? (fact.toStatus ?? state.status) : targetStatus(JUDGED_AS[fact.kind]);
 }
 
-/** A status change is allowed when some cell of the table leads there and its guard holds. */
-function judgeStatusChange(from: LifecycleStatus, to: ShipmentStatus, state: ShipmentState): string | undefined {
+/** What `decide` says of `type` with `data` sent by an operator on `state`: undefined when it would accept it. */
+function refusal(type: TableCommandType, data: object, state: ShipmentState, metadata: CommandMetadata): Rejection | undefined {
+  const asOperator = { type, data, metadata: { ...metadata, role: 'team-lead', expectedVersion: undefined } } as unknown as ShipmentCommand;
+  const decision = decide(asOperator, state);
+  return isRejection(decision) ? decision : undefined;
+}
+
+/**
+ * A status change is allowed when some cell of the table leads there and, when the only cell is
+ * CompletePicking (the one guard a change without data can be held to), `decide` would complete it.
+ */
+function judgeStatusChange(from: LifecycleStatus, to: ShipmentStatus, state: ShipmentState, metadata: CommandMetadata): string | undefined {
   if (from === 'None' || from === to) return undefined;
   const via = allowedCommands(from).filter((type): type is TableCommandType => type !== 'CorrectStatus' && nextStatus(from, type as TableCommandType) === to);
   if (via.length === 0) {
@@ -139,11 +134,7 @@ function judgeStatusChange(from: LifecycleStatus, to: ShipmentStatus, state: Shi
     const onward = reachable.length > 0 ? `from ${from} it leads only to ${reachable.join(', ')}` : `${from} is terminal`;
     return `The state machine has no transition from ${from} to ${to}; ${onward} (a supervisor's StatusCorrected is the only other way).`;
   }
-  if (via.every((type) => type === 'CompletePicking') && state.lines.some((line) => line.picked < line.ordered)) {
-    const missing = state.lines.filter((l) => l.picked < l.ordered).map((l) => `SKU ${l.sku} has ${l.picked} of ${l.ordered} picked`);
-    return `${from} → ${to} is allowed ${TRANSITION_GUARDS.CompletePicking}: ${missing.join(', ')}.`;
-  }
-  return undefined;
+  return via.every((type) => type === 'CompletePicking') ? refusal('CompletePicking', {}, state, metadata)?.reason : undefined;
 }
 
 /** The rule `fact` breaks when it happened on a shipment in `status`, or undefined. */
@@ -151,16 +142,13 @@ function judge(fact: ObservedFact, state: ShipmentState, metadata: CommandMetada
   const fromStatus = state.status;
   const transition = `${fromStatus} → ${factTarget(fact, state)}`;
   if (fact.kind === 'StatusChanged') {
-    const rule = fact.toStatus ? judgeStatusChange(fromStatus, fact.toStatus, state) : undefined;
+    const rule = fact.toStatus ? judgeStatusChange(fromStatus, fact.toStatus, state, metadata) : undefined;
     return rule ? { code: 'INVALID_TRANSITION', rule, fromStatus, transition } : undefined;
   }
   // A fact about a shipment Waybill never saw starts it: the source created it where Waybill could not see.
   if (fromStatus === 'None' && fact.kind !== 'Created') return undefined;
-  const type = JUDGED_AS[fact.kind];
-  const data = { ...fact, ...(fact.kind === 'Created' ? fact.order : {}) };
-  const asOperator = { type, data, metadata: { ...metadata, role: 'team-lead', expectedVersion: undefined } } as unknown as ShipmentCommand;
-  const decision = decide(asOperator, state);
-  if (!isRejection(decision)) return undefined;
+  const decision = refusal(JUDGED_AS[fact.kind], { ...fact, ...(fact.kind === 'Created' ? fact.order : {}) }, state, metadata);
+  if (!decision) return undefined;
   const code = decision.code === 'VALIDATION' || decision.code === 'VERSION_CONFLICT' ? decision.code : 'INVALID_TRANSITION';
   return { code, rule: decision.reason, fromStatus, transition };
 }
