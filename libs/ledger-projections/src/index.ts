@@ -18,7 +18,6 @@ export { MemoryKeyspace, sortZset, type Write, type KeyValue } from './lib/write
 export {
   DEFAULT_SNAPSHOT_EVERY,
   docToEnvelope,
-  isLate,
   keysToRead,
   offsetField,
   planBatch,

@@ -70,6 +70,7 @@ export { decideObservation, type ObservationDecision, type ObservedFact, type Re
 export { decide } from './lib/decide';
 export { evolve } from './lib/evolve';
 export {
+  arrivesLate,
   evolveEnvelope,
   isLateObservation,
   statusAt,

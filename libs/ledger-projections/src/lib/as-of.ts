@@ -1,6 +1,6 @@
-import { evolveEnvelope, initialState, STATE_SHAPE_VERSION, type ShipmentState } from '@waybill/shipment-domain';
+import { arrivesLate, evolveEnvelope, initialState, STATE_SHAPE_VERSION, type ShipmentState } from '@waybill/shipment-domain';
 import type { EventDoc, StateSnapshot } from './documents';
-import { docToEnvelope, isLate } from './project';
+import { docToEnvelope } from './project';
 
 /**
  * The version in effect at `instant`: the highest version whose effective time (the running
@@ -58,7 +58,7 @@ export function placeEvents(events: readonly EventDoc[]): Placed[] {
   return [...events]
     .sort((a, b) => a.version - b.version)
     .map((doc) => {
-      const late = isLate(doc, running);
+      const late = arrivesLate(doc, running);
       running = Math.max(running ?? doc.timestamp, doc.timestamp);
       known = Math.max(known, doc.recordedAt);
       return { doc, at: late ? doc.timestamp : running, knownFrom: known, late };

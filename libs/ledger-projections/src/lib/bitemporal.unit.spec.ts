@@ -1,4 +1,4 @@
-import { evolveEnvelope, initialState } from '@waybill/shipment-domain';
+import { evolveEnvelope, initialState, STATE_SHAPE_VERSION } from '@waybill/shipment-domain';
 import { businessOrderAfter, diffStates, foldOrdered, inEffect, placeEvents } from './as-of';
 import type { EventDoc, ShipmentSummary, StateSnapshot } from './documents';
 import { asEvents, asRecorded, design011, hm, lifecycle, resetOffsets, stored, T0 } from './fixtures.spec';
@@ -140,7 +140,7 @@ describe('as of an instant on the business axis, the recorded axis, or both (des
   it('the reader’s sorted fold after a snapshot equals the brute-force order', () => {
     const { events } = p();
     const [v1, ...rest] = events;
-    const snapshot: StateSnapshot = { shape: 2, version: 1, state: evolveEnvelope(initialState(), docToEnvelope(v1)) };
+    const snapshot: StateSnapshot = { shape: STATE_SHAPE_VERSION, version: 1, state: evolveEnvelope(initialState(), docToEnvelope(v1)) };
     const ordered = businessOrderAfter(rest, new Map([[4, hm(14, 10)]]), hm(14, 0));
     expect(versions(ordered)).toEqual([2, 4, 3]);
     expect(foldOrdered(snapshot, ordered)).toEqual(fold(inEffect(events)));

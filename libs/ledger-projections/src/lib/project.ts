@@ -1,6 +1,6 @@
 import { foldBalance } from '@waybill/accounting-domain';
 import type { ShipmentEventRecord } from '@waybill/contracts';
-import { evolveEnvelope, initialState, isShipmentStatus, STATE_SHAPE_VERSION, type ShipmentEventType } from '@waybill/shipment-domain';
+import { arrivesLate, evolveEnvelope, initialState, isShipmentStatus, STATE_SHAPE_VERSION, type ShipmentEventType } from '@waybill/shipment-domain';
 import { recordToEnvelope } from '@waybill/shipment-messages';
 import type { AccountSummary, EventDoc, LedgerInput, OutcomeDoc, Position, ShipmentSummary, StateSnapshot, TransactionDoc } from './documents';
 import { CorruptReadModelError } from './errors';
@@ -44,15 +44,6 @@ function eventDoc(record: ShipmentEventRecord, position: Position, recordedAt: n
   return { type: record.type as ShipmentEventType, ...record.value, position, recordedAt: recordedAt ?? record.value.timestamp } as EventDoc;
 }
 
-/**
- * Is `doc` an observed fact that arrived late: its business time before the running maximum of the
- * business times recorded before it (`effectiveAt` of the summary it follows)? Only observed facts
- * are placed by their own time; Waybill's own decisions are never late (a clock that stepped back
- * does not move them before an earlier version).
- */
-export function isLate(doc: Pick<EventDoc, 'timestamp' | 'observation'>, effectiveBefore: number | undefined): boolean {
-  return doc.observation != null && effectiveBefore !== undefined && doc.timestamp < effectiveBefore;
-}
 
 /** The domain envelope inside a stored event, for `evolveEnvelope`. */
 export function docToEnvelope(doc: EventDoc) {
@@ -80,7 +71,7 @@ export function projectShipmentEvent(
   const state = evolveEnvelope(before, docToEnvelope(doc));
   const effectiveAt = Math.max(summary?.effectiveAt ?? doc.timestamp, doc.timestamp);
   const recordedAt = Math.max(summary?.recordedAt ?? doc.recordedAt, doc.recordedAt);
-  const late = isLate(doc, summary?.effectiveAt);
+  const late = arrivesLate(doc, summary?.effectiveAt);
   const lateEvents = (summary?.lateEvents ?? 0) + (late ? 1 : 0);
   const next: ShipmentSummary = {
     shipmentId: id,

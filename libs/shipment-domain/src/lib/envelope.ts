@@ -90,10 +90,19 @@ export function statusAt(state: ShipmentState, at: number): LifecycleStatus {
   return status;
 }
 
-/** Is this a fact whose business time is before the last status change Waybill knows of? */
+/**
+ * The one rule for a late fact: an observed one whose business time is before `latestBefore`, the
+ * latest business time of the events recorded before it. Only observed facts are placed by their
+ * own time; Waybill's own decisions are never late (a clock that stepped back does not move one
+ * before an earlier version). The status timeline here and the ledger's business axis both use it.
+ */
+export function arrivesLate(event: { timestamp: number; observation?: unknown }, latestBefore: number | undefined): boolean {
+  return event.observation != null && latestBefore !== undefined && event.timestamp < latestBefore;
+}
+
+/** Is this an observed fact from before the latest business time the shipment has (`arrivesLate`)? */
 export function isLateObservation(state: ShipmentState, envelope: Pick<ShipmentEventEnvelope, 'timestamp' | 'observation'>): boolean {
-  const last = state.statusTimeline?.[state.statusTimeline.length - 1];
-  return envelope.observation !== undefined && last !== undefined && envelope.timestamp < last.at;
+  return arrivesLate(envelope, state.lastEventAt);
 }
 
 function withPeriod(timeline: readonly StatusPeriod[], period: StatusPeriod): StatusPeriod[] {
@@ -108,7 +117,7 @@ function withPeriod(timeline: readonly StatusPeriod[], period: StatusPeriod): St
  * version, aggregate id and time from the envelope, which is the record of what happened. The
  * status follows business time: a late observed fact is placed in the status timeline where it
  * happened, and the running status stays what the latest fact made it. Waybill's own decisions are
- * never late: they count from the later of their own time and the last period's.
+ * never late: they count from the later of their own time and the latest business time before them.
  */
 export function evolveEnvelope(state: ShipmentState, envelope: ShipmentEventEnvelope): ShipmentState {
   const next = evolve(state, toEvent(envelope));
@@ -116,14 +125,15 @@ export function evolveEnvelope(state: ShipmentState, envelope: ShipmentEventEnve
   const stamped: ShipmentState = { ...next, version };
   if (typeof envelope.aggregateId === 'string') stamped.shipmentId = envelope.aggregateId;
   if (Number.isFinite(envelope.timestamp)) {
-    stamped.lastEventAt = envelope.timestamp;
+    const latestBefore = state.lastEventAt ?? -Infinity;
+    stamped.lastEventAt = Math.max(latestBefore, envelope.timestamp);
     const timeline = state.statusTimeline ?? [];
     const last = timeline[timeline.length - 1];
     if (isLateObservation(state, envelope)) {
       stamped.statusTimeline = withPeriod(timeline, { at: envelope.timestamp, status: next.status });
       stamped.status = state.status;
     } else if (last === undefined || last.status !== next.status) {
-      stamped.statusTimeline = withPeriod(timeline, { at: Math.max(envelope.timestamp, last?.at ?? -Infinity), status: next.status });
+      stamped.statusTimeline = withPeriod(timeline, { at: Math.max(envelope.timestamp, latestBefore), status: next.status });
     }
   }
   return stamped;

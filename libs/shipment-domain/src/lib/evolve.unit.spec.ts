@@ -19,8 +19,8 @@ describe('initialState', () => {
     expect(initialState()).not.toBe(initialState());
   });
 
-  it('is shape version 2 (the status timeline)', () => {
-    expect(STATE_SHAPE_VERSION).toBe(2);
+  it('is shape version 3 (the status timeline; lastEventAt the latest business time)', () => {
+    expect(STATE_SHAPE_VERSION).toBe(3);
   });
 });
 

@@ -156,7 +156,7 @@ function judge(fact: ObservedFact, state: ShipmentState, metadata: CommandMetada
 /**
  * Decides what recording one observed fact means: always events (a fact already happened and is
  * never refused), marked with its source and, when the state machine forbids it, the rule it
- * broke. A late fact (business time before the last status change known) is judged against the
+ * broke. A late fact (`arrivesLate`: before the latest business time the shipment has) is judged against the
  * status in effect when it happened. Pure and total, like `decide`; the fact must have passed
  * `validateObservedFact`.
  */

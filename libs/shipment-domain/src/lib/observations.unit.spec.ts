@@ -131,6 +131,16 @@ describe('Late facts: the status follows business time', () => {
     expect(isLateObservation(record([createdAt, pickedAt]).state, { timestamp: releasedAt.metadata.now, observation: { source: 's', sourceId: 'x', observedBy: 'y' } })).toBe(true);
   });
 
+  it('calls a fact late by the latest business time of any event, as the ledger’s business axis does, so the running status and the business-order fold agree', () => {
+    // Picking since 14:10, a second pick at 14:20 (no new status), then a pack reported for 14:15.
+    const facts = [createdAt, releasedAt, pickedAt, observed({ kind: 'LinePicked', sku: 'SKU-B', quantity: 1 }, T14 + 20 * MINUTE), observed({ kind: 'Packed', packageCount: 1 }, T14 + 15 * MINUTE)];
+    const { state, envelopes } = record(facts);
+    expect(state.status).toBe('Picking');
+    const businessOrder = [...envelopes].sort((a, b) => a.timestamp - b.timestamp || a.version - b.version);
+    expect(businessOrder.reduce(evolveEnvelope, initialState()).status).toBe(state.status);
+    expect(envelopes[4].observation?.violation).toMatchObject({ fromStatus: 'Picking', transition: 'Picking → Packed' });
+  });
+
   it('never treats Waybill\'s own decision as late, even with a clock behind the source\'s', () => {
     const { state } = record([createdAt, pickedAt]);
     const own = toEnvelopes({ metadata: meta({ commandId: 'own-1', now: T14 + MINUTE }) }, [{ type: 'PickingCompleted', data: {} }], state);

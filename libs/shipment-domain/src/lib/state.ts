@@ -23,7 +23,7 @@ export type LifecycleStatus = ShipmentStatus | 'None';
  * The shape of `ShipmentState`. Bump it whenever `ShipmentState` or `evolve` changes meaning, so
  * snapshots written by an older shape are rebuilt from events instead of trusted.
  */
-export const STATE_SHAPE_VERSION = 2;
+export const STATE_SHAPE_VERSION = 3;
 
 /** One order line as the aggregate tracks it: how many were ordered and how many are picked. */
 export interface LineState {
@@ -56,7 +56,7 @@ export interface ShipmentState {
   cancelReason?: string;
   /** Set only when folding envelopes (`evolveEnvelope`): bare events carry no aggregate id. */
   shipmentId?: string;
-  /** Epoch ms of the last applied envelope; set only by `evolveEnvelope`. */
+  /** Epoch ms: the latest business time among the envelopes applied (their running maximum); set only by `evolveEnvelope`. */
   lastEventAt?: number;
   /**
    * Which status was in effect from which business time on, oldest first, adjacent repeats merged

@@ -34,7 +34,7 @@ export interface PlannedRow {
   /** The shipment's running status before and after this row (folded in file order). */
   fromStatus?: string;
   toStatus?: string;
-  /** The business time is before the last status change known: placed in the timeline, the status stays. */
+  /** The business time is before the latest one the shipment has (`arrivesLate`): placed in the timeline, the status stays. */
   late?: boolean;
   /** The rule the state machine says this fact breaks (recorded anyway, and alerted). */
   violation?: RuleViolation;
