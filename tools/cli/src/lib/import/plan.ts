@@ -9,7 +9,7 @@ import {
   type RuleViolation,
   type ShipmentState,
 } from '@waybill/shipment-domain';
-import { observationCommandId, observationToCommand } from '@waybill/shipment-messages';
+import { observationToCommand } from '@waybill/shipment-messages';
 import type { ImportRow } from './rows';
 
 /**
@@ -102,7 +102,7 @@ export function planImport(rows: readonly ImportRow[], known: ReadonlyMap<string
     const observation = o as Observation;
     const command = observationToCommand(observation);
     const shipmentId = observation.shipmentId;
-    const key = `${shipmentId}\u0000${observationCommandId(observation.source, observation.sourceId)}`;
+    const key = `${shipmentId}\u0000${command.metadata.commandId}`;
     const firstLine = seen.get(key);
     if (firstLine !== undefined) {
       summary.repeated += 1;
