@@ -1,7 +1,7 @@
 import { TOPICS, type Serde } from '@waybill/contracts';
 import type { Logger, Principal, SerialProducer } from '@waybill/platform';
-import type { FieldError, ObservedFact } from '@waybill/shipment-domain';
-import { observationCommandId, observationProblems, observationRecord, observationTraceId } from '@waybill/shipment-messages';
+import type { ObservedFact } from '@waybill/shipment-domain';
+import { observationProblems, observationRecord, observationToCommand } from '@waybill/shipment-messages';
 import type { CommandResult, ShipmentGateway } from './command-service';
 
 export interface ObservationRequest {
@@ -29,13 +29,13 @@ export class ObservationService {
     },
   ) {}
 
-  async report(request: ObservationRequest): Promise<CommandResult | { kind: 'invalid'; fieldErrors: FieldError[] }> {
+  async report(request: ObservationRequest): Promise<CommandResult> {
     const { principal, shipmentId, fact, occurredAt } = request;
     const observation = observationRecord(fact, shipmentId, occurredAt, principal.id);
     const fieldErrors = observationProblems(observation);
     if (fieldErrors.length) return { kind: 'invalid', fieldErrors };
-    const commandId = observationCommandId(fact.source, fact.sourceId);
-    const traceId = observationTraceId(fact.source, fact.process, fact.sourceId);
+    // The ids the reducer's intake gives this observation: the answer to wait for is that command's.
+    const { commandId, traceId } = observationToCommand(observation).metadata;
     const value = await this.deps.serde.encode(TOPICS.shipmentObservations, 'Observation', observation);
     return this.deps.gateway.submit({
       principal: principal.id,
