@@ -48,52 +48,81 @@ export function progressLine(label: string, p: ReplayProgress): string {
   return `${label}: ${f.percent}% ${number(p.records)} records, ${number(f.recordsPerSecond)} events/s, lag ${number(f.lag)}, ETA ${eta}\n`;
 }
 
+/** What a progress display shows of one sample: the bar's figures and the plain line. */
+export interface ProgressView<S> {
+  /** The bar's cli-progress format, with `{bar}`, `{percentage}`, `{eta_formatted}` and the payload's names. */
+  format: string;
+  total(sample: S): number;
+  done(sample: S): number;
+  payload(sample: S): Record<string, string>;
+  /** The plain line, for logs and pipes. */
+  line(sample: S): string;
+  elapsedMs(sample: S): number;
+}
+
+export interface SampleProgress<S> {
+  update(sample: S): void;
+  /** The last state: draws it and releases the terminal. */
+  stop(sample: S): void;
+}
+
 /**
- * A bar on a terminal (cli-progress on stderr: events/s, lag, ETA), otherwise a plain line on
- * stderr every `intervalMs` and at the end, so a log or CI job shows the replay moving.
+ * A bar on a terminal (cli-progress on stderr), otherwise a plain line on stderr every
+ * `intervalMs` and at the end, so a log or CI job shows the work moving. `firstLineAfterMs` is how
+ * long the plain display waits before its first line (default: `intervalMs`).
  */
-export function progressReporter(io: CliIo, label: string, options: { intervalMs?: number; quiet?: boolean } = {}): ProgressReporter {
+export function sampleProgress<S>(io: CliIo, view: ProgressView<S>, options: { intervalMs?: number; quiet?: boolean; firstLineAfterMs?: number } = {}): SampleProgress<S> {
   if (options.quiet) return { update: () => undefined, stop: () => undefined };
   const tty = io.progressStream;
   if (tty) {
-    const bar = new SingleBar(
-      {
-        stream: tty,
-        format: `${label} {bar} {percentage}% | {records} records | {rate} events/s | lag {lag} | ETA {eta_formatted}`,
-        hideCursor: true,
-        etaBuffer: 50,
-        fps: 5,
-      },
-      Presets.shades_classic,
-    );
+    const bar = new SingleBar({ stream: tty, format: view.format, hideCursor: true, etaBuffer: 50, fps: 5 }, Presets.shades_classic);
     let started = false;
-    const draw = (p: ReplayProgress) => {
-      const f = progressFigures(p);
-      const payload = { records: number(p.records), rate: number(f.recordsPerSecond), lag: number(f.lag) };
+    const draw = (sample: S) => {
+      const total = view.total(sample);
       if (!started) {
-        bar.start(Math.max(1, p.offsetsTotal), 0, payload);
+        bar.start(Math.max(1, total), 0, view.payload(sample));
         started = true;
       }
-      bar.update(p.offsetsTotal === 0 ? 1 : p.offsetsDone, payload);
+      bar.update(total === 0 ? 1 : view.done(sample), view.payload(sample));
     };
     return {
       update: draw,
-      stop(p) {
-        draw(p);
+      stop(sample) {
+        draw(sample);
         bar.stop();
       },
     };
   }
   const intervalMs = options.intervalMs ?? 2_000;
-  let last = -Infinity;
+  let last = (options.firstLineAfterMs ?? intervalMs) - intervalMs;
   return {
-    update(p) {
-      if (p.elapsedMs - last < intervalMs) return;
-      last = p.elapsedMs;
-      io.stderr(progressLine(label, p));
+    update(sample) {
+      const elapsed = view.elapsedMs(sample);
+      if (elapsed - last < intervalMs) return;
+      last = elapsed;
+      io.stderr(view.line(sample));
     },
-    stop(p) {
-      io.stderr(progressLine(label, p));
+    stop(sample) {
+      io.stderr(view.line(sample));
     },
   };
+}
+
+/** A replay's progress (events/s, lag, ETA); the first plain line at the first update. */
+export function progressReporter(io: CliIo, label: string, options: { intervalMs?: number; quiet?: boolean } = {}): ProgressReporter {
+  return sampleProgress<ReplayProgress>(
+    io,
+    {
+      format: `${label} {bar} {percentage}% | {records} records | {rate} events/s | lag {lag} | ETA {eta_formatted}`,
+      total: (p) => p.offsetsTotal,
+      done: (p) => p.offsetsDone,
+      payload: (p) => {
+        const f = progressFigures(p);
+        return { records: number(p.records), rate: number(f.recordsPerSecond), lag: number(f.lag) };
+      },
+      line: (p) => progressLine(label, p),
+      elapsedMs: (p) => p.elapsedMs,
+    },
+    { ...options, firstLineAfterMs: -Infinity },
+  );
 }

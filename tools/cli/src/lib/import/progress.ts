@@ -1,5 +1,5 @@
-import { Presets, SingleBar } from 'cli-progress';
 import type { CliIo } from '../cli-io';
+import { sampleProgress } from '../progress';
 
 export interface CountProgress {
   update(done: number, total: number): void;
@@ -17,48 +17,25 @@ export function countLine(label: string, unit: string, done: number, total: numb
   return `${label}: ${percent}% ${number(done)} of ${number(total)} ${unit}, ${number(rate)} ${unit}/s, ETA ${eta}\n`;
 }
 
-/**
- * A bar on a terminal (cli-progress on stderr: count, rate, ETA), otherwise a plain line on stderr
- * every `intervalMs` and at the end, so a log or CI job shows the import moving.
- */
+/** A count's progress (rate, ETA), through the CLI's one progress display; the first plain line after `intervalMs`. */
 export function countProgress(io: CliIo, label: string, unit: string, options: { intervalMs?: number; quiet?: boolean } = {}): CountProgress {
-  if (options.quiet) return { update: () => undefined, stop: () => undefined };
   const started = performance.now();
-  const tty = io.progressStream;
-  if (tty) {
-    const bar = new SingleBar(
-      { stream: tty, format: `${label} {bar} {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`, hideCursor: true, etaBuffer: 50, fps: 5 },
-      Presets.shades_classic,
-    );
-    let drawn = false;
-    const draw = (done: number, total: number) => {
-      const elapsed = performance.now() - started;
-      const payload = { rate: number(elapsed > 0 ? Math.round((done / elapsed) * 1000) : 0) };
-      if (!drawn) {
-        bar.start(Math.max(1, total), 0, payload);
-        drawn = true;
-      }
-      bar.update(total === 0 ? 1 : done, payload);
-    };
-    return {
-      update: draw,
-      stop(done, total) {
-        draw(done, total);
-        bar.stop();
-      },
-    };
-  }
-  const intervalMs = options.intervalMs ?? 2_000;
-  let last = 0;
+  const rate = (done: number, elapsedMs: number) => (elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000) : 0);
+  const display = sampleProgress<{ done: number; total: number; elapsedMs: number }>(
+    io,
+    {
+      format: `${label} {bar} {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+      total: (c) => c.total,
+      done: (c) => c.done,
+      payload: (c) => ({ rate: number(rate(c.done, c.elapsedMs)) }),
+      line: (c) => countLine(label, unit, c.done, c.total, c.elapsedMs),
+      elapsedMs: (c) => c.elapsedMs,
+    },
+    options,
+  );
+  const sample = (done: number, total: number) => ({ done, total, elapsedMs: performance.now() - started });
   return {
-    update(done, total) {
-      const elapsed = performance.now() - started;
-      if (elapsed - last < intervalMs) return;
-      last = elapsed;
-      io.stderr(countLine(label, unit, done, total, elapsed));
-    },
-    stop(done, total) {
-      io.stderr(countLine(label, unit, done, total, performance.now() - started));
-    },
+    update: (done, total) => display.update(sample(done, total)),
+    stop: (done, total) => display.stop(sample(done, total)),
   };
 }
