@@ -1,7 +1,6 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect } from 'preact/hooks';
 import './styles.css';
-import { ApiError, request } from './src/api';
 import { dismissFresh, startAlerts, stopAlerts, useAlerts } from './src/alerts-store';
 import { StatusBadge } from './src/components/badges';
 import { AccountPage, AccountsIndex } from './src/pages/accounts';
@@ -12,63 +11,8 @@ import { ShipmentPage } from './src/pages/shipment';
 import { ShipmentsPage } from './src/pages/shipments';
 import { TracePage } from './src/pages/trace';
 import { href, navigate, useRoute, type Route } from './src/router';
-import { loadSession, onSessionChange, saveSession, type Session } from './src/session';
-
-function useSession(): Session | null {
-  const [session, setSession] = useState(loadSession);
-  useEffect(() => onSessionChange(() => setSession(loadSession())), []);
-  return session;
-}
-
-function SignIn() {
-  const [key, setKey] = useState('');
-  const [error, setError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const who = await request<{ principal: string; role: string }>('GET', '/admin/whoami', { key: key.trim() });
-      saveSession({ key: key.trim(), principal: who.principal, role: who.role });
-    } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? 'That key is not valid here.' : `Could not sign in: ${(err as Error).message}`);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <main class="signin" id="main">
-      <form class="card signin-card" onSubmit={submit} aria-labelledby="signin-title">
-        <div class="brand big">
-          <Logo /> Waybill ledger
-        </div>
-        <h1 id="signin-title">Sign in</h1>
-        <p class="muted">Use your API key. It stays in this browser tab only and is sent in a header, never in a URL.</p>
-        <label>
-          API key
-          <input name="apiKey" type="password" autoComplete="off" required value={key} onInput={(e) => setKey(e.currentTarget.value)} autoFocus />
-        </label>
-        {error ? (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        ) : null}
-        <button type="submit" class="primary" disabled={busy || !key.trim()}>
-          {busy ? 'Checking…' : 'Sign in'}
-        </button>
-      </form>
-    </main>
-  );
-}
-
-function Logo() {
-  return (
-    <svg class="logo" viewBox="0 0 24 24" aria-hidden="true">
-      <path d="M3 7l9-4 9 4v10l-9 4-9-4zM3 7l9 4 9-4M12 11v10" />
-    </svg>
-  );
-}
+import { Logo, SignIn, useSession } from './src/components/sign-in';
+import { saveSession, type Session } from './src/session';
 
 const NAV: Array<[string, string, string]> = [
   ['events', '#/events', 'Events'],
@@ -190,7 +134,15 @@ function App() {
     document.title = `${id ? `${id} · ` : ''}${section ? section[0].toUpperCase() + section.slice(1) : 'Events'} · Waybill ledger`;
     window.scrollTo(0, 0);
   }, [route.hash.split('?')[0]]);
-  return session ? <Shell session={session} route={route} /> : <SignIn />;
+  return session ? (
+    <Shell session={session} route={route} />
+  ) : (
+    <SignIn heading="Sign in">
+      <div class="brand big">
+        <Logo /> Waybill ledger
+      </div>
+    </SignIn>
+  );
 }
 
 const mount = document.getElementById('app');

@@ -3,7 +3,8 @@ import { useEffect, useState } from 'preact/hooks';
 import '../styles.css';
 import './ops.css';
 import { ApiError, request } from '../src/api';
-import { loadSession, onSessionChange, saveSession, type Session } from '../src/session';
+import { SignIn, useSession } from '../src/components/sign-in';
+import { saveSession, type Session } from '../src/session';
 
 // The operations view: consumer groups, their members, committed and end offsets and lag per
 // partition, dead letters per `<topic>.dlq`, and each group's last observed rebalance, polled from
@@ -17,39 +18,6 @@ interface Snapshot { generatedAt: string; topicPrefix: string; rebalances: { met
 
 const REFRESH_MS = 2_000;
 const time = (iso: string) => new Date(iso).toLocaleTimeString();
-
-function useSession(): Session | null {
-  const [session, setSession] = useState(loadSession);
-  useEffect(() => onSessionChange(() => setSession(loadSession())), []);
-  return session;
-}
-
-function SignIn() {
-  const [key, setKey] = useState('');
-  const [error, setError] = useState<string | undefined>();
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    try {
-      const who = await request<{ principal: string; role: string }>('GET', '/admin/whoami', { key: key.trim() });
-      saveSession({ key: key.trim(), principal: who.principal, role: who.role });
-    } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? 'That key is not valid here.' : `Could not sign in: ${(err as Error).message}`);
-    }
-  };
-  return (
-    <main class="signin" id="main">
-      <form class="card signin-card" onSubmit={submit} aria-labelledby="signin-title">
-        <h1 id="signin-title">Operations: sign in</h1>
-        <label>
-          API key
-          <input name="apiKey" type="password" autoComplete="off" required value={key} onInput={(e) => setKey(e.currentTarget.value)} autoFocus />
-        </label>
-        {error ? <p class="error" role="alert">{error}</p> : null}
-        <button type="submit" class="primary" disabled={!key.trim()}>Sign in</button>
-      </form>
-    </main>
-  );
-}
 
 function Lag({ lag }: { lag: string | null }) {
   if (lag === null) return <span class="muted">-</span>;
@@ -176,7 +144,7 @@ function Operations({ session }: { session: Session }) {
 
 function App() {
   const session = useSession();
-  return session ? <Operations session={session} /> : <SignIn />;
+  return session ? <Operations session={session} /> : <SignIn heading="Operations: sign in" />;
 }
 
 const root = document.getElementById('app');
