@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, signInToAdmin } from '../support/browser';
 import { call, key, newShipment, pipeline, root, type Pipeline } from '../support/pipeline';
 
 // The admin page (/admin on the ledger) in real headless Chromium, against a private pipeline:
@@ -8,7 +9,6 @@ import { call, key, newShipment, pipeline, root, type Pipeline } from '../suppor
 // Screenshots of every page go to test-output/screenshots/ (git-ignored).
 
 const SHOTS = join(root, 'test-output', 'screenshots');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 type App = Awaited<ReturnType<Pipeline['start']>>;
 
@@ -56,12 +56,7 @@ describe('the ledger admin page', () => {
 
   const shot = (name: string, target: Page = page) => target.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
-  async function signIn(target: Page, apiKey: string) {
-    await target.goto(`${ledger.url}/admin/`);
-    await target.getByLabel('API key').fill(apiKey);
-    await target.getByRole('button', { name: 'Sign in' }).click();
-    await target.getByTestId('whoami').waitFor();
-  }
+  const signIn = (target: Page, apiKey: string) => signInToAdmin(target, ledger.url, apiKey);
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -122,7 +117,7 @@ describe('the ledger admin page', () => {
     await ledgerHas(id('X'), 1);
     await ledgerHas(id('3b'), 2);
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
     page.on('pageerror', (err) => browserErrors.push(String(err)));

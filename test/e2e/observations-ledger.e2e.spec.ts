@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, signInToAdmin } from '../support/browser';
 import type { Observation } from '@waybill/contracts';
 import { call, key, pipeline, root, type Pipeline } from '../support/pipeline';
 
@@ -11,7 +12,6 @@ import { call, key, pipeline, root, type Pipeline } from '../support/pipeline';
 // business time, reported (so recorded) in the order 14:00, 14:05, 14:35, 14:10.
 
 const SHOTS = join(root, 'test-output', 'screenshots');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const DAY = Date.parse('2025-03-03T00:00:00.000Z');
 const hm = (h: number, m: number) => DAY + (h * 60 + m) * 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -119,7 +119,7 @@ describe('observations on the ledger: two time axes, violations, alerts and the 
     }
     events = (await call(ledger, 'GET', `/shipments/${shipment}/events`, { role: 'viewer' })).body.items;
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
     page = await context.newPage();
     page.on('pageerror', (err) => browserErrors.push(String(err)));
@@ -217,10 +217,7 @@ describe('observations on the ledger: two time axes, violations, alerts and the 
 
   describe('on /admin', () => {
     beforeAll(async () => {
-      await page.goto(`${ledger.url}/admin/`);
-      await page.getByLabel('API key').fill(key('supervisor'));
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByTestId('whoami').waitFor();
+      await signInToAdmin(page, ledger.url, key('supervisor'));
     });
 
     it('shows the violating observed event as a violation row, with its rule and previous event', async () => {

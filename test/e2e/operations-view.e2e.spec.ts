@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, signInToAdmin } from '../support/browser';
 import { runKafkaTool } from '@waybill/devstack';
 import { call, key, newShipment, pipeline, root, type Pipeline } from '../support/pipeline';
 
@@ -10,7 +11,6 @@ import { call, key, newShipment, pipeline, root, type Pipeline } from '../suppor
 // lag behind; an undecodable record on shipment.events leaves a dead letter.
 
 const SHOTS = join(root, 'test-output', 'screenshots');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TOOL = 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand';
 
 type App = Awaited<ReturnType<Pipeline['start']>>;
@@ -70,7 +70,7 @@ describe('the operations view', () => {
     await producer.connect();
     await producer.send({ topic: p.topics.shipmentEvents, messages: [{ key: `OPS${tag}-1`, value: Buffer.from('not an avro record') }] });
     await producer.disconnect();
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await (await browser.newContext()).newPage();
   }, 180_000);
 
@@ -114,9 +114,7 @@ describe('the operations view', () => {
     expect(snapshot.rebalances.method).toMatch(/^observed: the groups are described every 300 ms/);
 
     // The page, signed in on /admin and opened from its link.
-    await page.goto(`${ledger.url}/admin/`);
-    await page.getByLabel('API key').fill(key('supervisor'));
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInToAdmin(page, ledger.url, key('supervisor'));
     await page.getByTestId('ops-link').click();
     await page.waitForURL(/\/admin\/ops\/$/);
     const card = page.locator(`[data-testid="ops-group"][data-group="${reducerGroup}"]`);

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, signInToAdmin } from '../support/browser';
 import { call, key, pipeline, root, type Pipeline } from '../support/pipeline';
 
 // `npm run demo -- --story` (tools/demo/story.mjs) on a private pipeline: the go-live story of
@@ -11,7 +12,6 @@ import { call, key, pipeline, root, type Pipeline } from '../support/pipeline';
 type App = Awaited<ReturnType<Pipeline['start']>>;
 
 const SHOTS = join(root, 'test-output', 'screenshots');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 function story(handler: App, ledger: App): Promise<string> {
@@ -44,13 +44,10 @@ describe('the go-live story (npm run demo -- --story)', () => {
     ledger = await p.start('ledger', { SHIPMENT_HANDLER_URL: handler.url });
 
     // A supervisor has the page open on the shipment list while the old system's feed comes in.
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.on('pageerror', (err) => browserErrors.push(String(err)));
-    await page.goto(`${ledger.url}/admin/`);
-    await page.getByLabel('API key').fill(key('supervisor'));
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByTestId('whoami').waitFor();
+    await signInToAdmin(page, ledger.url, key('supervisor'));
     await page.goto(`${ledger.url}/admin/#/shipments`);
     const toast = page
       .waitForFunction(() => document.querySelector('[data-testid="alert-toast"]')?.textContent?.includes('Walter Chin'), undefined, { timeout: 60_000, polling: 'raf' })

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { DEMO_KEYS, apiKeysSpec } from '@waybill/devstack';
 import { authenticate, hashApiKey, parseApiKeys, ROLES } from '@waybill/platform';
 import { key, newShipment, pipeline, root, type Pipeline } from '../support/pipeline';
@@ -15,7 +16,6 @@ import { eventually, expectClientError, InjectionReport, rawHttp, securityHeader
 // script-bearing event data as text without running it.
 
 const report = new InjectionReport('security: what was injected and what was checked');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 type Caller = RoleName | 'no key' | 'unknown key';
 const CALLERS: readonly Caller[] = ['no key', 'unknown key', ...ROLE_COLUMNS];
 const label = (caller: Caller) => caller.replace(/ /g, '-');
@@ -483,7 +483,7 @@ describe('security: permissions, keys, rate limits, headers, script injection', 
       await ledgerHas('/shipments/SEC-XSS-2', (a) => a.status === 200 && a.json.status === 'Packed');
       await eventually('the payment with markup on ACC-SEC', () => send(apps.ledger, 'GET', '/accounts/ACC-SEC/transactions?limit=200', { role: 'viewer' }), (a) => a.json?.items?.some((t: { reason: string }) => t.reason === P.reference));
 
-      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+      browser = await launchChromium();
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       // Record any CSP violation: an attempt to run injected script would show up here even though
       // the policy blocks it.
