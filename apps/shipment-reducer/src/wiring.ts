@@ -34,6 +34,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     metrics,
     maxBatchSize: config.MAX_BATCH_SIZE,
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+    members: config.REDUCER_CONSUMERS,
     sessionTimeout: config.SESSION_TIMEOUT_MS,
     onCrash,
   });

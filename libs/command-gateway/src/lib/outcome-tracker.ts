@@ -66,6 +66,9 @@ export class OutcomeTracker<T> {
     await consumer.connect();
     await consumer.subscribe({ topic: this.options.topic, fromBeginning: false });
     await consumer.run({
+      // NOTE: every partition's answers go to Redis before their waiters are woken; one partition
+      // at a time would queue twelve Redis round trips behind each other in every fetch round.
+      partitionsConsumedConcurrently: 12,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset }) => {
         // NOTE: judged by the transaction markers, not kafkajs's read_committed filter, which can
