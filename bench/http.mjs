@@ -27,6 +27,7 @@ import { Pool } from 'undici';
 import { startPostgres } from './lib/postgres.mjs';
 import { runTimes, writeResult } from './lib/results.mjs';
 import { latencySummary, round, table } from './lib/stats.mjs';
+import { CHUNK_METRIC, CHUNK_PHASES, REQUEST_METRIC, REQUEST_PHASES, ordered, phaseDelta, scrapeHistograms } from './lib/phases.mjs';
 import { COMMANDS_PER_SHIPMENT, STEPS, shipmentCommand, shipmentFacts } from './lib/workload.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -39,6 +40,10 @@ const require = createRequire(import.meta.url);
 const SETTINGS = {
   seconds: { env: 'BENCH_HTTP_SECONDS', type: 'number', default: 20, quick: 4, help: 'measured seconds per point' },
   'warmup-seconds': { env: 'BENCH_HTTP_WARMUP_SECONDS', type: 'number', default: 5, quick: 2, help: 'seconds per point before measuring (same load, samples dropped)' },
+  'stable-window-seconds': { env: 'BENCH_HTTP_STABLE_WINDOW_SECONDS', type: 'number', default: 5, quick: 2, help: 'before the first point, each system runs 16 clients in windows of this long until warm (see --stable-*)' },
+  'stable-min-seconds': { env: 'BENCH_HTTP_STABLE_MIN_SECONDS', type: 'number', default: 30, quick: 4, help: 'warm-up lasts at least this long' },
+  'stable-max-seconds': { env: 'BENCH_HTTP_STABLE_MAX_SECONDS', type: 'number', default: 120, quick: 8, help: 'warm-up lasts at most this long (the JSON says whether it settled)' },
+  'stable-tolerance': { env: 'BENCH_HTTP_STABLE_TOLERANCE', type: 'number', default: 0.1, help: 'warm when three consecutive windows\' throughputs are within this fraction of their mean' },
   clients: { env: 'BENCH_HTTP_CLIENTS', type: 'string', default: '1,16,64', help: 'closed-loop points: concurrent clients (one keep-alive connection each)' },
   rates: { env: 'BENCH_HTTP_RATES', type: 'string', default: '116,1000,half', help: 'open-loop points: commands/s; "half" = half the best closed-loop throughput of that system' },
   'open-connections': { env: 'BENCH_HTTP_OPEN_CONNECTIONS', type: 'number', default: 256, help: 'keep-alive connections the open-loop pool may open' },
@@ -310,10 +315,20 @@ async function measureSystem(target, settings, progress) {
   const points = [];
   const withReducer = async (run) => {
     const before = target.reducer ? await reducerSnapshot(target.reducer, target.headers) : null;
+    const phasesBefore = target.reducer ? await scrapeHistograms(target.reducer, target.headers, [CHUNK_METRIC]) : null;
+    const requestBefore = target.reducer ? await scrapeHistograms(target.url, target.headers, [REQUEST_METRIC]) : null;
     const p = await run();
-    if (target.reducer) p.reducer = reducerDelta(before, await reducerSnapshot(target.reducer, target.headers));
+    if (target.reducer) {
+      p.reducer = reducerDelta(before, await reducerSnapshot(target.reducer, target.headers));
+      // Where the time went, hop by hop (bench/README.md "Where the time goes").
+      p.reducerPhases = ordered(phaseDelta(phasesBefore, await scrapeHistograms(target.reducer, target.headers, [CHUNK_METRIC]), CHUNK_METRIC, { where: { topic: 'shipment.commands' } }), CHUNK_PHASES);
+      p.handlerPhases = ordered(phaseDelta(requestBefore, await scrapeHistograms(target.url, target.headers, [REQUEST_METRIC]), REQUEST_METRIC), REQUEST_PHASES);
+    }
     return p;
   };
+  progress.step(`${target.name}: warming up (16 clients, ${settings.stableWindowSeconds} s windows, until stable or ${settings.stableMaxSeconds} s)`);
+  const warmup = await warmUntilStable(target, settings, progress);
+  progress.done(`${target.name}: warm after ${warmup.seconds} s (${warmup.settled ? 'settled' : 'not settled'}; windows ${warmup.windows.join(', ')} commands/s)`);
   for (const clients of settings.clients) {
     progress.step(`${target.name}: ${clients} client(s), closed loop, ${settings.warmupSeconds}+${settings.seconds} s`);
     const p = await withReducer(() => closedLoop(target, { clients, settings, runTag: `${target.tag}-c${clients}` }));
@@ -330,7 +345,28 @@ async function measureSystem(target, settings, progress) {
     points.push(p);
     progress.done(`${target.name}: ${label}: ${p.throughputPerSecond}/s, p50 ${p.p50Ms} p99 ${p.p99Ms} ms, errors ${p.errors}`);
   }
-  return { url: target.url, maxPerSecond, points };
+  return { url: target.url, warmup, maxPerSecond, points };
+}
+
+/**
+ * Cold start costs both systems (JIT, connection pools, Kafka's and PostgreSQL's caches): both
+ * were ~2x slower for their first 20-40 s. Before any point, run 16 closed-loop clients in windows
+ * until three consecutive windows agree within the tolerance (and at least the minimum time).
+ */
+async function warmUntilStable(target, settings, progress) {
+  const windows = [];
+  const started = performance.now();
+  let settled = false;
+  for (let n = 0; ; n++) {
+    const p = await closedLoop(target, { clients: 16, settings: { ...settings, warmupSeconds: 0, seconds: settings.stableWindowSeconds }, runTag: `${target.tag}-warm${n}` });
+    windows.push(p.throughputPerSecond);
+    progress.update(`${target.name} warm-up: ${windows.join(', ')} commands/s`);
+    const elapsed = (performance.now() - started) / 1000;
+    const last = windows.slice(-3);
+    const mean = last.reduce((a, b) => a + b, 0) / last.length;
+    settled = last.length === 3 && mean > 0 && last.every((x) => Math.abs(x - mean) <= settings.stableTolerance * mean);
+    if ((settled && elapsed >= settings.stableMinSeconds) || elapsed >= settings.stableMaxSeconds) return { seconds: round(elapsed, 1), settled, windows };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from './lib/postgres.mjs';
 import { latencySummary, rates, round, table } from './lib/stats.mjs';
+import { CHUNK_METRIC, CHUNK_PHASES, CHUNK_SIZE_METRIC, ordered, phaseDelta, scrapeHistograms } from './lib/phases.mjs';
 import { waitFor, watchTopic } from './lib/watch.mjs';
 import { COMMANDS_PER_SHIPMENT, shipmentCommand, shipmentFacts } from './lib/workload.mjs';
 import { runTimes, writeResult } from './lib/results.mjs';
@@ -45,8 +46,10 @@ const SETTINGS = {
   'fast-retry-ms': { env: 'BENCH_FAST_RETRY_MS', type: 'number', default: 10, help: 'kafkajs initialRetryTime of transactionalFastRetry (kafkajs default: 300)' },
   'partitions-concurrently': { env: 'BENCH_PARTITIONS_CONCURRENTLY', type: 'number', default: 4, help: 'partitions processed at once by the passthrough (the reducer\'s default)' },
   commands: { env: 'BENCH_COMMANDS', type: 'number', default: 60_000, quick: 12_000, help: 'commands pre-filled for the reducer throughput run (rounded to whole shipments of 6)' },
-  'latency-seconds': { env: 'BENCH_LATENCY_SECONDS', type: 'number', default: 10, quick: 4, help: 'length of the paced latency run' },
-  'latency-rate': { env: 'BENCH_LATENCY_RATE', type: 'number', default: 0, help: 'commands/s of the latency run; 0 = half the measured sustained rate' },
+  'latency-seconds': { env: 'BENCH_LATENCY_SECONDS', type: 'number', default: 15, quick: 4, help: 'measured length of each paced latency point' },
+  'latency-rate': { env: 'BENCH_LATENCY_RATE', type: 'number', default: 0, help: 'one latency point at this rate instead of --latency-rates; 0 = use --latency-rates' },
+  'latency-rates': { env: 'BENCH_LATENCY_RATES', type: 'string', default: '116,1000,half', help: 'latency points: commands/s, "half" = half the measured sustained rate' },
+  'latency-warmup-seconds': { env: 'BENCH_LATENCY_WARMUP_SECONDS', type: 'number', default: 5, quick: 2, help: 'each latency point first runs this long at its rate, samples dropped' },
   'emmett-shipments': { env: 'BENCH_EMMETT_SHIPMENTS', type: 'number', default: 1_500, quick: 300, help: 'shipments (x6 appends) per Emmett mode' },
   'emmett-concurrency': { env: 'BENCH_EMMETT_CONCURRENCY', type: 'number', default: 16, help: 'shipments in flight at once on Emmett' },
   'pg-synchronous-commit': { env: 'BENCH_PG_SYNCHRONOUS_COMMIT', type: 'string', default: 'on', help: 'PostgreSQL synchronous_commit (on = its default)' },
@@ -71,6 +74,12 @@ function usage() {
 const TARGETS = {
   sustainedCommandsPerSecond: 5_000,
   fractionOfPassthrough: 0.5,
+  // issue 17 ("Fast at the door")
+  sustainedCommandsPerSecondIssue17: 12_000,
+  fractionOfReducerShapedPassthrough: 0.8,
+  p99MsAt116: 25,
+  p99MsAt1000: 50,
+  p99MsAtHalf: 200,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -382,7 +391,7 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
   // Outcomes, matched by commandId; the watcher runs through both phases.
   const expected = new Map(); // commandId → { phase, scheduledAt }
   for (const p of prefill) expected.set(p.commandId, { phase: 'throughput' });
-  const seen = { throughput: [], latency: [], latencyMs: [], accepted: 0, rejected: 0, unknown: 0, firstRejection: null, undecodable: 0 };
+  const seen = { throughput: [], accepted: 0, rejected: 0, unknown: 0, firstRejection: null, undecodable: 0 };
   const watcher = await watchTopic(kafka, TOPICS.shipmentOutcomes, async (message, _p, at) => {
     let outcome;
     try {
@@ -406,8 +415,9 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
     }
     if (mine.phase === 'throughput') seen.throughput.push(at);
     else {
-      seen.latency.push(at);
-      seen.latencyMs.push(at - mine.scheduledAt);
+      mine.samples.arrived++;
+      mine.samples.latencyMs.push(at - mine.scheduledAt);
+      mine.samples.visibleAfterDecideMs.push(Math.max(0, Date.now() - Number(message.timestamp)));
     }
   });
 
@@ -437,22 +447,12 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
   let died;
   child.once('exit', (code, signal) => (died = `reducer exited (${code ?? signal}):\n${tail(logFile)}`));
   const timeoutMs = settings.phaseTimeoutSeconds * 1000;
-  try {
-    // (a) throughput
-    const ticker = setInterval(() => progress.update(`${seen.throughput.length}/${K} outcomes`), 500);
-    try {
-      await waitFor(() => seen.throughput.length >= K, { timeoutMs, what: 'reducer throughput', failed: () => died });
-    } finally {
-      clearInterval(ticker);
-    }
-    const throughput = { ...rates(seen.throughput, started), commands: K };
-    progress.done(`reducer: ${throughput.sustainedPerSecond} commands/s sustained, ${throughput.overallPerSecond}/s over ${throughput.wallSeconds} s from process start`);
-
-    // (b) latency at half that rate, paced from scheduled send times (no coordinated omission)
-    const rate = settings.latencyRate > 0 ? settings.latencyRate : Math.max(1, Math.floor(throughput.sustainedPerSecond / 2));
-    const total = Math.max(COMMANDS_PER_SHIPMENT, Math.round((rate * settings.latencySeconds) / COMMANDS_PER_SHIPMENT) * COMMANDS_PER_SHIPMENT);
+  /** Produces new shipments' commands at `rate`/s for `seconds`; resolves when every outcome is visible. */
+  const paced = async ({ rate, seconds, phase, tag }) => {
+    const total = Math.max(COMMANDS_PER_SHIPMENT, Math.round((rate * seconds) / COMMANDS_PER_SHIPMENT) * COMMANDS_PER_SHIPMENT);
+    if (seconds <= 0) return null;
     const latShipments = total / COMMANDS_PER_SHIPMENT;
-    progress.step(`latency: ${total} commands at ${rate}/s (${settings.latencySeconds} s)`);
+    progress.step(`${phase}: ${total} commands at ${rate}/s (${seconds} s)`);
     // Shipments interleave in blocks of ~0.1 s of commands; a shipment's commands stay in order.
     const blockShipments = Math.max(1, Math.ceil(rate / 10 / COMMANDS_PER_SHIPMENT));
     const schedule = [];
@@ -462,7 +462,7 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
         ...(await encodeCommands({
           serde,
           messages: mapping,
-          runTag: `${runTag}-lat`,
+          runTag: tag,
           firstShipment: first,
           shipments: Math.min(blockShipments, latShipments - first),
           topic: TOPICS.shipmentCommands,
@@ -471,9 +471,9 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
       );
     }
     const t0 = performance.now() + Math.max(0, t0Wall - Date.now());
-    schedule.forEach((s, i) => expected.set(s.commandId, { phase: 'latency', scheduledAt: t0 + (i * 1000) / rate }));
+    const samples = { latencyMs: [], visibleAfterDecideMs: [], arrived: 0 };
+    schedule.forEach((s, i) => expected.set(s.commandId, { phase, samples, scheduledAt: t0 + (i * 1000) / rate }));
     let issued = 0;
-    let sending = Promise.resolve();
     let sendError;
     const sendLoop = async () => {
       // One send at a time, carrying every command that came due meanwhile.
@@ -489,26 +489,76 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
       }
     };
     await sleep(Math.max(0, t0 - performance.now()));
-    sending = sendLoop().catch((err) => (sendError = err));
-    const ticker2 = setInterval(() => progress.update(`${issued} sent, ${seen.latency.length} outcomes`), 500);
+    const sending = sendLoop().catch((err) => (sendError = err));
+    const ticker = setInterval(() => progress.update(`${issued} sent, ${samples.arrived} outcomes`), 500);
     try {
-      await waitFor(() => seen.latency.length >= total || sendError !== undefined, { timeoutMs: settings.latencySeconds * 1000 + timeoutMs, what: 'reducer latency', failed: () => died });
+      await waitFor(() => samples.arrived >= total || sendError !== undefined, { timeoutMs: seconds * 1000 + timeoutMs, what: `reducer ${phase} at ${rate}/s`, failed: () => died });
     } finally {
-      clearInterval(ticker2);
+      clearInterval(ticker);
     }
     await sending;
     if (sendError) throw sendError;
     const lastScheduled = t0 + ((total - 1) * 1000) / rate;
-    const latency = {
+    return {
       targetRatePerSecond: rate,
       achievedRatePerSecond: round(total / ((lastScheduled - t0) / 1000 || 1), 0),
       commands: total,
-      seconds: settings.latencySeconds,
-      ...latencySummary(seen.latencyMs),
+      seconds,
+      ...latencySummary(samples.latencyMs),
       measuredFrom: 'scheduled send time',
       measuredTo: 'outcome visible to a read_committed consumer',
+      // The outcome record's timestamp (set by the reducer when it decided) → visible to the watcher:
+      // the reducer's transaction after deciding, the commit markers, and the watcher's fetch.
+      decidedToVisible: latencySummary(samples.visibleAfterDecideMs),
     };
-    progress.done(`reducer latency at ${rate}/s: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`);
+  };
+  try {
+    // (a) throughput
+    const ticker = setInterval(() => progress.update(`${seen.throughput.length}/${K} outcomes`), 500);
+    try {
+      await waitFor(() => seen.throughput.length >= K, { timeoutMs, what: 'reducer throughput', failed: () => died });
+    } finally {
+      clearInterval(ticker);
+    }
+    const throughput = { ...rates(seen.throughput, started), commands: K };
+    {
+      // The reducer's phases over the whole throughput run (its histograms start empty with it).
+      const snapshot = await scrapeHistograms(`http://127.0.0.1:${port}`, { 'x-api-key': devstack.DEMO_KEYS[0].key }, [CHUNK_METRIC, CHUNK_SIZE_METRIC]);
+      throughput.reducerPhases = ordered(phaseDelta(new Map(), snapshot, CHUNK_METRIC, { where: { topic: TOPICS.shipmentCommands } }), CHUNK_PHASES);
+      const chunks = phaseDelta(new Map(), snapshot, CHUNK_SIZE_METRIC, { by: 'topic' })?.[TOPICS.shipmentCommands];
+      throughput.reducerChunks = chunks ? { chunks: chunks.count, meanChunkMs: chunks.meanMs, commandsPerChunk: round(K / chunks.count, 2) } : null;
+    }
+    progress.done(`reducer: ${throughput.sustainedPerSecond} commands/s sustained, ${throughput.overallPerSecond}/s over ${throughput.wallSeconds} s from process start`);
+
+    // (b) latency at fixed rates, paced from scheduled send times (no coordinated omission); each
+    // point first runs --latency-warmup-seconds at its rate (samples dropped), and the reducer's
+    // own phase histograms are read before and after the measured window.
+    const metricsUrl = `http://127.0.0.1:${port}`;
+    const metricsHeaders = { 'x-api-key': devstack.DEMO_KEYS[0].key };
+    const half = Math.max(1, Math.floor(throughput.sustainedPerSecond / 2));
+    const rateList = settings.latencyRate > 0 ? [settings.latencyRate] : settings.latencyRates.split(',').map((r) => r.trim()).filter(Boolean);
+    const latency = [];
+    let seq = 0;
+    for (const r of rateList) {
+      const rate = r === 'half' ? half : Number(r);
+      if (!(rate > 0)) throw new Error(`--latency-rates: ${r} is not a rate`);
+      const label = r === 'half' ? 'half' : String(rate);
+      const warm = await paced({ rate, seconds: settings.latencyWarmupSeconds, phase: 'warmup', tag: `${runTag}-w${seq}` });
+      void warm;
+      const before = await scrapeHistograms(metricsUrl, metricsHeaders, [CHUNK_METRIC, CHUNK_SIZE_METRIC]);
+      const point = await paced({ rate, seconds: settings.latencySeconds, phase: 'latency', tag: `${runTag}-l${seq}` });
+      const after = await scrapeHistograms(metricsUrl, metricsHeaders, [CHUNK_METRIC, CHUNK_SIZE_METRIC]);
+      seq++;
+      const chunks = phaseDelta(before, after, CHUNK_SIZE_METRIC, { by: 'topic' })?.[TOPICS.shipmentCommands];
+      const entry = {
+        label,
+        ...point,
+        reducerPhases: ordered(phaseDelta(before, after, CHUNK_METRIC, { where: { topic: TOPICS.shipmentCommands } }), CHUNK_PHASES),
+        reducerChunks: chunks ? { chunks: chunks.count, meanChunkMs: chunks.meanMs, commandsPerChunk: round(point.commands / chunks.count, 2) } : null,
+      };
+      latency.push(entry);
+      progress.done(`reducer latency at ${rate}/s: p50 ${entry.p50Ms} ms, p99 ${entry.p99Ms} ms (${entry.reducerChunks?.commandsPerChunk ?? '?'} commands per chunk)`);
+    }
     return {
       ...base,
       reducer: relative(root, entry),
@@ -536,7 +586,41 @@ function evaluateTargets(figures) {
   const reducerShaped = figures.passthrough?.reducerShaped?.sustainedPerSecond ?? null;
   const emmett = figures.emmett?.append?.sustainedPerSecond ?? null;
   const verdict = (measured, threshold, strict = false) => (measured === null || threshold === null ? null : strict ? measured > threshold : measured >= threshold);
+  const points = figures.waybill?.standIn ? [] : (figures.waybill?.latency ?? []);
+  const latencyTarget = (label, threshold, what) => {
+    const p = Array.isArray(points) ? points.find((x) => x.label === label) : undefined;
+    const measured = p?.p99Ms ?? null;
+    return {
+      id: `reducer-p99-at-${label}`,
+      description: `Waybill reducer p99 (ms, scheduled send → outcome visible) at ${what}`,
+      measured,
+      threshold,
+      ratePerSecond: p?.targetRatePerSecond ?? null,
+      achievedPerSecond: p?.achievedRatePerSecond ?? null,
+      p50Ms: p?.p50Ms ?? null,
+      pass: measured === null ? null : measured <= threshold,
+    };
+  };
   return [
+    {
+      id: 'sustained-12000',
+      description: 'issue 17: Waybill sustains at least 12,000 commands/s through the reducer',
+      measured: waybill,
+      threshold: TARGETS.sustainedCommandsPerSecondIssue17,
+      pass: verdict(waybill, TARGETS.sustainedCommandsPerSecondIssue17),
+    },
+    {
+      id: 'reducer-shaped-0.8',
+      description: 'issue 17: Waybill sustains at least 0.8x the kafkajs reducer-shaped passthrough of the same run',
+      measured: waybill !== null && reducerShaped ? round(waybill / reducerShaped, 3) : null,
+      threshold: TARGETS.fractionOfReducerShapedPassthrough,
+      waybillPerSecond: waybill,
+      reducerShapedPerSecond: reducerShaped,
+      pass: waybill === null || !reducerShaped ? null : waybill / reducerShaped >= TARGETS.fractionOfReducerShapedPassthrough,
+    },
+    latencyTarget('116', TARGETS.p99MsAt116, '116 commands/s'),
+    latencyTarget('1000', TARGETS.p99MsAt1000, '1,000 commands/s'),
+    latencyTarget('half', TARGETS.p99MsAtHalf, 'half the sustained rate'),
     {
       id: 'sustained-5000',
       description: 'Waybill sustains at least 5,000 commands/s with transactions on',
@@ -577,7 +661,7 @@ function printTable(result) {
     else {
       if (f.waybill.standIn) rows.push(['(stand-in reducer: tests the hook, NOT Waybill)', '', '', '', '', '']);
       rows.push(['waybill reducer (commands)', fmt(f.waybill.throughput.sustainedPerSecond), fmt(f.waybill.throughput.overallPerSecond), '', '', `${f.waybill.commands} commands, transactions on`]);
-      rows.push([`  latency @ ${f.waybill.latency.targetRatePerSecond}/s`, '', '', fmt(f.waybill.latency.p50Ms), fmt(f.waybill.latency.p99Ms), 'command → outcome']);
+      for (const p of f.waybill.latency) rows.push([`  latency @ ${p.targetRatePerSecond}/s`, '', '', fmt(p.p50Ms), fmt(p.p99Ms), `command → outcome; ${p.reducerChunks?.commandsPerChunk ?? '?'} per chunk`]);
     }
   }
   if (f.passthrough) {

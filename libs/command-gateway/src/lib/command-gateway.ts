@@ -1,5 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import type Redis from 'ioredis';
-import type { Logger } from '@waybill/platform';
+import type { AppMetrics, Logger } from '@waybill/platform';
 import type { IdempotencyRecord, IdempotencyStore } from './idempotency';
 import type { OutcomeTracker, TrackedOutcome } from './outcome-tracker';
 
@@ -40,8 +41,16 @@ export class CommandGateway<T, R extends IdempotencyRecord, P> {
       outcomeWaitMs: number;
       ttlSeconds: number;
       logger: Logger;
+      /** Times each hop of a request (waybill_request_phase_seconds). */
+      metrics?: AppMetrics;
     },
   ) {}
+
+  private observe(phase: string, since: number): number {
+    const now = performance.now();
+    this.deps.metrics?.requestPhaseDuration.observe({ phase }, (now - since) / 1000);
+    return now;
+  }
 
   private pendingKey(commandId: string): string {
     return `${this.deps.keyPrefix}:command:${commandId}`;
@@ -54,10 +63,13 @@ export class CommandGateway<T, R extends IdempotencyRecord, P> {
       if (claim.kind === 'mismatch') return { kind: 'idempotency-mismatch', commandId: claim.record.commandId };
       if (claim.kind === 'replay') return this.wait(claim.record.commandId, this.deps.tracker.expect(claim.record.commandId), pending);
     }
+    const began = performance.now();
     const wait = this.deps.tracker.expect(commandId);
     await this.deps.redis.set(this.pendingKey(commandId), JSON.stringify(pending), 'EX', this.deps.ttlSeconds);
+    let at = this.observe('pending', began);
     try {
       await submission.produce();
+      at = this.observe('produce', at);
     } catch (err) {
       // Not acknowledged. (Had it reached the topic after all, the retry's same id is answered by
       // the decider, never applied twice.)
@@ -65,7 +77,10 @@ export class CommandGateway<T, R extends IdempotencyRecord, P> {
       if (idempotencyKey) await this.deps.idempotency.release(principal, idempotencyKey, commandId).catch(() => undefined);
       throw err;
     }
-    return this.wait(commandId, wait, pending);
+    const submitted = await this.wait(commandId, wait, pending);
+    if (submitted.kind === 'answered') this.observe('answer', at);
+    this.observe('total', began);
+    return submitted;
   }
 
   /** The answer to an earlier command, or whether it is still pending or unknown here. */

@@ -1,6 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
-import { crashWithConsumer, rewindToTime, type Logger } from '@waybill/platform';
+import { crashWithConsumer, rewindToTime, type AppMetrics, type Logger } from '@waybill/platform';
 import { committedMessages } from '@waybill/streams';
 
 /** Where an answer sits on its outcomes topic. */
@@ -28,6 +28,8 @@ export interface OutcomeTrackerOptions<T> {
   onCrash: (err: Error) => void;
   /** The command a record answers and its answer; undefined for a record nobody waits on. */
   read: (value: Buffer) => Promise<{ commandId: string; outcome: T } | undefined>;
+  /** Observes `delivery`: an answer's record timestamp (when it was decided) → here, for answers someone waits on. */
+  metrics?: AppMetrics;
 }
 
 /**
@@ -64,26 +66,32 @@ export class OutcomeTracker<T> {
     await consumer.connect();
     await consumer.subscribe({ topic: this.options.topic, fromBeginning: false });
     await consumer.run({
+      // NOTE: every partition's answers go to Redis before their waiters are woken; one partition
+      // at a time would queue twelve Redis round trips behind each other in every fetch round.
+      partitionsConsumedConcurrently: 12,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset }) => {
         // NOTE: judged by the transaction markers, not kafkajs's read_committed filter, which can
         // hand over an aborted answer after a decider crash (see committedMessages).
         const { messages, complete, resumeAt } = committedMessages(batch);
         const pipeline = this.redis.pipeline();
-        const arrived: Array<{ commandId: string; tracked: TrackedOutcome<T> }> = [];
+        const arrived: Array<{ commandId: string; tracked: TrackedOutcome<T>; timestamp: number }> = [];
         for (const message of messages) {
           try {
             const read = message.value ? await this.options.read(message.value) : undefined;
             if (!read) continue;
             const tracked = { outcome: read.outcome, position: { topic: batch.topic, partition: batch.partition, offset: message.offset } };
             pipeline.set(this.outcomeKey(read.commandId), JSON.stringify(tracked), 'EX', this.options.ttlSeconds);
-            arrived.push({ commandId: read.commandId, tracked });
+            arrived.push({ commandId: read.commandId, tracked, timestamp: Number(message.timestamp) });
           } catch (err) {
             this.logger.warn({ err, topic: batch.topic, partition: batch.partition, offset: message.offset }, 'skipping an answer that does not decode');
           }
         }
         if (arrived.length) await pipeline.exec();
-        for (const { commandId, tracked } of arrived) this.settle(commandId, tracked);
+        const now = Date.now();
+        for (const { commandId, tracked, timestamp } of arrived) {
+          if (this.settle(commandId, tracked)) this.options.metrics?.requestPhaseDuration.observe({ phase: 'delivery' }, Math.max(0, now - timestamp) / 1000);
+        }
         if (complete) resolveOffset(batch.lastOffset());
         else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resumeAt ?? batch.firstOffset() ?? '0' });
       },
@@ -135,7 +143,10 @@ export class OutcomeTracker<T> {
     };
   }
 
-  private settle(commandId: string, tracked: TrackedOutcome<T>): void {
-    for (const resolve of this.waiters.get(commandId) ?? []) resolve(tracked);
+  /** Hands the answer to whoever waits for it here; true when someone did. */
+  private settle(commandId: string, tracked: TrackedOutcome<T>): boolean {
+    const waiting = this.waiters.get(commandId);
+    for (const resolve of waiting ?? []) resolve(tracked);
+    return Boolean(waiting?.size);
   }
 }

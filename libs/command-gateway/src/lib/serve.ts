@@ -69,6 +69,7 @@ export async function serveHandler<T, R extends IdempotencyRecord, P>(options: S
     outcomeWaitMs: config.OUTCOME_WAIT_MS,
     onCrash: options.onCrash,
     logger,
+    metrics,
   });
 
   const { app, authenticated } = createHttpApp({

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
-import { SerialProducer, type Logger } from '@waybill/platform';
+import { SerialProducer, type AppMetrics, type Logger } from '@waybill/platform';
 import { CommandGateway } from './command-gateway';
 import { IdempotencyStore, type IdempotencyRecord } from './idempotency';
 import { OutcomeTracker, type OutcomeTrackerOptions } from './outcome-tracker';
@@ -36,6 +36,7 @@ export async function startHandlerGateway<T, R extends IdempotencyRecord, P>(opt
   outcomeWaitMs: number;
   onCrash: (err: Error) => void;
   logger: Logger;
+  metrics?: AppMetrics;
 }): Promise<HandlerGateway<T, R, P>> {
   const { app, kafka, redis, topicPrefix, ttlSeconds, logger } = options;
   const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -43,7 +44,7 @@ export async function startHandlerGateway<T, R extends IdempotencyRecord, P>(opt
   const tracker = new OutcomeTracker<T>(
     kafka,
     redis,
-    { topic: options.outcomesTopic, groupId: `${keyPrefix}-outcomes-${instanceId}`, keyPrefix, ttlSeconds, replayMs: OUTCOME_REPLAY_MS, onCrash: options.onCrash, read: options.read },
+    { topic: options.outcomesTopic, groupId: `${keyPrefix}-outcomes-${instanceId}`, keyPrefix, ttlSeconds, replayMs: OUTCOME_REPLAY_MS, onCrash: options.onCrash, read: options.read, metrics: options.metrics },
     logger,
   );
   await tracker.start();
@@ -57,6 +58,7 @@ export async function startHandlerGateway<T, R extends IdempotencyRecord, P>(opt
     outcomeWaitMs: options.outcomeWaitMs,
     ttlSeconds,
     logger,
+    metrics: options.metrics,
   });
   return {
     instanceId,

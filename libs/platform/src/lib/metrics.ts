@@ -7,6 +7,12 @@ export interface AppMetrics {
   batchDuration: Histogram<'topic'>;
   /** Where a chunk's time goes: reading states, deciding, and each round trip of its transaction. */
   chunkPhaseDuration: Histogram<'topic' | 'phase'>;
+  /**
+   * Where a front door's command request goes: pending (the pending marker to Redis), produce (the
+   * command to its topic, acknowledged), answer (acknowledged → its outcome in hand), delivery (the
+   * outcome record's timestamp, set when it was decided, → the tracker has it), total (submit → answer).
+   */
+  requestPhaseDuration: Histogram<'phase'>;
 }
 
 /** One registry per app, with process metrics and the consumer figures every consumer reports. */
@@ -39,7 +45,14 @@ export function createMetrics(app: string): AppMetrics {
       name: 'waybill_chunk_phase_seconds',
       help: 'Time of each phase of one chunk: wait (its oldest record, from produced to picked up), read (states from Redis), decide, produce (the outputs), offsets (the consumed offset into the transaction), commit, store (states to Redis)',
       labelNames: ['topic', 'phase'],
-      buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512],
+      buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096],
+      registers: [registry],
+    }),
+    requestPhaseDuration: new Histogram({
+      name: 'waybill_request_phase_seconds',
+      help: 'Time of each hop of a command request at a front door: pending (marker to Redis), produce (command acknowledged), answer (acknowledged to outcome in hand), delivery (outcome decided to outcome in the tracker), total',
+      labelNames: ['phase'],
+      buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048],
       registers: [registry],
     }),
   };

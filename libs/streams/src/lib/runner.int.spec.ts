@@ -96,6 +96,33 @@ describe('runProcessor', () => {
     await expect(runner.stopped).resolves.toBeUndefined();
   });
 
+  it('shares the partitions among several consumers in one process, every command exactly once', async () => {
+    const s = await setup(6);
+    const runner = await start(s, { members: 3 });
+    await runner.ready;
+    const outcomes = await collect(env.kafka, s.topics.outcomes);
+    const events = await collect(env.kafka, s.topics.events);
+    try {
+      const all = makeCommands(600, 18, 'm');
+      await produce(env.kafka, s.topics.commands, all.slice(0, 300));
+      await produce(env.kafka, s.topics.commands, all.slice(300));
+      await outcomes.waitFor((r) => r.length >= all.length, 60_000, 'every outcome');
+      await events.waitFor((r) => r.length >= all.filter((c) => c.op === 'inc').length, 10_000, 'every event');
+      const expected = checkInvariants(all, outcomes.records, events.records);
+      const deadline = Date.now() + 10_000;
+      let states = await storedStates(redis, s.keyPrefix, 6);
+      while ([...expected].some(([k, n]) => states.get(k)?.count !== n) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        states = await storedStates(redis, s.keyPrefix, 6);
+      }
+      for (const [key, n] of expected) expect(states.get(key)).toEqual({ count: n, version: n });
+    } finally {
+      await Promise.all([outcomes.stop(), events.stop()]);
+      await runner.stop();
+    }
+    await expect(runner.stopped).resolves.toBeUndefined();
+  });
+
   it('restores from the changelog when the store keys disappear while running and between runs', async () => {
     const s = await setup();
     const outcomes = await collect(env.kafka, s.topics.outcomes);

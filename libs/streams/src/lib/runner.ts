@@ -47,6 +47,13 @@ export interface RunProcessorOptions<S> {
    * ~13k commands/s at 12 against ~4.5k/s at 3).
    */
   partitionsConsumedConcurrently?: number;
+  /**
+   * Consumers of the group in this process, the partitions shared among them by the group. kafkajs
+   * fetches from a broker again only after every batch of the last fetch is done, so with one
+   * consumer a record arriving during a fetch round waits for the slowest partition's
+   * transactions; with several, only for those of the partitions its consumer shares. Default 1.
+   */
+  members?: number;
   /** Where a group without committed offsets starts. Default true: no command is ever skipped. */
   fromBeginning?: boolean;
   /** Longest a fetch waits for data; also bounds how long stop() waits for an idle fetch. Default 500. */
@@ -113,15 +120,25 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
     outputPartitions = undefined;
     throw error;
   }));
-  const consumer: Consumer = kafka.consumer({
-    groupId,
-    readUncommitted: false,
-    sessionTimeout,
-    heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
-    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
-    allowAutoTopicCreation: false,
-  });
-  const tasks = new Map<number, PartitionTask<S>>();
+  const memberCount = options.members ?? 1;
+  if (!Number.isInteger(memberCount) || memberCount < 1) throw new StreamsConfigError(`members must be a positive integer, got ${memberCount}`);
+  interface Member {
+    consumer: Consumer;
+    /** The tasks of the partitions this consumer was assigned. */
+    tasks: Map<number, PartitionTask<S>>;
+  }
+  const members: Member[] = Array.from({ length: memberCount }, () => ({
+    consumer: kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      sessionTimeout,
+      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
+      maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
+      allowAutoTopicCreation: false,
+    }),
+    tasks: new Map<number, PartitionTask<S>>(),
+  }));
+  const allTasks = () => members.flatMap((m) => [...m.tasks.values()]);
   const failures = new Map<number, number>();
 
   let crashError: Error | undefined;
@@ -136,14 +153,14 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
   ready.catch(() => undefined);
   stopped.catch(() => undefined);
 
-  const dropTask = (partition: number, task: PartitionTask<S>) => {
+  const dropTask = (tasks: Map<number, PartitionTask<S>>, partition: number, task: PartitionTask<S>) => {
     if (tasks.get(partition) === task) tasks.delete(partition);
     void task.dispose();
   };
 
-  const dropAllTasks = async () => {
-    const all = [...tasks.values()];
-    tasks.clear();
+  const dropAllTasks = async (of: readonly Member[] = members) => {
+    const all = of.flatMap((m) => [...m.tasks.values()]);
+    for (const m of of) m.tasks.clear();
     await Promise.all(all.map((task) => task.dispose()));
   };
 
@@ -153,7 +170,7 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
   const stableSeen = new Map<string, bigint>();
   const checkForHangs = async () => {
     const owners = new Map<string, PartitionTask<S>>();
-    for (const task of tasks.values()) if (task.ready && task.producerId) owners.set(task.producerId, task);
+    for (const task of allTasks()) if (task.ready && task.producerId) owners.set(task.producerId, task);
     if (!owners.size) return;
     const offsets = await wire.offsets(await partitionsWritten());
     const held = new Map<PartitionTask<S>, Map<string, number[]>>();
@@ -193,8 +210,8 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
   const shutdown = async () => {
     clearInterval(hangTimer);
     await hangCheck;
-    await consumer.stop().catch(() => undefined);
-    await consumer.disconnect().catch(() => undefined);
+    await Promise.all(members.map(({ consumer }) => consumer.stop().catch(() => undefined)));
+    await Promise.all(members.map(({ consumer }) => consumer.disconnect().catch(() => undefined)));
     await dropAllTasks();
     await admin.disconnect().catch(() => undefined);
     await wire.disconnect();
@@ -219,7 +236,7 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
     return BigInt(entry.offset);
   };
 
-  const backOff = async (partition: number, error: unknown, seekTo: string): Promise<void> => {
+  const backOff = async (consumer: Consumer, partition: number, error: unknown, seekTo: string): Promise<void> => {
     const count = (failures.get(partition) ?? 0) + 1;
     failures.set(partition, count);
     if (count > maxRetries) {
@@ -234,7 +251,7 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
     await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** count)));
   };
 
-  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+  const eachBatchOf = ({ consumer, tasks }: Member) => async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
     if (crashError) throw crashError;
     const { partition } = batch;
     let task = tasks.get(partition);
@@ -272,9 +289,9 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
           return;
         }
       } catch (error) {
-        dropTask(partition, task);
+        dropTask(tasks, partition, task);
         if (isRebalanceError(error)) throw error;
-        return backOff(partition, error, fetchedOffset);
+        return backOff(consumer, partition, error, fetchedOffset);
       }
     }
 
@@ -309,7 +326,7 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
       try {
         result = await task.runChunk(chunk, commitOffset);
       } catch (error) {
-        dropTask(partition, task);
+        dropTask(tasks, partition, task);
         if (error instanceof BadRecordError) {
           crash(error);
           throw error;
@@ -321,7 +338,7 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
           await heartbeat();
           return;
         }
-        return backOff(partition, error, chunk[0].offset);
+        return backOff(consumer, partition, error, chunk[0].offset);
       }
       failures.delete(partition);
       // NOTE: the position moves exactly as far as the commit above; for a cut-short batch the seek
@@ -340,42 +357,51 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
       if (!result.storeWritten) {
         // Kafka has the batch, Redis does not: this task's view is stale, so the next batch of this
         // partition starts with a new task, which restores the missing changelog records.
-        dropTask(partition, task);
+        dropTask(tasks, partition, task);
         return;
       }
       await heartbeat();
     }
   };
 
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const assigned = payload.memberAssignment[inputTopic] ?? [];
-    const revoked = [...tasks.keys()].filter((p) => !assigned.includes(p));
-    // NOTE: rebalance. Every task is dropped, not only revoked ones: while this member was out of
-    // the group another owner may have moved a kept partition on, so each partition starts again
-    // with init (fence, restore, committed offset). The store's offset makes that restore short.
-    logger.info({ assigned, revoked }, 'partitions assigned');
-    void dropAllTasks();
-    resolveReady();
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart) {
-      logger.warn({ error: errorMessage(payload.error) }, 'consumer crashed; kafkajs restarts it');
-      void dropAllTasks();
-      return;
-    }
-    crash(payload.error instanceof Error ? payload.error : new ProcessingFailedError(String(payload.error), { topic: inputTopic }, payload.error));
-  });
+  const joined: Array<Promise<void>> = [];
+  for (const member of members) {
+    const { consumer, tasks } = member;
+    joined.push(new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve())));
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = payload.memberAssignment[inputTopic] ?? [];
+      const revoked = [...tasks.keys()].filter((p) => !assigned.includes(p));
+      // NOTE: rebalance. Every task of this consumer is dropped, not only revoked ones: while it was
+      // out of the group another owner may have moved a kept partition on, so each partition starts
+      // again with init (fence, restore, committed offset). The store's offset makes that restore short.
+      logger.info({ assigned, revoked, member: members.indexOf(member) }, 'partitions assigned');
+      void dropAllTasks([member]);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) {
+        logger.warn({ error: errorMessage(payload.error) }, 'consumer crashed; kafkajs restarts it');
+        void dropAllTasks([member]);
+        return;
+      }
+      crash(payload.error instanceof Error ? payload.error : new ProcessingFailedError(String(payload.error), { topic: inputTopic }, payload.error));
+    });
+  }
+  // Ready when every consumer has joined the group once.
+  void Promise.all(joined).then(() => resolveReady());
 
   await admin.connect();
   await wire.connect();
-  await consumer.connect();
-  await consumer.subscribe({ topic: inputTopic, fromBeginning: options.fromBeginning ?? true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 12,
-    eachBatch,
-  });
+  for (const member of members) {
+    const { consumer } = member;
+    await consumer.connect();
+    await consumer.subscribe({ topic: inputTopic, fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 12,
+      eachBatch: eachBatchOf(member),
+    });
+  }
 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
