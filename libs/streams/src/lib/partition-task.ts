@@ -81,8 +81,10 @@ export class PartitionTask<S> {
     const resolution = await fenceAndResolveHanging({ wire, transactionalId, groupId, partitions: await this.options.outputPartitions(), logger: this.log });
     this.fencedProducerId = resolution.producerId;
     // NOTE: right after a commit the coordinator may still be writing markers and answers the next
-    // transaction's AddPartitionsToTxn with CONCURRENT_TRANSACTIONS; kafkajs's default first retry
-    // (300 ms) would then cap a partition at ~3 transactions/s. Retry fast, back off from there.
+    // transaction's AddPartitionsToTxn with CONCURRENT_TRANSACTIONS. The patched kafkajs asks again
+    // inside its transaction manager (patches/kafkajs+2.2.4.patch); should that give up, a send is
+    // retried here, fast first: kafkajs's default first retry (300 ms) would cap a partition at ~3
+    // transactions/s.
     const producer = kafka.producer({
       transactionalId,
       idempotent: true,
