@@ -11,6 +11,7 @@ export {
   IllegalStateTransitionError,
   BadRecordError,
   ProcessingFailedError,
+  ProcessingStalledError,
   StreamsConfigError,
   isFencingError,
 } from './lib/errors';
