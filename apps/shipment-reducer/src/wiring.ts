@@ -40,6 +40,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     keyPrefix: groupId,
     transactionalIdPrefix: groupId,
     decodeErrorClass: UndecodableMessageError,
+    members: config.REDUCER_CONSUMERS,
   });
   const intakeGroupId = config.TOPIC_PREFIX + INTAKE_GROUP_ID;
   const intake = await runProcessor({

@@ -11,7 +11,6 @@ export {
   IllegalStateTransitionError,
   BadRecordError,
   ProcessingFailedError,
-  ProcessingStalledError,
   StreamsConfigError,
   isFencingError,
 } from './lib/errors';

@@ -79,18 +79,6 @@ export class ProcessingFailedError extends WaybillError {
   }
 }
 
-/**
- * A chunk stayed in hand longer than the runner's stall timeout. The group keeps a member whose
- * lanes are stuck (its heartbeats do not wait for chunks), so the runner crashes instead and
- * leaves the group: Kafka's max.poll.interval.ms, for a loop that fetches while it decides.
- */
-export class ProcessingStalledError extends WaybillError {
-  readonly code = 'STREAMS_PROCESSING_STALLED';
-  constructor(message: string, context: ErrorContext) {
-    super(message, context);
-  }
-}
-
 /** The runner was used in a way it does not support (bad options, no Redis for a store). */
 export class StreamsConfigError extends WaybillError {
   readonly code = 'STREAMS_CONFIG_INVALID';
