@@ -2,7 +2,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
 import Redis from 'ioredis';
 import { TOPICS, deadLetterTopic } from '@waybill/contracts';
 
@@ -17,8 +17,8 @@ interface RunningStack {
 }
 
 /** `npm start` exactly as a person runs it, in its own process group like a terminal job. */
-async function npmStart(dataDir: string): Promise<RunningStack> {
-  const child = spawn('npm', ['start', '--', '--free-ports', '--data-dir', dataDir], {
+async function npmStart(dataDir: string, extraArgs: string[] = []): Promise<RunningStack> {
+  const child = spawn('npm', ['start', '--', '--free-ports', '--data-dir', dataDir, ...extraArgs], {
     cwd: root,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,8 +130,10 @@ describe('npm start', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(survivors(dataDir)).toEqual([]);
 
-    // A second start finds the data where the first left it.
-    const second = await npmStart(dataDir);
+    // A second start finds the data where the first left it, here with two reducers in one group.
+    const second = await npmStart(dataDir, ['--instances', 'shipment-reducer=2']);
+    expect(second.output()).toMatch(/shipment-reducer#2\s*│?\s*http:\/\/127\.0\.0\.1:\d+/);
+    expect(groupMembers(second.child.pid ?? -1).filter((p) => p.args.includes('apps/shipment-reducer/dist/main.js'))).toHaveLength(2);
     expect(second.output()).toContain('topics already exist');
     expect(second.output()).not.toContain('formatting Kafka storage');
     const kafka2 = /kafka:\/\/(127\.0\.0\.1:\d+)/.exec(second.output())![1];
@@ -139,6 +141,15 @@ describe('npm start', () => {
     const admin2 = new Kafka({ brokers: [kafka2], clientId: 'stack-e2e', logLevel: logLevel.NOTHING }).admin();
     await admin2.connect();
     const offsets = await admin2.fetchTopicOffsets(MARKER_TOPIC);
+    // Both reducers are members of the one group, and between them own every partition.
+    let reducerGroup = (await admin2.describeGroups(['shipment-reducer'])).groups[0];
+    for (let i = 0; i < 100 && (reducerGroup.state !== 'Stable' || reducerGroup.members.length !== 2); i += 1) {
+      await new Promise((r) => setTimeout(r, 200));
+      reducerGroup = (await admin2.describeGroups(['shipment-reducer'])).groups[0];
+    }
+    expect(reducerGroup.members).toHaveLength(2);
+    const owned = reducerGroup.members.flatMap((m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[TOPICS.shipmentCommands] ?? []);
+    expect(owned.sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     await admin2.disconnect();
     expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(1);
     const redisAgain = new Redis(redis2);

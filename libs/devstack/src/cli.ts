@@ -15,6 +15,17 @@ const positiveInt = (value: string) => {
   return n;
 };
 
+/** `shipment-reducer=3,ledger=2` → { 'shipment-reducer': 3, ledger: 2 }; the option may be repeated. */
+const instanceList = (value: string, previous: Record<string, number> = {}) => {
+  const counts = { ...previous };
+  for (const item of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([a-z][a-z0-9-]*)=(\d+)$/.exec(item);
+    if (!match) throw new InvalidArgumentError(`expected <app>=<count>, e.g. shipment-reducer=3 (got "${item}")`);
+    counts[match[1]] = Number(match[2]);
+  }
+  return counts;
+};
+
 async function printTable(stack: Stack): Promise<void> {
   const table = new Table({ head: ['component', 'URL', 'health'], style: process.stdout.isTTY ? { head: ['cyan'] } : { head: [], border: [] } });
   for (const row of await stack.health()) table.push([row.name, row.url, row.health]);
@@ -32,10 +43,11 @@ export async function up(argv = process.argv): Promise<void> {
     .option('--kafka-heap-mb <mb>', 'Kafka JVM heap ceiling', positiveInt, Number(process.env.KAFKA_HEAP_MB ?? 512))
     .option('--partitions <n>', 'partitions per domain topic', positiveInt)
     .option('--no-apps', 'start only Kafka and Redis')
+    .option('--instances <list>', 'run more instances of an app in its consumer groups: shipment-reducer=3,ledger=2', instanceList)
     .option('--demo', 'once everything is up, feed it a day of warehouse traffic (tools/demo)', false)
     .allowExcessArguments(false);
   program.parse(argv);
-  const options = program.opts<{ dataDir: string; freePorts: boolean; kafkaHeapMb: number; partitions?: number; apps: boolean; demo: boolean }>();
+  const options = program.opts<{ dataDir: string; freePorts: boolean; kafkaHeapMb: number; partitions?: number; apps: boolean; demo: boolean; instances?: Record<string, number> }>();
 
   const progress = terminalProgress();
   let stack: Stack | undefined;
@@ -72,6 +84,7 @@ export async function up(argv = process.argv): Promise<void> {
       partitions: options.partitions,
       redisUrl: process.env.REDIS_URL,
       apps: options.apps ? undefined : [],
+      instances: options.instances,
       progress,
     });
   } catch (err) {

@@ -36,6 +36,8 @@ export interface RunningApp {
   name: string;
   url: string;
   service: ChildService;
+  /** 1 for the first instance of its app (the default), 2 for the second, … */
+  instance?: number;
 }
 
 export async function healthOf(url: string): Promise<number | 'down'> {
@@ -53,13 +55,15 @@ export async function startApp(
   env: Record<string, string>,
   logsDir: string,
   progress: Progress,
+  instance = 1,
 ): Promise<RunningApp> {
   if (!existsSync(app.entry)) throw new ServiceStartError(`${app.name} is not built (${app.entry} missing): run npm run build`);
-  progress.step(`starting ${app.name} on port ${port}`);
-  const service = ChildService.spawn(app.name, process.execPath, [app.entry], {
+  const label = instance > 1 ? `${app.name}#${instance}` : app.name;
+  progress.step(`starting ${label} on port ${port}`);
+  const service = ChildService.spawn(label, process.execPath, [app.entry], {
     cwd: app.dir,
     env: { ...process.env, ...env, PORT: String(port) },
-    logFile: join(logsDir, `${app.name}.log`),
+    logFile: join(logsDir, instance > 1 ? `${app.name}-${instance}.log` : `${app.name}.log`),
     echo: /"level":(50|60)/,
   });
   const url = `http://127.0.0.1:${port}`;
@@ -69,8 +73,8 @@ export async function startApp(
     await service.stop(2_000);
     throw new ServiceStartError((err as Error).message);
   }
-  progress.done(`${app.name} up at ${url}`);
-  return { name: app.name, url, service };
+  progress.done(`${label} up at ${url}`);
+  return { name: app.name, url, service, instance };
 }
 
 /**

@@ -4,6 +4,7 @@ import { topicSpecs, DEFAULT_PARTITIONS } from '@waybill/contracts';
 import { appUrlVariable, discoverApps, healthOf, startApp, type RunningApp } from './apps';
 import { apiKeysSpec, DEMO_KEYS, type DemoKey } from './demo-keys';
 import { startKafka, type KafkaHandle } from './kafka';
+import { ServiceStartError } from './errors';
 import { assertPortFree, freePort } from './ports';
 import type { Progress } from './progress';
 import { startRedis, useExternalRedis, type RedisHandle } from './redis';
@@ -26,6 +27,12 @@ export interface StackOptions {
   partitions?: number;
   /** Which apps to start: all discovered apps by default, none with `[]`. */
   apps?: string[];
+  /**
+   * More than one instance of an app, in its consumer groups (`{ 'shipment-reducer': 3 }`): the
+   * first keeps the app's port and is the URL other apps get; the others get free ports and log
+   * to `<app>-<n>.log`. Consumer groups share the partitions among them.
+   */
+  instances?: Readonly<Record<string, number>>;
   /** The keys every app accepts (`API_KEYS`): the demo keys by default; a bench adds its own. */
   apiKeys?: readonly DemoKey[];
   /** More environment for every app, over the stack's own (e.g. `RATE_LIMIT_PER_MINUTE`). */
@@ -60,6 +67,25 @@ async function choosePort(fixed: number | undefined, fallback: number, free: boo
   return fallback;
 }
 
+/** Most instances of one app: more than the partitions of a topic would leave some idle. */
+export const MAX_INSTANCES = 12;
+
+/** `instances` checked against the apps there are: unknown names and bad counts are refused. */
+function instanceCounts(instances: StackOptions['instances'], apps: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const [app, count] of Object.entries(instances ?? {})) {
+    if (!apps.includes(app)) throw new ServiceStartError(`--instances names ${app}, which is not an app (apps: ${apps.join(', ')})`);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_INSTANCES) throw new ServiceStartError(`--instances ${app}=${count}: the count must be a whole number from 1 to ${MAX_INSTANCES}`);
+    counts.set(app, count);
+  }
+  return counts;
+}
+
+/** `shipment-reducer` for the first instance, `shipment-reducer#2` for the second. */
+export function instanceName(app: Pick<RunningApp, 'name' | 'instance'>): string {
+  return app.instance && app.instance > 1 ? `${app.name}#${app.instance}` : app.name;
+}
+
 /** Starts Kafka, Redis, the topics and the apps, in that order; stops them in reverse. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const root = workspaceRoot();
@@ -68,6 +94,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   mkdirSync(logsDir, { recursive: true });
   const { progress } = options;
   const free = options.freePorts ?? false;
+  // A wrong --instances is refused before anything starts.
+  const discovered = discoverApps(root);
+  const instances = instanceCounts(options.instances, discovered.map((a) => a.name));
   const startedInfra: Array<{ stop(): Promise<void> }> = [];
   const startedApps: RunningApp[] = [];
   const stopAll = async () => {
@@ -116,19 +145,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       SESSION_TIMEOUT_MS: '6000',
       ...options.env,
     };
-    for (const app of discoverApps(root).filter((a) => !options.apps || options.apps.includes(a.name))) {
-      const port = free ? await freePort() : app.defaultPort;
-      const running = await startApp(app, port, appEnv, logsDir, progress);
-      startedApps.push(running);
-      // Apps that call another app find it as <NAME>_URL (e.g. the ledger's SHIPMENT_HANDLER_URL).
-      appEnv[appUrlVariable(app.name)] = running.url;
+    for (const app of discovered.filter((a) => !options.apps || options.apps.includes(a.name))) {
+      for (let instance = 1; instance <= (instances.get(app.name) ?? 1); instance += 1) {
+        const port = free || instance > 1 ? await freePort() : app.defaultPort;
+        const running = await startApp(app, port, appEnv, logsDir, progress, instance);
+        startedApps.push(running);
+        // Apps that call another app find it as <NAME>_URL (e.g. the ledger's SHIPMENT_HANDLER_URL).
+        if (instance === 1) appEnv[appUrlVariable(app.name)] = running.url;
+      }
     }
 
     const endpoints: Endpoint[] = [
       { name: 'kafka', url: `kafka://${kafka.bootstrap}`, kind: 'infrastructure' },
       { name: 'redis', url: redis.url, kind: 'infrastructure' },
       { name: 'schema-registry', url: registry.url, kind: 'infrastructure' },
-      ...startedApps.map((a) => ({ name: a.name, url: a.url, kind: 'app' as const })),
+      ...startedApps.map((a) => ({ name: instanceName(a), url: a.url, kind: 'app' as const })),
     ];
     writeFileSync(join(dataDir, 'stack.json'), JSON.stringify({ pid: process.pid, endpoints, env: appEnv }, null, 2));
 

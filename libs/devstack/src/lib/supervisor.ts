@@ -1,4 +1,5 @@
 import { discoverApps, startApp, type RunningApp } from './apps';
+import { instanceName } from './stack';
 import { silentProgress } from './progress';
 
 export interface SupervisorOptions {
@@ -38,11 +39,11 @@ export function superviseApps(apps: RunningApp[], options: SupervisorOptions): {
       const recent = [...(crashes.get(running.name) ?? []), now].filter((at) => now - at < crashWindowMs);
       crashes.set(running.name, recent);
       if (recent.length >= maxCrashes) {
-        say(`✖ ${running.name} crashed ${recent.length} times within ${Math.round(crashWindowMs / 1000)} s (last: code ${code}, signal ${signal}); left down. See ${options.logsDir}/${running.name}.log`);
+        say(`✖ ${instanceName(running)} crashed ${recent.length} times within ${Math.round(crashWindowMs / 1000)} s (last: code ${code}, signal ${signal}); left down. See ${options.logsDir}/${running.name}.log`);
         return;
       }
       const delayMs = Math.min(maxBackoffMs, 500 * 2 ** (recent.length - 1));
-      say(`⚠ ${running.name} exited (code ${code}, signal ${signal}); restarting it in ${(delayMs / 1000).toFixed(1)} s`);
+      say(`⚠ ${instanceName(running)} exited (code ${code}, signal ${signal}); restarting it in ${(delayMs / 1000).toFixed(1)} s`);
       const descriptor = descriptors.get(running.name);
       const port = Number(new URL(running.url).port);
       for (let attempt = 1; !stopped; attempt += 1) {
@@ -50,15 +51,15 @@ export function superviseApps(apps: RunningApp[], options: SupervisorOptions): {
         if (stopped || !descriptor) return;
         const began = Date.now();
         try {
-          const restarted = await startApp(descriptor, port, options.appEnv, options.logsDir, silentProgress);
+          const restarted = await startApp(descriptor, port, options.appEnv, options.logsDir, silentProgress, running.instance);
           // The stack began stopping while this one started: it must not outlive the stack.
           if (stopped) return void (await restarted.service.stop(5_000));
           apps[index] = restarted;
-          say(`✔ ${running.name} is back at ${running.url}, ready ${((Date.now() - now) / 1000).toFixed(1)} s after it exited (started in ${((Date.now() - began) / 1000).toFixed(1)} s)`);
+          say(`✔ ${instanceName(running)} is back at ${running.url}, ready ${((Date.now() - now) / 1000).toFixed(1)} s after it exited (started in ${((Date.now() - began) / 1000).toFixed(1)} s)`);
           watch(index);
           return;
         } catch (err) {
-          say(`⚠ restarting ${running.name} failed (attempt ${attempt}): ${(err as Error).message.split('\n')[0]}`);
+          say(`⚠ restarting ${instanceName(running)} failed (attempt ${attempt}): ${(err as Error).message.split('\n')[0]}`);
         }
       }
     });
