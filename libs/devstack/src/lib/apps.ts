@@ -40,6 +40,16 @@ export interface RunningApp {
   instance?: number;
 }
 
+/** `shipment-reducer` for the first instance of an app, `shipment-reducer#2` for the second. */
+export function instanceName(app: Pick<RunningApp, 'name' | 'instance'>): string {
+  return app.instance && app.instance > 1 ? `${app.name}#${app.instance}` : app.name;
+}
+
+/** Where an instance of an app logs, in the stack's logs folder: `ledger.log`, `ledger-2.log`, … */
+export function instanceLogFile(app: Pick<RunningApp, 'name' | 'instance'>): string {
+  return app.instance && app.instance > 1 ? `${app.name}-${app.instance}.log` : `${app.name}.log`;
+}
+
 export async function healthOf(url: string): Promise<number | 'down'> {
   try {
     const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
@@ -58,12 +68,12 @@ export async function startApp(
   instance = 1,
 ): Promise<RunningApp> {
   if (!existsSync(app.entry)) throw new ServiceStartError(`${app.name} is not built (${app.entry} missing): run npm run build`);
-  const label = instance > 1 ? `${app.name}#${instance}` : app.name;
+  const label = instanceName({ name: app.name, instance });
   progress.step(`starting ${label} on port ${port}`);
   const service = ChildService.spawn(label, process.execPath, [app.entry], {
     cwd: app.dir,
     env: { ...process.env, ...env, PORT: String(port) },
-    logFile: join(logsDir, instance > 1 ? `${app.name}-${instance}.log` : `${app.name}.log`),
+    logFile: join(logsDir, instanceLogFile({ name: app.name, instance })),
     echo: /"level":(50|60)/,
   });
   const url = `http://127.0.0.1:${port}`;

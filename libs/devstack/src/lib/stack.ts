@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { topicSpecs, DEFAULT_PARTITIONS } from '@waybill/contracts';
-import { appUrlVariable, discoverApps, healthOf, startApp, type RunningApp } from './apps';
+import { appUrlVariable, discoverApps, healthOf, instanceName, startApp, type RunningApp } from './apps';
 import { apiKeysSpec, DEMO_KEYS, type DemoKey } from './demo-keys';
 import { startKafka, type KafkaHandle } from './kafka';
 import { ServiceStartError } from './errors';
@@ -79,11 +79,6 @@ function instanceCounts(instances: StackOptions['instances'], apps: readonly str
     counts.set(app, count);
   }
   return counts;
-}
-
-/** `shipment-reducer` for the first instance, `shipment-reducer#2` for the second. */
-export function instanceName(app: Pick<RunningApp, 'name' | 'instance'>): string {
-  return app.instance && app.instance > 1 ? `${app.name}#${app.instance}` : app.name;
 }
 
 /** Starts Kafka, Redis, the topics and the apps, in that order; stops them in reverse. */

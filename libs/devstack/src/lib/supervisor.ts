@@ -1,5 +1,4 @@
-import { discoverApps, startApp, type RunningApp } from './apps';
-import { instanceName } from './stack';
+import { discoverApps, instanceLogFile, instanceName, startApp, type RunningApp } from './apps';
 import { silentProgress } from './progress';
 
 export interface SupervisorOptions {
@@ -39,7 +38,7 @@ export function superviseApps(apps: RunningApp[], options: SupervisorOptions): {
       const recent = [...(crashes.get(running.name) ?? []), now].filter((at) => now - at < crashWindowMs);
       crashes.set(running.name, recent);
       if (recent.length >= maxCrashes) {
-        say(`✖ ${instanceName(running)} crashed ${recent.length} times within ${Math.round(crashWindowMs / 1000)} s (last: code ${code}, signal ${signal}); left down. See ${options.logsDir}/${running.name}.log`);
+        say(`✖ ${instanceName(running)} crashed ${recent.length} times within ${Math.round(crashWindowMs / 1000)} s (last: code ${code}, signal ${signal}); left down. See ${options.logsDir}/${instanceLogFile(running)}`);
         return;
       }
       const delayMs = Math.min(maxBackoffMs, 500 * 2 ** (recent.length - 1));
