@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, signInToAdmin } from '../support/browser';
+import { launchChromium, signInToAdmin, collectBrowserErrors } from '../support/browser';
 import { call, key, newShipment, pipeline, root, type Pipeline } from '../support/pipeline';
 
 // The admin page (/admin on the ledger) in real headless Chromium, against a private pipeline:
@@ -120,10 +120,7 @@ describe('the ledger admin page', () => {
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
-    page.on('pageerror', (err) => browserErrors.push(String(err)));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/status of (401|403|404|422)/.test(msg.text())) browserErrors.push(msg.text());
-    });
+    collectBrowserErrors(page, browserErrors);
   }, 240_000);
 
   afterAll(async () => {

@@ -1,8 +1,9 @@
+import type { Consumer } from 'kafkajs';
 import { TOPICS, type CommandOutcome } from '@waybill/contracts';
 import type { ShipmentCommand } from '@waybill/shipment-domain';
-import { commandToRecord } from '@waybill/shipment-messages';
 import { committedMessages } from '@waybill/streams';
 import { pipeline, type Pipeline } from '../support/pipeline';
+import { commandMessages, lifeOf } from '../support/shipment-commands';
 
 // Issue 18, failover in seconds: kill -9 one of two shipment-reducers, and the partitions it owned
 // are decided again by the other within 10 s; kill the one left and start it again at once (what
@@ -13,23 +14,6 @@ const SHIPMENTS = 24;
 const FAILOVER_LIMIT_MS = 10_000;
 const reducerEnv = { SESSION_TIMEOUT_MS: '6000' };
 
-function command(shipmentId: string, step: 'create' | 'release' | 'pick', wave: string): ShipmentCommand {
-  const metadata = { commandId: `${shipmentId}-${wave}`, shipmentId, initiatedBy: 'failover-test', role: step === 'release' ? 'team-lead' : 'associate', traceId: `trace-${shipmentId}`, now: Date.now() };
-  if (step === 'release') return { type: 'ReleaseForPicking', data: {}, metadata } as ShipmentCommand;
-  if (step === 'pick') return { type: 'PickItem', data: { sku: 'A', quantity: 1 }, metadata } as ShipmentCommand;
-  return {
-    type: 'CreateShipment',
-    data: {
-      orderId: `ORD-${shipmentId}`,
-      customerAccountId: 'ACC-1',
-      currency: 'EUR',
-      lines: [{ sku: 'A', quantity: 1, unitPriceMinor: 100 }],
-      destination: { name: 'N', street: 'S 1', city: 'C', postalCode: '1000', country: 'NL' },
-    },
-    metadata,
-  } as ShipmentCommand;
-}
-
 interface Decided {
   commandId: string;
   partition: number;
@@ -39,12 +23,13 @@ interface Decided {
 
 describe('shipment-reducer failover', () => {
   let p: Pipeline;
+  let watcher: Consumer | undefined;
   const decided: Decided[] = [];
-  const afterAllConsumers: Array<() => Promise<void>> = [];
 
   beforeAll(async () => {
     p = await pipeline('failover');
     const consumer = p.env.kafka.consumer({ groupId: p.env.uniqueName('failover-watch'), readUncommitted: false });
+    watcher = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: p.topics.shipmentOutcomes, fromBeginning: true });
     await consumer.run({
@@ -59,24 +44,20 @@ describe('shipment-reducer failover', () => {
         else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resumeAt ?? batch.firstOffset() ?? '0' });
       },
     });
-    afterAllConsumers.push(() => consumer.disconnect());
   });
   afterAll(async () => {
-    await Promise.allSettled(afterAllConsumers.map((stop) => stop()));
+    await watcher?.disconnect().catch(() => undefined);
     await p?.close();
   });
 
-  const shipments = Array.from({ length: SHIPMENTS }, (_, i) => `F-${i}`);
+  // Steps 0, 1 and 2 of each life (create, release, pick): one wave per phase of the test.
+  const lives = Array.from({ length: SHIPMENTS }, (_, i) => lifeOf(`F-${i}`, 0));
+  const step = (n: number) => lives.map((life) => life[n]);
+  const ids = (commands: ShipmentCommand[]) => commands.map((c) => c.metadata.commandId);
   const send = async (commands: ShipmentCommand[]) => {
     const producer = p.env.kafka.producer();
     await producer.connect();
-    const messages = await Promise.all(
-      commands.map(async (c) => {
-        const record = commandToRecord(c);
-        return { key: c.metadata.shipmentId, value: await p.serde.encode(TOPICS.shipmentCommands, record.type, record.value as never) };
-      }),
-    );
-    await producer.send({ topic: p.topics.shipmentCommands, messages });
+    await producer.send({ topic: p.topics.shipmentCommands, messages: await commandMessages(p.serde, commands) });
     await producer.disconnect();
   };
   const waitDecided = async (commandIds: string[], timeoutMs: number): Promise<Decided[]> => {
@@ -98,16 +79,16 @@ describe('shipment-reducer failover', () => {
   it('hands a killed instance its partitions to the live one, and brings a sole instance back, each within 10 s', async () => {
     const first = await p.start('shipment-reducer', reducerEnv);
     const second = await p.start('shipment-reducer', reducerEnv);
-    await send(shipments.map((s) => command(s, 'create', 'created')));
-    const created = await waitDecided(shipments.map((s) => `${s}-created`), 60_000);
+    await send(step(0));
+    const created = await waitDecided(ids(step(0)), 60_000);
     expect(new Set(created.map((d) => d.partition)).size).toBe(4);
 
     // Kill -9 one instance while the other lives; the commands sent at once cover every partition.
     first.service.kill('SIGKILL');
     await first.service.exited;
     const killedAt = Date.now();
-    await send(shipments.map((s) => command(s, 'release', 'released')));
-    const released = await waitDecided(shipments.map((s) => `${s}-released`), 60_000);
+    await send(step(1));
+    const released = await waitDecided(ids(step(1)), 60_000);
     const handOver = perPartition(released, killedAt);
     process.stderr.write(`[failover] kill -9 of one of two instances → first decision per partition (ms): ${JSON.stringify(Object.fromEntries(handOver))}\n`);
     expect(released).toHaveLength(SHIPMENTS);
@@ -119,8 +100,8 @@ describe('shipment-reducer failover', () => {
     const soleKilledAt = Date.now();
     await p.start('shipment-reducer', reducerEnv);
     const restartedIn = Date.now() - soleKilledAt;
-    await send(shipments.map((s) => command(s, 'pick', 'picked')));
-    const again = await waitDecided(shipments.map((s) => `${s}-picked`), 60_000);
+    await send(step(2));
+    const again = await waitDecided(ids(step(2)), 60_000);
     const back = perPartition(again, soleKilledAt);
     process.stderr.write(`[failover] kill -9 of the sole instance, started again (ready in ${restartedIn} ms) → first decision per partition (ms): ${JSON.stringify(Object.fromEntries(back))}\n`);
     expect(again).toHaveLength(SHIPMENTS);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, signInToAdmin } from '../support/browser';
+import { launchChromium, signInToAdmin, collectBrowserErrors } from '../support/browser';
 import type { Observation } from '@waybill/contracts';
 import { call, key, pipeline, root, type Pipeline } from '../support/pipeline';
 
@@ -122,10 +122,7 @@ describe('observations on the ledger: two time axes, violations, alerts and the 
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
     page = await context.newPage();
-    page.on('pageerror', (err) => browserErrors.push(String(err)));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/status of (401|403|404|422)/.test(msg.text())) browserErrors.push(msg.text());
-    });
+    collectBrowserErrors(page, browserErrors);
   }, 240_000);
 
   afterAll(async () => {

@@ -2,49 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { TOPICS, type CommandOutcome, type ShipmentEventRecord } from '@waybill/contracts';
+import type { CommandOutcome, ShipmentEventRecord } from '@waybill/contracts';
 import { freePort, silentProgress, startRedis, type RedisHandle } from '@waybill/devstack';
-import type { ShipmentCommand } from '@waybill/shipment-domain';
-import { commandToRecord } from '@waybill/shipment-messages';
 import { pipeline, type Pipeline } from '../support/pipeline';
+import { commandMessages, lifeOf } from '../support/shipment-commands';
 
 // Kill -9 the reducer again and again while commands flow, and flush its Redis once while it
 // runs: no command is lost, no event is written twice, every command is answered exactly once.
 
 const SHIPMENTS = Number(process.env.CRASH_TEST_SHIPMENTS ?? 60);
 const KILLS = Number(process.env.CRASH_TEST_KILLS ?? 4);
-
-function lifeOf(shipmentId: string, wave: number): ShipmentCommand[] {
-  const meta = (step: number, role: ShipmentCommand['metadata']['role'] = 'associate') => ({
-    commandId: `${shipmentId}-w${wave}-s${step}`,
-    shipmentId,
-    initiatedBy: 'ana.associate',
-    role,
-    traceId: `trace-${shipmentId}`,
-    now: Date.now(),
-  });
-  return [
-    {
-      type: 'CreateShipment',
-      data: {
-        orderId: `ORD-${shipmentId}`,
-        customerAccountId: 'ACC-1',
-        currency: 'EUR',
-        lines: [
-          { sku: 'A', quantity: 2, unitPriceMinor: 100 },
-          { sku: 'B', quantity: 1, unitPriceMinor: 250 },
-        ],
-        destination: { name: 'N', street: 'S 1', city: 'C', postalCode: '1000', country: 'NL' },
-      },
-      metadata: meta(0),
-    },
-    { type: 'ReleaseForPicking', data: {}, metadata: meta(1, 'team-lead') },
-    { type: 'PickItem', data: { sku: 'A', quantity: 2 }, metadata: meta(2) },
-    { type: 'PickItem', data: { sku: 'B', quantity: 1 }, metadata: meta(3) },
-    { type: 'CompletePicking', data: {}, metadata: meta(4) },
-    { type: 'Pack', data: { packageCount: 1 }, metadata: meta(5) },
-  ] as ShipmentCommand[];
-}
 
 describe('shipment-reducer under SIGKILL and a Redis flush', () => {
   let p: Pipeline;
@@ -69,12 +36,7 @@ describe('shipment-reducer under SIGKILL and a Redis flush', () => {
     // Each shipment's commands go out in order, a step at a time across all shipments, so the
     // reducer is always in the middle of many lives when it is killed.
     const sendStep = async (step: number) => {
-      const messages = [];
-      for (const life of commands) {
-        const record = commandToRecord(life[step]);
-        messages.push({ key: life[step].metadata.shipmentId, value: await p.serde.encode(TOPICS.shipmentCommands, record.type, record.value as never) });
-      }
-      await producer.send({ topic: p.topics.shipmentCommands, messages });
+      await producer.send({ topic: p.topics.shipmentCommands, messages: await commandMessages(p.serde, commands.map((life) => life[step])) });
     };
 
     const t0 = Date.now();

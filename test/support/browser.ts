@@ -17,3 +17,14 @@ export async function signInToAdmin(page: Page, ledgerUrl: string, apiKey: strin
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('whoami').waitFor();
 }
+
+/**
+ * Collects into `errors` what a page must never show: script errors, and console errors other
+ * than the HTTP refusals (401, 403, 404, 422) the page is tested into on purpose.
+ */
+export function collectBrowserErrors(page: Page, errors: string[]): void {
+  page.on('pageerror', (err) => errors.push(String(err)));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/status of (401|403|404|422)/.test(msg.text())) errors.push(msg.text());
+  });
+}
