@@ -6,7 +6,7 @@
 //
 // Each seed is its own jest run of the chaos spec (FAULTS_SEED, FAULTS_RESULT_FILE), so there is
 // one implementation of the chaos run and a seed that wedges or crashes cannot take the next one
-// with it. FAULTS_CHAOS_MS and FAULTS_WORKERS pass through. A progress line per seed; a failing
+// with it. FAULTS_CHAOS_MS, FAULTS_WORKERS and FAULTS_INSTANCES pass through. A progress line per seed; a failing
 // seed's work folder (app logs, broker and Redis data) and jest output are kept under
 // <tmp>/waybill-soak-<time>/seed-<seed>/; a passing seed's are deleted. Writes
 // bench/results/soak-<time>.json and soak-latest.json. Exit code 1 when any seed failed.
@@ -40,7 +40,7 @@ function usage() {
   return [
     'usage: node bench/soak.mjs [options]   (npm run soak -- [options])',
     ...lines,
-    'environment: FAULTS_CHAOS_MS (chaos per seed, default 60000), FAULTS_WORKERS (default 6) pass through to each run',
+    'environment: FAULTS_CHAOS_MS (chaos per seed, default 60000), FAULTS_WORKERS (default 6), FAULTS_INSTANCES (consumer instances on top of shipment-reducer=3,ledger=2,account-reducer=2) pass through to each run',
     '',
   ].join('\n');
 }
@@ -170,6 +170,7 @@ async function main() {
       seed,
       passed,
       commandsAcknowledged: result?.commandsAcknowledged ?? null,
+      instances: result?.instances ?? null,
       anomalies: result?.anomalies ?? null,
       anomaliesByKind: result?.anomaliesByKind ?? null,
       firstExamples: result ? Object.fromEntries(result.verdict.kinds.filter((k) => k.count > 0).map((k) => [k.kind, k.examples[0]])) : {},
@@ -239,7 +240,7 @@ async function main() {
     ...runTimes('soak', startedAt, finishedAt),
     interrupted,
     machine: machine(),
-    settings: { seeds: settings.seeds, chaosMs, workers, spec: CHAOS_SPEC, resultsDir: relative(root, settings.resultsDir) || '.' },
+    settings: { seeds: settings.seeds, chaosMs, workers, instances: process.env.FAULTS_INSTANCES ?? null, spec: CHAOS_SPEC, resultsDir: relative(root, settings.resultsDir) || '.' },
     seeds,
     totals,
     targets,

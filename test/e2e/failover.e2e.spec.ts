@@ -1,117 +1,214 @@
-import type { Consumer } from 'kafkajs';
-import { TOPICS, type CommandOutcome } from '@waybill/contracts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AssignerProtocol, type Admin } from 'kafkajs';
+import type { TopicMap, CommandOutcome, TransactionRecorded } from '@waybill/contracts';
 import type { ShipmentCommand } from '@waybill/shipment-domain';
-import { committedMessages } from '@waybill/streams';
-import { pipeline, type Pipeline } from '../support/pipeline';
+import { accountingCommandMessages, shipmentCharge } from '../support/accounting-commands';
+import { call, pipeline, type Pipeline } from '../support/pipeline';
 import { commandMessages, lifeOf } from '../support/shipment-commands';
 
-// Issue 18, failover in seconds: kill -9 one of two shipment-reducers, and the partitions it owned
-// are decided again by the other within 10 s; kill the one left and start it again at once (what
-// `npm start`'s supervisor does), and it decides again within 10 s. SESSION_TIMEOUT_MS is the local
-// stack's 6 s, the broker's minimum (group.min.session.timeout.ms).
+// Issue 18, failover in seconds, for every consumer app: kill -9 one of two instances, and the
+// partitions it owned are processed again by the other within 10 s; kill the one left and start it
+// again at once (what `npm start`'s supervisor does), and it processes again within 10 s. A
+// partition is "processed again" when its group's committed offset moves past where it stood at the
+// kill: every app commits its offsets with (or right after) what it decided or projected.
+// SESSION_TIMEOUT_MS is the local stack's 6 s, the broker's minimum (group.min.session.timeout.ms).
+// With FAILOVER_RESULT_FILE the timings are also written there as JSON (npm run bench:failover).
 
-const SHIPMENTS = 24;
 const FAILOVER_LIMIT_MS = 10_000;
-const reducerEnv = { SESSION_TIMEOUT_MS: '6000' };
+const WORK_ITEMS = 24;
+const consumerEnv = { SESSION_TIMEOUT_MS: '6000' };
 
-interface Decided {
-  commandId: string;
-  partition: number;
-  /** The outcome record's timestamp: when the reducer decided it. */
-  decidedAt: number;
+interface FailoverCase {
+  app: string;
+  /** Started once beside it: what turns the fed commands into its input. */
+  upstream: string[];
+  /** The topic whose partitions its group shares out. */
+  input: keyof TopicMap;
+  /** What one wave sends: shipment commands (one step of 24 lives) or 24 accounts' charges. */
+  feed: 'shipment commands' | 'charges';
+  /** Exactly once across both failovers, as this app's own output shows it (three waves sent). */
+  exactlyOnce?: (p: Pipeline, app: { url: string }) => Promise<void>;
 }
 
-describe('shipment-reducer failover', () => {
-  let p: Pipeline;
-  let watcher: Consumer | undefined;
-  const decided: Decided[] = [];
+const lives = Array.from({ length: WORK_ITEMS }, (_, i) => lifeOf(`F-${i}`, 0));
+const accounts = Array.from({ length: WORK_ITEMS }, (_, i) => `FA-${i}`);
 
-  beforeAll(async () => {
-    p = await pipeline('failover');
-    const consumer = p.env.kafka.consumer({ groupId: p.env.uniqueName('failover-watch'), readUncommitted: false });
-    watcher = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: p.topics.shipmentOutcomes, fromBeginning: true });
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset }) => {
-        const { messages, complete, resumeAt } = committedMessages(batch);
-        for (const message of messages) {
-          const outcome = (await p.serde.decode(message.value, TOPICS.shipmentOutcomes)).value as CommandOutcome;
-          decided.push({ commandId: outcome.commandId, partition: batch.partition, decidedAt: Number(message.timestamp) });
+const countsOf = (ids: string[]) => {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+};
+
+const CASES: FailoverCase[] = [
+  {
+    app: 'shipment-reducer',
+    upstream: [],
+    input: 'shipmentCommands',
+    feed: 'shipment commands',
+    exactlyOnce: async (p) => {
+      const outcomes = (await p.readTopic('shipmentOutcomes', 3 * WORK_ITEMS)).map((r) => r.value as CommandOutcome);
+      const counts = countsOf(outcomes.map((o) => o.commandId));
+      expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(counts.size).toBe(3 * WORK_ITEMS);
+    },
+  },
+  {
+    app: 'ledger',
+    upstream: ['shipment-reducer'],
+    input: 'shipmentEvents',
+    feed: 'shipment commands',
+    exactlyOnce: async (_p, ledger) => {
+      for (const life of lives) {
+        const id = life[0].metadata.shipmentId;
+        const res = await call(ledger, 'GET', `/shipments/${id}/events?readToken=${encodeURIComponent(`${id}@3`)}`, { role: 'viewer' });
+        expect({ status: res.status, versions: res.body.items?.map((e: { version: number }) => e.version) }).toEqual({ status: 200, versions: [1, 2, 3] });
+      }
+    },
+  },
+  { app: 'accounting-listener', upstream: ['shipment-reducer'], input: 'shipmentEvents', feed: 'shipment commands' },
+  {
+    app: 'accounting-command-listener',
+    upstream: [],
+    input: 'accountingCommands',
+    feed: 'charges',
+    exactlyOnce: async (p) => {
+      const recorded = (await p.readTopic('accountingTransactions', 3 * WORK_ITEMS)).map((r) => (r.value as TransactionRecorded).data.transactionId);
+      const counts = countsOf(recorded);
+      expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(counts.size).toBe(3 * WORK_ITEMS);
+    },
+  },
+  {
+    app: 'account-reducer',
+    upstream: ['accounting-command-listener'],
+    input: 'accountingTransactions',
+    feed: 'charges',
+    exactlyOnce: async (_p, reducer) => {
+      for (const accountId of accounts) {
+        const deadline = Date.now() + 20_000;
+        let res = await call(reducer, 'GET', `/accounts/${accountId}`, { role: 'finance' });
+        while (res.body?.version !== 3 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 200));
+          res = await call(reducer, 'GET', `/accounts/${accountId}`, { role: 'finance' });
         }
-        if (complete) resolveOffset(batch.lastOffset());
-        else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resumeAt ?? batch.firstOffset() ?? '0' });
-      },
-    });
+        expect({ status: res.status, balanceMinor: res.body.balanceMinor, version: res.body.version }).toEqual({ status: 200, balanceMinor: 30_000, version: 3 });
+      }
+    },
+  },
+];
+
+/** Each partition's committed offset of `group` on `topic` (-1: none yet). */
+async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, bigint>> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map(offsets.partitions.map((p) => [p.partition, BigInt(p.offset)]));
+}
+
+/** The input partitions the member with `clientId` owns now. */
+async function ownedBy(admin: Admin, groupId: string, topic: string, clientId: string): Promise<number[]> {
+  const { groups } = await admin.describeGroups([groupId]);
+  const member = groups[0]?.members.find((m) => m.clientId === clientId);
+  if (!member) throw new Error(`${clientId} is not a member of ${groupId} (members: ${groups[0]?.members.map((m) => m.clientId).join(', ')})`);
+  const assignment = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+  return [...(assignment?.assignment[topic] ?? [])].sort((a, b) => a - b);
+}
+
+/**
+ * Polls until every partition in `partitions` has a committed offset past `before`; the ms from
+ * `since` to that moment, per partition. Fails naming the partitions still stuck at `timeoutMs`.
+ */
+async function processedAgain(admin: Admin, groupId: string, topic: string, partitions: readonly number[], before: Map<number, bigint>, since: number, timeoutMs = 60_000): Promise<Map<number, number>> {
+  const at = new Map<number, number>();
+  while (at.size < partitions.length) {
+    if (Date.now() - since > timeoutMs) throw new Error(`${groupId}: partitions ${partitions.filter((p) => !at.has(p)).join(', ')} of ${topic} not processed within ${timeoutMs} ms`);
+    const now = await committedOffsets(admin, groupId, topic);
+    const seenAt = Date.now();
+    for (const partition of partitions) {
+      if (!at.has(partition) && (now.get(partition) ?? -1n) > (before.get(partition) ?? -1n)) at.set(partition, seenAt - since);
+    }
+    if (at.size < partitions.length) await new Promise((r) => setTimeout(r, 100));
+  }
+  return at;
+}
+
+interface Timing {
+  app: string;
+  /** Partitions the killed instance owned, and ms from the kill to each one's first commit by the other. */
+  handOverMs: Record<string, number>;
+  /** The sole instance killed and started again: ms to its process being ready, and to each partition's first commit. */
+  restartReadyMs: number;
+  backMs: Record<string, number>;
+}
+const timings: Timing[] = [];
+
+afterAll(() => {
+  const resultFile = process.env.FAILOVER_RESULT_FILE;
+  if (!resultFile || !timings.length) return;
+  mkdirSync(dirname(resultFile), { recursive: true });
+  writeFileSync(resultFile, `${JSON.stringify({ limitMs: FAILOVER_LIMIT_MS, sessionTimeoutMs: Number(consumerEnv.SESSION_TIMEOUT_MS), timings }, null, 2)}\n`);
+});
+
+describe.each(CASES)('$app failover', (c) => {
+  let p: Pipeline;
+  let admin: Admin;
+  beforeAll(async () => {
+    p = await pipeline(`failover-${c.app}`);
+    admin = p.env.kafka.admin();
+    await admin.connect();
   });
   afterAll(async () => {
-    await watcher?.disconnect().catch(() => undefined);
+    await admin?.disconnect().catch(() => undefined);
     await p?.close();
   });
 
-  // Steps 0, 1 and 2 of each life (create, release, pick): one wave per phase of the test.
-  const lives = Array.from({ length: SHIPMENTS }, (_, i) => lifeOf(`F-${i}`, 0));
-  const step = (n: number) => lives.map((life) => life[n]);
-  const ids = (commands: ShipmentCommand[]) => commands.map((c) => c.metadata.commandId);
-  const send = async (commands: ShipmentCommand[]) => {
+  const send = async (wave: number) => {
     const producer = p.env.kafka.producer();
     await producer.connect();
-    await producer.send({ topic: p.topics.shipmentCommands, messages: await commandMessages(p.serde, commands) });
+    const messages =
+      c.feed === 'shipment commands'
+        ? await commandMessages(p.serde, lives.map((life) => life[wave]) as ShipmentCommand[])
+        : await accountingCommandMessages(p.serde, accounts.map((accountId) => shipmentCharge(accountId, wave)));
+    await producer.send({ topic: c.feed === 'shipment commands' ? p.topics.shipmentCommands : p.topics.accountingCommands, acks: -1, messages });
     await producer.disconnect();
-  };
-  const waitDecided = async (commandIds: string[], timeoutMs: number): Promise<Decided[]> => {
-    const wanted = new Set(commandIds);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = decided.filter((d) => wanted.has(d.commandId));
-      if (new Set(found.map((d) => d.commandId)).size === wanted.size || Date.now() > deadline) return found;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  /** Per partition, the time from `since` to its first decision among `found`. */
-  const perPartition = (found: Decided[], since: number) => {
-    const first = new Map<number, number>();
-    for (const d of found) first.set(d.partition, Math.min(first.get(d.partition) ?? Infinity, d.decidedAt - since));
-    return first;
   };
 
   it('hands a killed instance its partitions to the live one, and brings a sole instance back, each within 10 s', async () => {
-    const first = await p.start('shipment-reducer', reducerEnv);
-    const second = await p.start('shipment-reducer', reducerEnv);
-    await send(step(0));
-    const created = await waitDecided(ids(step(0)), 60_000);
-    expect(new Set(created.map((d) => d.partition)).size).toBe(4);
+    const groupId = `${p.prefix}${c.app}`;
+    const topic = p.topics[c.input];
+    for (const app of c.upstream) await p.start(app, consumerEnv);
+    const first = await p.start(c.app, { ...consumerEnv, KAFKA_CLIENT_ID: `${c.app}-1` });
+    const second = await p.start(c.app, { ...consumerEnv, KAFKA_CLIENT_ID: `${c.app}-2` });
+    await send(0);
+    const partitions = [0, 1, 2, 3];
+    await processedAgain(admin, groupId, topic, partitions, new Map(), Date.now());
+    const owned = await ownedBy(admin, groupId, topic, `${c.app}-1`);
+    expect(owned.length).toBeGreaterThan(0);
 
-    // Kill -9 one instance while the other lives; the commands sent at once cover every partition.
+    // Kill -9 one instance while the other lives; the wave sent at once reaches every partition.
+    let before = await committedOffsets(admin, groupId, topic);
     first.service.kill('SIGKILL');
     await first.service.exited;
     const killedAt = Date.now();
-    await send(step(1));
-    const released = await waitDecided(ids(step(1)), 60_000);
-    const handOver = perPartition(released, killedAt);
-    process.stderr.write(`[failover] kill -9 of one of two instances → first decision per partition (ms): ${JSON.stringify(Object.fromEntries(handOver))}\n`);
-    expect(released).toHaveLength(SHIPMENTS);
-    expect(Math.max(...handOver.values())).toBeLessThanOrEqual(FAILOVER_LIMIT_MS);
+    await send(1);
+    const handOver = await processedAgain(admin, groupId, topic, partitions, before, killedAt);
+    const handOverMs = Object.fromEntries(owned.map((partition) => [partition, handOver.get(partition)!]));
+    process.stderr.write(`[failover] ${c.app}: kill -9 of one of two instances (it owned ${owned.join(', ')}) → first commit per partition it owned (ms): ${JSON.stringify(handOverMs)}\n`);
+    expect(Math.max(...Object.values(handOverMs))).toBeLessThanOrEqual(FAILOVER_LIMIT_MS);
 
     // The sole instance is killed and started again at once.
+    before = await committedOffsets(admin, groupId, topic);
     second.service.kill('SIGKILL');
     await second.service.exited;
     const soleKilledAt = Date.now();
-    await p.start('shipment-reducer', reducerEnv);
-    const restartedIn = Date.now() - soleKilledAt;
-    await send(step(2));
-    const again = await waitDecided(ids(step(2)), 60_000);
-    const back = perPartition(again, soleKilledAt);
-    process.stderr.write(`[failover] kill -9 of the sole instance, started again (ready in ${restartedIn} ms) → first decision per partition (ms): ${JSON.stringify(Object.fromEntries(back))}\n`);
-    expect(again).toHaveLength(SHIPMENTS);
+    const again = await p.start(c.app, { ...consumerEnv, KAFKA_CLIENT_ID: `${c.app}-2` });
+    const restartReadyMs = Date.now() - soleKilledAt;
+    await send(2);
+    const back = await processedAgain(admin, groupId, topic, partitions, before, soleKilledAt);
+    const backMs = Object.fromEntries(back);
+    process.stderr.write(`[failover] ${c.app}: kill -9 of the sole instance, started again (ready in ${restartReadyMs} ms) → first commit per partition (ms): ${JSON.stringify(backMs)}\n`);
     expect(Math.max(...back.values())).toBeLessThanOrEqual(FAILOVER_LIMIT_MS);
+    timings.push({ app: c.app, handOverMs, restartReadyMs, backMs });
 
-    // Exactly once across both failovers: every command decided once.
-    const counts = new Map<string, number>();
-    for (const d of decided) counts.set(d.commandId, (counts.get(d.commandId) ?? 0) + 1);
-    expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
-    expect(counts.size).toBe(3 * SHIPMENTS);
-    expect(decided.length).toBe(3 * SHIPMENTS);
-  }, 180_000);
+    await c.exactlyOnce?.(p, again);
+  }, 240_000);
 });

@@ -1,6 +1,7 @@
-import type { AccountingCommand, AccountingCommandOutcome, TransactionRecorded } from '@waybill/contracts';
+import type { AccountingCommandOutcome, TransactionRecorded } from '@waybill/contracts';
 import { DEMO_KEYS } from '@waybill/devstack';
 import { FAILPOINTS_ENV } from '@waybill/platform';
+import { accountingCommandMessages, shipmentCharge } from '../support/accounting-commands';
 import { call, pipeline, type Pipeline } from '../support/pipeline';
 
 // accounting-command-listener is SIGKILLed between its decision and its Kafka commit, or just after
@@ -61,23 +62,7 @@ describe(`accounting answers while accounting-command-listener dies between deci
   async function openAccounts(): Promise<void> {
     const producer = p.env.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const messages = await Promise.all(
-      OPEN_ACCOUNTS.map(async (accountId) => {
-        const command: AccountingCommand = {
-          commandId: `open-${accountId}`,
-          aggregateId: accountId,
-          aggregateType: 'Account',
-          expectedVersion: null,
-          traceId: `trace-open-${accountId}`,
-          causationId: `ship-${accountId}:0`,
-          initiatedBy: 'accounting-listener',
-          role: 'system',
-          timestamp: Date.now(),
-          data: { transactionId: `charge-${accountId}`, accountId, kind: 'Charge', amountMinor: 10_000, currency: 'EUR', reason: null, shipmentId: `S-${accountId}`, sourceEventId: `ship-${accountId}:0` },
-        };
-        return { key: accountId, value: await p.serde.encode('accounting.commands', 'AccountingCommand', command) };
-      }),
-    );
+    const messages = await accountingCommandMessages(p.serde, OPEN_ACCOUNTS.map((accountId) => shipmentCharge(accountId, 0)));
     await producer.send({ topic: p.topics.accountingCommands, acks: -1, messages });
     await producer.disconnect();
   }

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import Table from 'cli-table3';
 import { DEMO_KEYS } from './lib/demo-keys';
 import { terminalProgress } from './lib/progress';
-import { startStack, type Stack } from './lib/stack';
+import { parseInstanceList, startStack, type Stack } from './lib/stack';
 import { workspaceRoot } from './lib/workspace';
 import { superviseApps } from './lib/supervisor';
 
@@ -15,15 +15,13 @@ const positiveInt = (value: string) => {
   return n;
 };
 
-/** `shipment-reducer=3,ledger=2` → { 'shipment-reducer': 3, ledger: 2 }; the option may be repeated. */
+/** The option may be repeated; a malformed item is commander's usage error. */
 const instanceList = (value: string, previous: Record<string, number> = {}) => {
-  const counts = { ...previous };
-  for (const item of value.split(',').map((part) => part.trim()).filter(Boolean)) {
-    const match = /^([a-z][a-z0-9-]*)=(\d+)$/.exec(item);
-    if (!match) throw new InvalidArgumentError(`expected <app>=<count>, e.g. shipment-reducer=3 (got "${item}")`);
-    counts[match[1]] = Number(match[2]);
+  try {
+    return { ...previous, ...parseInstanceList(value) };
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
   }
-  return counts;
 };
 
 async function printTable(stack: Stack): Promise<void> {

@@ -8,7 +8,7 @@ export { ensureRedisServer, startRedis, useExternalRedis, type RedisHandle } fro
 export { ensureTopics } from './lib/topics';
 export { DEMO_KEYS, apiKeysSpec, type DemoKey } from './lib/demo-keys';
 export { appUrlVariable, discoverApps, startAppProcess, type AppDescriptor, type RunningApp } from './lib/apps';
-export { startStack, type Stack, type StackOptions, type Endpoint } from './lib/stack';
+export { parseInstanceList, startStack, type Stack, type StackOptions, type Endpoint } from './lib/stack';
 export { up } from './cli';
 export { testEnvironment, type TestEnvironment } from './lib/testing';
 export { startSchemaRegistry, type RegistryHandle } from './lib/registry';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
-import { DEMO_KEYS } from '@waybill/devstack';
+import { DEMO_KEYS, parseInstanceList } from '@waybill/devstack';
 import { Fleet, root } from './fleet';
 import {
   acknowledgedShipmentVersions,
@@ -35,17 +35,36 @@ export interface ChaosSettings {
   chaosMs: number;
   /** Shipment workers (one more worker sends payments). */
   workers: number;
+  /** Instances of each consumer app in its group; an app not named runs one. */
+  instances: Readonly<Record<string, number>>;
   /** Progress lines (injected faults, phases). */
   log?: (line: string) => void;
 }
 
-/** FAULTS_SEED, FAULTS_CHAOS_MS and FAULTS_WORKERS. */
+/** The consumer apps the chaos kills; each runs in its own consumer group. */
+export const CONSUMER_APPS = ['shipment-reducer', 'accounting-listener', 'accounting-command-listener', 'account-reducer', 'ledger'] as const;
+
+/** Issue 18's fleet: several instances share the partitions of the apps that hold the most state. */
+export const DEFAULT_INSTANCES: Readonly<Record<string, number>> = { 'shipment-reducer': 3, ledger: 2, 'account-reducer': 2 };
+
+/** FAULTS_SEED, FAULTS_CHAOS_MS, FAULTS_WORKERS and FAULTS_INSTANCES (`shipment-reducer=3,ledger=2`, on top of the default). */
 export function chaosSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ChaosSettings {
+  const instances = { ...DEFAULT_INSTANCES, ...parseInstanceList(env.FAULTS_INSTANCES ?? '') };
+  for (const [app, count] of Object.entries(instances)) {
+    if (!(CONSUMER_APPS as readonly string[]).includes(app)) throw new Error(`FAULTS_INSTANCES names ${app}, which is not a consumer app (${CONSUMER_APPS.join(', ')})`);
+    if (!Number.isInteger(count) || count < 1 || count > PARTITIONS) throw new Error(`FAULTS_INSTANCES ${app}=${count}: from 1 to ${PARTITIONS}, the partitions of a topic here`);
+  }
   return {
     seed: Number(env.FAULTS_SEED ?? Date.now() % 100_000),
     chaosMs: Number(env.FAULTS_CHAOS_MS ?? 60_000),
     workers: Number(env.FAULTS_WORKERS ?? 6),
+    instances,
   };
+}
+
+/** `shipment-reducer#1`, `shipment-reducer#2`, … `ledger#1`: every consumer the fleet runs. */
+export function consumerMembers(instances: Readonly<Record<string, number>>): string[] {
+  return CONSUMER_APPS.flatMap((app) => Array.from({ length: instances[app] ?? 1 }, (_, i) => `${app}#${i + 1}`));
 }
 
 /** Fewer decided shipment answers than this and the run proved too little to count. */
@@ -55,6 +74,7 @@ export interface ChaosRunResult {
   seed: number;
   chaosMs: number;
   workers: number;
+  instances: Readonly<Record<string, number>>;
   /** Distinct commands a client got a decided answer for. */
   commandsAcknowledged: number;
   shipmentCommandsAcknowledged: number;
@@ -84,7 +104,6 @@ const PARTITIONS = 4;
 /** A client gives up on one request after this long: the system did not recover. */
 const REQUEST_DEADLINE_MS = 150_000;
 
-const CONSUMERS = ['shipment-reducer#1', 'shipment-reducer#2', 'accounting-listener', 'accounting-command-listener', 'account-reducer', 'ledger'] as const;
 const consumerEnv = { SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) };
 const handlerEnv = { OUTCOME_WAIT_MS: '2000', RATE_LIMIT_PER_MINUTE: '1000000' };
 
@@ -108,7 +127,8 @@ class ClientGaveUp extends Error {
 }
 
 export async function runChaos(settings: ChaosSettings): Promise<ChaosRunResult> {
-  const { seed, chaosMs, workers } = settings;
+  const { seed, chaosMs, workers, instances } = settings;
+  const consumers = consumerMembers(instances);
   const log = settings.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   let rngState = seed;
   const random = () => (rngState = (rngState * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
@@ -183,17 +203,10 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosRunResult>
 
   try {
     await fleet.startInfrastructure(PARTITIONS);
-    await Promise.all([
-      fleet.add('shipment-reducer#1', consumerEnv),
-      fleet.add('shipment-reducer#2', consumerEnv),
-      fleet.add('accounting-listener', consumerEnv),
-      fleet.add('accounting-command-listener', consumerEnv),
-      fleet.add('account-reducer', consumerEnv),
-      fleet.add('ledger', consumerEnv),
-    ]);
+    await Promise.all(consumers.map((id) => fleet.add(id, consumerEnv)));
     await fleet.add('shipment-handler', handlerEnv);
     await fleet.add('accounting-handler', handlerEnv);
-    note(`stack up: broker, Redis, registry, 8 app processes (work dir ${fleet.dir})`);
+    note(`stack up: broker, Redis, registry, ${fleet.members.size} app processes (${consumers.join(', ')}, both handlers; work dir ${fleet.dir})`);
 
     const acknowledged: Acknowledgement[] = [];
     const unanswered: UnansweredCommand[] = [];
@@ -306,10 +319,11 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosRunResult>
 
     const load = Promise.all([...Array.from({ length: workers }, (_, w) => shipmentWorker(w)), paymentWorker(), observationWorker()]);
 
-    // Chaos: each consumer SIGKILLed twice at random moments, one stall, one broker SIGKILL, one
-    // Redis restart, spread over chaosMs in a seeded order.
+    // Chaos: each consumer instance SIGKILLed twice at random moments (its group rebalances each
+    // time it leaves and comes back), one stall, one broker SIGKILL, one Redis restart, spread
+    // over chaosMs in a seeded order.
     const plan: Array<() => Promise<void>> = [];
-    for (const id of [...CONSUMERS, ...CONSUMERS]) {
+    for (const id of [...consumers, ...consumers]) {
       plan.push(async () => {
         note(`SIGKILL ${id}`);
         await fleet.kill(id, random() * 1_000);
@@ -406,7 +420,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosRunResult>
     const enoughLoad = shipmentAnswers > MINIMUM_SHIPMENT_COMMANDS;
     const report = [
       '',
-      `faults suite, seed ${seed}: what was injected`,
+      `faults suite, seed ${seed}: what was injected (consumers ${consumers.join(', ')})`,
       ...injected.map((i) => `  ${i.at.toFixed(1).padStart(6)} s  ${i.what}`),
       `  restarts: ${restarts.join(', ')}`,
       `  work dir: ${fleet.dir} (app logs in ${fleet.logsDir})`,
@@ -421,6 +435,7 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosRunResult>
       seed,
       chaosMs,
       workers,
+      instances,
       commandsAcknowledged: shipmentCommands + paymentCommands,
       shipmentCommandsAcknowledged: shipmentCommands,
       paymentsAcknowledged: paymentCommands,

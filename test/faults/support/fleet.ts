@@ -91,8 +91,16 @@ export class Fleet {
     return member;
   }
 
+  private nextInstance = 0;
+
+  /** A running member's URL: the member `id`, or, given an app's name, each running instance of it in turn (as a load balancer would). */
   url(id: string): string | undefined {
-    return this.members.get(id)?.running?.url;
+    const exact = this.members.get(id);
+    if (exact) return exact.running?.url;
+    const running = [...this.members.values()].filter((m) => m.app === id && m.running);
+    if (!running.length) return undefined;
+    this.nextInstance = (this.nextInstance + 1) % running.length;
+    return running[this.nextInstance].running?.url;
   }
 
   private async launch(member: Member): Promise<void> {

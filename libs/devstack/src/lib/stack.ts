@@ -70,6 +70,21 @@ async function choosePort(fixed: number | undefined, fallback: number, free: boo
 /** Most instances of one app: more than the partitions of a topic would leave some idle. */
 export const MAX_INSTANCES = 12;
 
+/**
+ * `shipment-reducer=3,ledger=2` → { 'shipment-reducer': 3, ledger: 2 }: the form of `npm start --
+ * --instances` and of the faults suite's FAULTS_INSTANCES. Names and counts are checked when a
+ * stack starts (against the apps there are).
+ */
+export function parseInstanceList(value: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([a-z][a-z0-9-]*)=(\d+)$/.exec(item);
+    if (!match) throw new Error(`expected <app>=<count>, e.g. shipment-reducer=3 (got "${item}")`);
+    counts[match[1]] = Number(match[2]);
+  }
+  return counts;
+}
+
 /** `instances` checked against the apps there are: unknown names and bad counts are refused. */
 function instanceCounts(instances: StackOptions['instances'], apps: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
