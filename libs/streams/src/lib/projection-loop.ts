@@ -6,6 +6,7 @@ import { UndecodableMessageError } from '@waybill/contracts';
 import { crashWithConsumer, retry, type AppMetrics, type Logger, type ReadinessCheck } from '@waybill/platform';
 import { deadLetterRecord } from './dead-letter';
 import { errorMessage, isRebalanceError } from './errors';
+import { groupConsumerConfig } from './group-consumer';
 import { toInputRecord, type OutputRecord } from './processor';
 import { writeProjection, type ProjectionPlan } from './projection-write';
 import { watchReflectedOffsets, type WatchedPartition } from './reflected-offsets-watch';
@@ -149,18 +150,15 @@ export class ProjectionLoop<R> {
     const deadLetters = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.deadLetters = deadLetters;
     await retry('connecting the dead-letter producer', logger, () => deadLetters.connect());
-    const consumer = kafka.consumer({
-      groupId,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
-      sessionTimeout: sessionTimeoutMs,
-      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeoutMs / 3)),
-      // NOTE: a transaction's records count as undecided until its marker is in the same fetch. A
-      // fetch cut at 1 MiB (kafkajs's default) right after a batch of nearly the broker's 1 MiB
-      // message limit would never hold the marker; room for such a batch and its marker ends that.
-      maxBytesPerPartition: 4 * 1_048_576,
-      ...this.options.consumer,
-    });
+    const consumer = kafka.consumer(
+      groupConsumerConfig(groupId, sessionTimeoutMs, {
+        // NOTE: a transaction's records count as undecided until its marker is in the same fetch. A
+        // fetch cut at 1 MiB (kafkajs's default) right after a batch of nearly the broker's 1 MiB
+        // message limit would never hold the marker; room for such a batch and its marker ends that.
+        maxBytesPerPartition: 4 * 1_048_576,
+        ...this.options.consumer,
+      }),
+    );
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;

@@ -4,6 +4,7 @@ import type { AppMetrics, Logger } from '@waybill/platform';
 import { deadLetterTopic } from '@waybill/contracts';
 import { decodeErrorPolicy, type BadRecordHandler, type ErrorClass } from './dead-letter';
 import { BadRecordError, ProcessingFailedError, StreamsConfigError, TaskCorruptedError, TaskMigratedError, errorMessage, isRebalanceError } from './errors';
+import { groupConsumerConfig } from './group-consumer';
 import { openTransactions } from './hanging-transactions';
 import { KafkaWire } from './kafka-wire';
 import { PartitionTask } from './partition-task';
@@ -128,14 +129,7 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
     tasks: Map<number, PartitionTask<S>>;
   }
   const members: Member[] = Array.from({ length: memberCount }, () => ({
-    consumer: kafka.consumer({
-      groupId,
-      readUncommitted: false,
-      sessionTimeout,
-      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
-      maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
-      allowAutoTopicCreation: false,
-    }),
+    consumer: kafka.consumer(groupConsumerConfig(groupId, sessionTimeout, options.maxWaitTimeInMs === undefined ? {} : { maxWaitTimeInMs: options.maxWaitTimeInMs })),
     tasks: new Map<number, PartitionTask<S>>(),
   }));
   const allTasks = () => members.flatMap((m) => [...m.tasks.values()]);
