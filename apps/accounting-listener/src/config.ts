@@ -1,15 +1,12 @@
 import { z } from 'zod';
 import { baseConfigShape } from '@waybill/platform';
+import { processorConfigShape } from '@waybill/streams';
 
 /** accounting-listener's environment; `docker-compose.yml` is checked against this schema. */
 export const configSchema = z.object({
   ...baseConfigShape,
   PORT: baseConfigShape.PORT.default(3004),
-  /** Shipment events per Kafka transaction. */
-  MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
-  /** Partitions handled at once (each strictly in order). */
-  PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(4),
-  SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+  ...processorConfigShape({ partitionsConcurrently: 4 }),
 });
 
 export type Config = z.infer<typeof configSchema>;

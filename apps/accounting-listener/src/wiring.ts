@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, UndecodableMessageError } from '@waybill/contracts';
 import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, openApiDocument, type Logger, type ShutdownStep, rateLimitOf, registryClientOptions } from '@waybill/platform';
-import { runProcessor } from '@waybill/streams';
+import { processorLoopSettings, runProcessor } from '@waybill/streams';
 import type { Config } from './config';
 import { chargeProcessor } from './charge-processor';
 
@@ -27,9 +27,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     decodeErrorClass: UndecodableMessageError,
     logger,
     metrics,
-    maxBatchSize: config.MAX_BATCH_SIZE,
-    partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
-    sessionTimeout: config.SESSION_TIMEOUT_MS,
+    ...processorLoopSettings(config),
     onCrash,
   });
 

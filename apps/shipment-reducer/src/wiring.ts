@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, UndecodableMessageError } from '@waybill/contracts';
 import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, openApiDocument, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep, createRedis, registryClientOptions } from '@waybill/platform';
-import { runProcessor } from '@waybill/streams';
+import { processorLoopSettings, runProcessor } from '@waybill/streams';
 import type { Config } from './config';
 import { observationBadRecordPolicy, observationIntake } from './observation-intake';
 import { shipmentProcessor, shipmentStore } from './shipment-processor';
@@ -24,9 +24,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     kafka,
     logger,
     metrics,
-    maxBatchSize: config.MAX_BATCH_SIZE,
-    partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
-    sessionTimeout: config.SESSION_TIMEOUT_MS,
+    ...processorLoopSettings(config),
     onCrash,
   };
   const runner = await runProcessor({

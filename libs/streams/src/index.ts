@@ -19,4 +19,5 @@ export { watchReflectedOffsets, type WatchedPartition, type ReflectedOffsetsWatc
 export { writeProjection, type RedisWrite, type ProjectionPlan, type OffsetAdvance, type ProjectionWriteOutcome } from './lib/projection-write';
 export { ProjectionLoop, projectionConfigShape, type ProjectionSettings, type Projection, type ProjectionChunk, type PlannedChunk, type ProjectionLoopOptions } from './lib/projection-loop';
 export { replayPartitions, deleteThrowawayGroup, type ReplayRange, type BoundedReplayOptions, type BoundedReplayResult } from './lib/bounded-replay';
+export { DEFAULT_SESSION_TIMEOUT_MS, FETCH_WAIT_MS, groupConsumerConfig, processorConfigShape, processorLoopSettings, sessionTimeoutSetting } from './lib/group-consumer';
 export { KafkaWire, type PartitionEnds, type RawRecord } from './lib/kafka-wire';

@@ -149,10 +149,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       SCHEMA_REGISTRY_URL: registry.url,
       API_KEYS: apiKeysSpec(options.apiKeys ?? DEMO_KEYS),
       NODE_ENV: 'development',
-      // A killed app is restarted by the supervisor within a second, but its new member waits in
-      // JoinGroup until the dead one's session expires: the broker's minimum (6 s, heartbeats
-      // every 2-3 s) gets a lone instance processing again within 10 s instead of 30.
-      SESSION_TIMEOUT_MS: '6000',
       ...options.env,
     };
     for (const app of discovered.filter((a) => !options.apps || options.apps.includes(a.name))) {

@@ -6,7 +6,7 @@ import { UndecodableMessageError } from '@waybill/contracts';
 import { crashWithConsumer, retry, type AppMetrics, type Logger, type ReadinessCheck } from '@waybill/platform';
 import { deadLetterRecord } from './dead-letter';
 import { errorMessage, isRebalanceError } from './errors';
-import { groupConsumerConfig } from './group-consumer';
+import { groupConsumerConfig, sessionTimeoutSetting } from './group-consumer';
 import { toInputRecord, type OutputRecord } from './processor';
 import { writeProjection, type ProjectionPlan } from './projection-write';
 import { watchReflectedOffsets, type WatchedPartition } from './reflected-offsets-watch';
@@ -55,8 +55,7 @@ export function projectionConfigShape(defaults: { maxBatchSize: number; maxBatch
     MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(defaults.maxBatchLimit).default(defaults.maxBatchSize),
     /** Partitions projected at once (each strictly in order). */
     PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(64).default(4),
-    /** Consumer session timeout: how long a crashed instance keeps its partitions from a new one. */
-    SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+    SESSION_TIMEOUT_MS: sessionTimeoutSetting,
     /** How often the stored offsets are compared with what this instance wrote (a Redis that lost them is noticed without traffic). */
     OFFSETS_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
   };

@@ -4,7 +4,7 @@ import type { AppMetrics, Logger } from '@waybill/platform';
 import { deadLetterTopic } from '@waybill/contracts';
 import { decodeErrorPolicy, type BadRecordHandler, type ErrorClass } from './dead-letter';
 import { BadRecordError, ProcessingFailedError, StreamsConfigError, TaskCorruptedError, TaskMigratedError, errorMessage, isRebalanceError } from './errors';
-import { groupConsumerConfig } from './group-consumer';
+import { DEFAULT_SESSION_TIMEOUT_MS, groupConsumerConfig } from './group-consumer';
 import { openTransactions } from './hanging-transactions';
 import { KafkaWire } from './kafka-wire';
 import { PartitionTask } from './partition-task';
@@ -106,7 +106,7 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
   const store = options.store && options.redis ? new RedisStateStore(options.redis, options.keyPrefix ?? 'waybill', options.store) : undefined;
   const onBadRecord = options.onBadRecord ?? decodeErrorPolicy(options.decodeErrorClass);
   const logger = options.logger.child({ component: 'streams', groupId, inputTopic });
-  const sessionTimeout = options.sessionTimeout ?? 30_000;
+  const sessionTimeout = options.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT_MS;
 
   const admin: Admin = kafka.admin();
   const wire = new KafkaWire(kafka);
