@@ -13,7 +13,7 @@
 // tears everything down. Plain Node ESM, no compile step; the workspace libs are loaded from their
 // built dist/ (npm run build).
 import { benchWorkDir } from './lib/workdir.mjs';
-import { commandOutput, machineInfo, versionOf } from './lib/machine.mjs';
+import { commandOutput, cpuWindow, machineInfo, versionOf } from './lib/machine.mjs';
 import { readSettings as readBenchSettings, usage as benchUsage } from './lib/settings.mjs';
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -48,6 +48,7 @@ const SETTINGS = {
   commands: { env: 'BENCH_COMMANDS', type: 'number', default: 60_000, quick: 12_000, help: 'commands pre-filled for the reducer throughput run (rounded to whole shipments of 6)' },
   'latency-seconds': { env: 'BENCH_LATENCY_SECONDS', type: 'number', default: 15, quick: 4, help: 'measured length of each paced latency point' },
   'latency-rate': { env: 'BENCH_LATENCY_RATE', type: 'number', default: 0, help: 'one latency point at this rate instead of --latency-rates; 0 = use --latency-rates' },
+  'reducer-instances': { env: 'BENCH_REDUCER_INSTANCES', type: 'string', default: '1,2,3', quick: '1', help: 'throughput runs with this many reducer processes in the group, in turn (the first run also measures latency)' },
   'latency-rates': { env: 'BENCH_LATENCY_RATES', type: 'string', default: '116,1000,half', help: 'latency points: commands/s, "half" = half the measured sustained rate' },
   'latency-warmup-seconds': { env: 'BENCH_LATENCY_WARMUP_SECONDS', type: 'number', default: 5, quick: 2, help: 'each latency point first runs this long at its rate, samples dropped' },
   'emmett-shipments': { env: 'BENCH_EMMETT_SHIPMENTS', type: 'number', default: 1_500, quick: 300, help: 'shipments (x6 appends) per Emmett mode' },
@@ -80,6 +81,8 @@ const TARGETS = {
   p99MsAt116: 25,
   p99MsAt1000: 50,
   p99MsAtHalf: 200,
+  // issue 18: more reducers on one machine cost at most this fraction of one's throughput
+  scaleOutOnOneMachine: 0.9,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -354,7 +357,7 @@ async function encodeCommands({ serde, messages: mapping, runTag, firstShipment,
  * shipment.commands.dlq (topicSpecs() of @waybill/contracts).
  * ============================================================================================
  */
-export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, reducer, settings, progress, workDir, ws }) {
+export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, reducer, settings, progress, workDir, ws, instances = 1, cpuOf = {} }) {
   const { contracts, messages: mapping, domain, devstack, kafkajs } = ws;
   const { TOPICS } = contracts;
   const finalStatus = checkWorkloadWithDecider(domain);
@@ -421,31 +424,40 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
     }
   });
 
-  const port = await devstack.freePort();
-  const logFile = join(workDir, 'reducer.log');
-  const log = createWriteStream(logFile, { flags: 'a' });
-  progress.step(`starting the reducer (${relative(root, entry)}) on ${K} waiting commands`);
+  progress.step(`starting ${instances === 1 ? 'the reducer' : `${instances} reducers`} (${relative(root, entry)}) on ${K} waiting commands`);
   const started = performance.now();
   // BENCH_REDUCER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the reducer.
   const nodeArgs = (process.env.BENCH_REDUCER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, entry], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      LOG_LEVEL: process.env.BENCH_REDUCER_LOG_LEVEL ?? 'warn',
-      KAFKA_BROKERS: brokers.join(','),
-      REDIS_URL: redisUrl,
-      SCHEMA_REGISTRY_URL: registryUrl,
-      PORT: String(port),
-      API_KEYS: devstack.apiKeysSpec(),
-    },
-  });
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
   let died;
-  child.once('exit', (code, signal) => (died = `reducer exited (${code ?? signal}):\n${tail(logFile)}`));
+  const children = [];
+  for (let i = 1; i <= instances; i += 1) {
+    const childPort = await devstack.freePort();
+    const logFile = join(workDir, instances === 1 ? 'reducer.log' : `reducer-${instances}x-${i}.log`);
+    const log = createWriteStream(logFile, { flags: 'a' });
+    const child = spawn(process.execPath, [...nodeArgs, entry], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        LOG_LEVEL: process.env.BENCH_REDUCER_LOG_LEVEL ?? 'warn',
+        KAFKA_BROKERS: brokers.join(','),
+        KAFKA_CLIENT_ID: `shipment-reducer-${i}`,
+        REDIS_URL: redisUrl,
+        SCHEMA_REGISTRY_URL: registryUrl,
+        PORT: String(childPort),
+        API_KEYS: devstack.apiKeysSpec(),
+      },
+    });
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    child.once('exit', (code, signal) => (died ??= `reducer ${i} of ${instances} exited (${code ?? signal}):\n${tail(logFile)}`));
+    children.push({ child, port: childPort });
+  }
+  // The phase histograms are the first instance's (with more, it decides only its share).
+  const port = children[0].port;
+  const settled = watchGroupSettled(kafka, 'shipment-reducer', instances);
+  const cpu = cpuWindow({ ...cpuOf, ...Object.fromEntries(children.map(({ child }, i) => [`reducer-${i + 1}`, child.pid])) });
   const timeoutMs = settings.phaseTimeoutSeconds * 1000;
   /** Produces new shipments' commands at `rate`/s for `seconds`; resolves when every outcome is visible. */
   const paced = async ({ rate, seconds, phase, tag }) => {
@@ -520,7 +532,18 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
     } finally {
       clearInterval(ticker);
     }
-    const throughput = { ...rates(seen.throughput, started), commands: K };
+    const settledAt = await settled.stop();
+    // After the last rebalance of the start (every instance holding partitions): the steady rate.
+    const steady = settledAt === null ? null : rates(seen.throughput.filter((t) => t >= settledAt), settledAt);
+    const throughput = {
+      ...rates(seen.throughput, started),
+      commands: K,
+      instances,
+      groupSettledAfterSeconds: settledAt === null ? null : round((settledAt - started) / 1000, 2),
+      steadyPerSecond: steady?.sustainedPerSecond ?? null,
+      steadyCommands: steady?.count ?? 0,
+      cpu: cpu(),
+    };
     {
       // The reducer's phases over the whole throughput run (its histograms start empty with it).
       const snapshot = await scrapeHistograms(`http://127.0.0.1:${port}`, { 'x-api-key': devstack.DEMO_KEYS[0].key }, [CHUNK_METRIC, CHUNK_SIZE_METRIC]);
@@ -569,7 +592,7 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
       outcomes: { accepted: seen.accepted, rejected: seen.rejected, firstRejection: seen.firstRejection, unknown: seen.unknown, undecodable: seen.undecodable },
     };
   } finally {
-    await stopChild(child, 15_000);
+    await Promise.all(children.map(({ child }) => stopChild(child, 15_000)));
     await watcher.stop();
     await producer.disconnect().catch(() => undefined);
   }
@@ -578,6 +601,44 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
 // ---------------------------------------------------------------------------------------------
 // The run
 // ---------------------------------------------------------------------------------------------
+/**
+ * Watches a consumer group until it is Stable with `members` members that each hold partitions:
+ * `stop()` gives that moment (performance.now()), or null if it never came.
+ */
+function watchGroupSettled(kafka, groupId, members) {
+  const admin = kafka.admin();
+  let settledAt = null;
+  let stopped = false;
+  const loop = (async () => {
+    await admin.connect();
+    while (!stopped && settledAt === null) {
+      try {
+        const { groups } = await admin.describeGroups([groupId]);
+        const group = groups[0];
+        if (group?.state === 'Stable' && group.members.length === members && group.members.every((m) => m.memberAssignment?.length > 0)) settledAt = performance.now();
+      } catch {
+        // the coordinator may be moving: ask again
+      }
+      if (settledAt === null) await sleep(100);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop.catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      return settledAt;
+    },
+  };
+}
+
+/** `1,2,3` → [1, 2, 3]: reducer processes per throughput run. */
+function instanceCounts(list) {
+  const counts = String(list).split(',').map((c) => c.trim()).filter(Boolean).map(Number);
+  if (!counts.length || counts.some((n) => !Number.isInteger(n) || n < 1 || n > 12)) throw new Error(`--reducer-instances ${list}: expected a comma list of counts from 1 to 12, e.g. 1,2,3`);
+  return counts;
+}
+
 function evaluateTargets(figures) {
   // A stand-in reducer's figures are reported but judge nothing.
   const waybill = figures.waybill?.standIn ? null : (figures.waybill?.throughput?.sustainedPerSecond ?? null);
@@ -621,6 +682,7 @@ function evaluateTargets(figures) {
     latencyTarget('116', TARGETS.p99MsAt116, '116 commands/s'),
     latencyTarget('1000', TARGETS.p99MsAt1000, '1,000 commands/s'),
     latencyTarget('half', TARGETS.p99MsAtHalf, 'half the sustained rate'),
+    ...scalingTargets(figures),
     {
       id: 'sustained-5000',
       description: 'Waybill sustains at least 5,000 commands/s with transactions on',
@@ -652,6 +714,29 @@ function evaluateTargets(figures) {
   ];
 }
 
+/**
+ * Issue 18: more reducers in the group on this machine must not cost throughput (at most 10 % less
+ * than one); they cannot add any while one reducer, the broker and Redis already keep both cores
+ * busy (cpu.machineCoresBusy). The figure that scales is partitions per instance on more machines.
+ */
+function scalingTargets(figures) {
+  const runs = figures.waybill?.standIn ? [] : (figures.waybillScaling ?? []);
+  const one = runs.find((r) => r.instances === 1)?.steadyPerSecond;
+  return runs
+    .filter((r) => r.instances > 1)
+    .map((r) => ({
+      id: `reducer-${r.instances}-instances-vs-1`,
+      description: `issue 18: ${r.instances} reducer processes in the group sustain at least ${TARGETS.scaleOutOnOneMachine}x what one does on this machine, once the group has settled`,
+      measured: one && r.steadyPerSecond ? round(r.steadyPerSecond / one, 3) : null,
+      threshold: TARGETS.scaleOutOnOneMachine,
+      steadyPerSecond: r.steadyPerSecond,
+      oneInstanceSteadyPerSecond: one ?? null,
+      groupSettledAfterSeconds: r.groupSettledAfterSeconds,
+      machineCoresBusy: r.cpu?.machineCoresBusy ?? null,
+      pass: one && r.steadyPerSecond ? r.steadyPerSecond / one >= TARGETS.scaleOutOnOneMachine : null,
+    }));
+}
+
 function printTable(result) {
   const f = result.figures;
   const fmt = (x, unit = '') => (x === null || x === undefined ? '—' : `${Number(x).toLocaleString('en-US')}${unit}`);
@@ -661,6 +746,7 @@ function printTable(result) {
     else {
       if (f.waybill.standIn) rows.push(['(stand-in reducer: tests the hook, NOT Waybill)', '', '', '', '', '']);
       rows.push(['waybill reducer (commands)', fmt(f.waybill.throughput.sustainedPerSecond), fmt(f.waybill.throughput.overallPerSecond), '', '', `${f.waybill.commands} commands, transactions on`]);
+      for (const r of f.waybillScaling ?? []) rows.push([`  ${r.instances} reducer${r.instances === 1 ? '' : 's'} in the group`, fmt(r.sustainedPerSecond), fmt(r.overallPerSecond), '', '', `steady ${fmt(r.steadyPerSecond)}/s after ${r.groupSettledAfterSeconds ?? '?'} s; ${r.cpu?.machineCoresBusy ?? '?'} of ${r.cpu?.cores ?? '?'} cores busy`]);
       for (const p of f.waybill.latency) rows.push([`  latency @ ${p.targetRatePerSecond}/s`, '', '', fmt(p.p50Ms), fmt(p.p99Ms), `command → outcome; ${p.reducerChunks?.commandsPerChunk ?? '?'} per chunk`]);
     }
   }
@@ -738,7 +824,27 @@ async function main() {
     }
     if (!settings.skip.has('waybill')) {
       try {
-        figures.waybill = await measureWaybillReducer({ brokers, redisUrl: redisHandle.url, registryUrl: registry.url, reducer: settings.reducer, settings, progress, workDir, ws });
+        const counts = instanceCounts(settings.reducerInstances);
+        const cpuOf = { kafka: kafkaHandle.service.pid, redis: redisHandle.service?.pid };
+        const common = { brokers, redisUrl: redisHandle.url, registryUrl: registry.url, reducer: settings.reducer, progress, workDir, ws, cpuOf };
+        figures.waybill = await measureWaybillReducer({ ...common, settings, instances: counts[0] });
+        // More reducer processes in the group on the same machine: throughput only (latency was the first run's).
+        const runs = [figures.waybill.throughput];
+        for (const instances of figures.waybill.throughput ? counts.slice(1) : []) {
+          const more = await measureWaybillReducer({ ...common, settings: { ...settings, latencyRate: 0, latencyRates: '' }, instances });
+          runs.push(more.throughput);
+        }
+        if (figures.waybill.throughput) {
+          figures.waybillScaling = runs.map((r) => ({
+            instances: r.instances,
+            sustainedPerSecond: r.sustainedPerSecond,
+            steadyPerSecond: r.steadyPerSecond,
+            groupSettledAfterSeconds: r.groupSettledAfterSeconds,
+            overallPerSecond: r.overallPerSecond,
+            wallSeconds: r.wallSeconds,
+            cpu: r.cpu,
+          }));
+        }
       } catch (err) {
         errors.waybill = String(err?.stack ?? err);
         progress.done(`Waybill failed: ${err.message}`);

@@ -39,3 +39,58 @@ export function machineInfo(root, kafkaVersion, extra = {}) {
     gitCommit: commandOutput('git', ['-C', root, 'rev-parse', 'HEAD']),
   };
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); null elsewhere or once it is gone. */
+export function processCpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), counted from field 3: utime is 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** The whole machine's busy and total CPU time so far (all cores, seconds), from /proc/stat. */
+export function machineCpuSeconds() {
+  try {
+    const [cpu] = readFileSync('/proc/stat', 'utf8').split('\n');
+    const ticks = cpu.trim().split(/\s+/).slice(1).map(Number);
+    const idle = ticks[3] + (ticks[4] ?? 0); // idle + iowait
+    const total = ticks.reduce((a, b) => a + b, 0);
+    return { busy: (total - idle) / CLOCK_TICKS_PER_SECOND, total: total / CLOCK_TICKS_PER_SECOND };
+  } catch {
+    return null;
+  }
+}
+
+// USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK), read once.
+const CLOCK_TICKS_PER_SECOND = Number(commandOutput('getconf', ['CLK_TCK']) ?? 100) || 100;
+
+/**
+ * CPU used between two moments by the machine and by named processes: `start()` then `stop()`
+ * gives cores busy on average (machine-wide and per process) over the wall time between them.
+ */
+export function cpuWindow(processes) {
+  const t0 = performance.now();
+  const machine0 = machineCpuSeconds();
+  const before = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, processCpuSeconds(pid)]));
+  return () => {
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const machine1 = machineCpuSeconds();
+    const coresBusy = (used) => (used === null || !(wallSeconds > 0) ? null : Math.round((used / wallSeconds) * 100) / 100);
+    const perProcess = Object.fromEntries(
+      Object.entries(processes).map(([name, pid]) => {
+        const after = processCpuSeconds(pid);
+        return [name, coresBusy(after === null || before[name] === null ? null : after - before[name])];
+      }),
+    );
+    return {
+      wallSeconds: Math.round(wallSeconds * 10) / 10,
+      cores: os.cpus().length,
+      machineCoresBusy: coresBusy(machine0 && machine1 ? machine1.busy - machine0.busy : null),
+      coresBusyByProcess: perProcess,
+    };
+  };
+}
