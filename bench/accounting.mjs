@@ -30,6 +30,7 @@ import { waitFor, watchTopic } from './lib/watch.mjs';
 import { encodeShipped } from './lib/accounting-workload.mjs';
 import { watchCommitted } from './lib/accounting-watch.mjs';
 import { runTimes, writeResult } from './lib/results.mjs';
+import { memoryByFamily, perUnit } from './lib/redis-memory.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -347,6 +348,14 @@ async function measureWaybillAccounting({ brokers, redisUrl, registryUrl, settin
     check.ok = check.accountsFound === check.accounts && check.versionsSum === N && check.balanceSumMinor === check.expectedBalanceSumMinor;
     progress.done(`balances: ${check.accountsFound}/${check.accounts} accounts, versions sum ${check.versionsSum}/${N}, balances ${check.ok ? 'match' : 'DO NOT match'}`);
 
+    // What N transactions cost in Redis: the command listener's state store and the reducer's balances (nothing else writes here).
+    const memory = {
+      ...perUnit(await memoryByFamily(redis, '*'), N, 'Transaction'),
+      accounts: ids.length,
+      measuredBy: 'MEMORY USAGE … SAMPLES 0 of every key in the bench\'s own Redis after the throughput run, by family (bench/lib/redis-memory.mjs)',
+    };
+    progress.done(`Redis: ${memory.bytesPerTransaction} B per transaction in ${memory.keys} keys (${ids.length} accounts)`);
+
     // (b) latency at half that rate, from each event's scheduled send time
     const rate = settings.latencyRate > 0 ? settings.latencyRate : Math.max(1, Math.floor(throughput.sustainedPerSecond / 2));
     const total = Math.max(1, Math.round(rate * settings.latencySeconds));
@@ -400,6 +409,7 @@ async function measureWaybillAccounting({ brokers, redisUrl, registryUrl, settin
       throughput,
       transactionsRecorded: recordedRates,
       balances: check,
+      memory,
       latency,
       records: { unknown: seen.unknown, undecodable: seen.undecodable, notCharge: seen.notCharge },
     };

@@ -25,6 +25,7 @@ import { latencySummary, round, table } from './lib/stats.mjs';
 import { measureEmmettAsOf } from './lib/ledger-emmett.mjs';
 import { foldWithDomain, shipmentEvents } from './lib/ledger-workload.mjs';
 import { runTimes, writeResult } from './lib/results.mjs';
+import { memoryByFamily, perUnit, usedMemory } from './lib/redis-memory.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -142,6 +143,8 @@ async function measureRebuild({ ws, stack, settings, progress }) {
   progress.done(`${prefix}shipment.events: ${encoded.length} events, ${round(encoded.reduce((a, m) => a + m.value.length, 0) / encoded.length, 0)} B each; each shipment ends ${check.status}`);
 
   progress.step('waybill rebuild ledger (the built CLI, child process)');
+  const memoryProbe = new ws.Redis(stack.redisUrl);
+  const usedBefore = await usedMemory(memoryProbe);
   const { json, wallSeconds, nodeArgs } = await runCli(
     ['rebuild', 'ledger', '--yes', '--output', 'json', '--snapshot-every', String(settings.snapshotEvery), '--batch-size', String(settings.batchSize), '--partitions-concurrently', String(settings.partitionsConcurrently), '--progress-interval', '5'],
     { KAFKA_BROKERS: stack.brokers.join(','), REDIS_URL: stack.redisUrl, SCHEMA_REGISTRY_URL: stack.registryUrl, TOPIC_PREFIX: prefix },
@@ -151,6 +154,16 @@ async function measureRebuild({ ws, stack, settings, progress }) {
   const counts = await redis.hgetall(projections.ledgerKeys(projections.ledgerKeyPrefix(prefix)).statusCounts);
   const keys = (await projections.listKeys(redis, projections.ledgerKeyPrefix(prefix))).length;
   await redis.quit();
+  // What the read model of these events costs in Redis (the rebuild writes nothing else).
+  const usedAfter = await usedMemory(memoryProbe);
+  const memory = {
+    ...perUnit(await memoryByFamily(memoryProbe, `${projections.ledgerKeyPrefix(prefix)}*`), encoded.length, 'Event'),
+    usedMemoryDeltaBytes: usedAfter - usedBefore,
+    usedMemoryBytesPerEvent: round((usedAfter - usedBefore) / encoded.length, 1),
+    measuredBy: 'MEMORY USAGE … SAMPLES 0 of every ledger key, by family (bench/lib/redis-memory.mjs); usedMemoryDelta: INFO memory used_memory after − before the rebuild',
+  };
+  await memoryProbe.quit();
+  progress.done(`ledger read model: ${memory.bytesPerEvent} B per event in ${memory.keys} keys (used_memory ${memory.usedMemoryBytesPerEvent} B per event)`);
   progress.done(`rebuild: ${json.records} records in ${json.replaySeconds} s = ${json.recordsPerSecond} events/s (process ${round(wallSeconds, 2)} s)`);
   return {
     events: encoded.length,
@@ -159,6 +172,7 @@ async function measureRebuild({ ws, stack, settings, progress }) {
     records: json.records,
     keys,
     statusCounts: counts,
+    memory,
     replaySeconds: json.replaySeconds,
     eventsPerSecond: json.recordsPerSecond,
     commandSeconds: json.seconds,

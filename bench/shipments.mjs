@@ -28,6 +28,7 @@ import { CHUNK_METRIC, CHUNK_PHASES, CHUNK_SIZE_METRIC, ordered, phaseDelta, scr
 import { waitFor, watchTopic } from './lib/watch.mjs';
 import { COMMANDS_PER_SHIPMENT, shipmentCommand, shipmentFacts } from './lib/workload.mjs';
 import { runTimes, writeResult } from './lib/results.mjs';
+import { memoryByFamily, perUnit } from './lib/redis-memory.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -102,6 +103,7 @@ function loadWorkspace() {
     messages: require('@waybill/shipment-messages'),
     domain: require('@waybill/shipment-domain'),
     kafkajs: require('kafkajs'),
+    Redis: require('ioredis'),
   };
 }
 
@@ -357,7 +359,7 @@ async function encodeCommands({ serde, messages: mapping, runTag, firstShipment,
  * shipment.commands.dlq (topicSpecs() of @waybill/contracts).
  * ============================================================================================
  */
-export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, reducer, settings, progress, workDir, ws, instances = 1, cpuOf = {} }) {
+export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, reducer, settings, progress, workDir, ws, instances = 1, cpuOf = {}, measureMemory = false }) {
   const { contracts, messages: mapping, domain, devstack, kafkajs } = ws;
   const { TOPICS } = contracts;
   const finalStatus = checkWorkloadWithDecider(domain);
@@ -550,6 +552,15 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
       throughput.reducerPhases = ordered(phaseDelta(new Map(), snapshot, CHUNK_METRIC, { where: { topic: TOPICS.shipmentCommands } }), CHUNK_PHASES);
       const chunks = phaseDelta(new Map(), snapshot, CHUNK_SIZE_METRIC, { by: 'topic' })?.[TOPICS.shipmentCommands];
       throughput.reducerChunks = chunks ? { chunks: chunks.count, meanChunkMs: chunks.meanMs, commandsPerChunk: round(K / chunks.count, 2) } : null;
+    }
+    if (measureMemory) {
+      // The reducer's state store after K commands on a Redis nothing else writes to: one snapshot per shipment and its offsets.
+      const redis = new ws.Redis(redisUrl);
+      try {
+        throughput.storeMemory = { ...perUnit(await memoryByFamily(redis, '*'), K, 'Event'), shipments, measuredBy: 'MEMORY USAGE … SAMPLES 0 of every key, by family (bench/lib/redis-memory.mjs); one event per accepted command' };
+      } finally {
+        await redis.quit();
+      }
     }
     progress.done(`reducer: ${throughput.sustainedPerSecond} commands/s sustained, ${throughput.overallPerSecond}/s over ${throughput.wallSeconds} s from process start`);
 
@@ -827,7 +838,7 @@ async function main() {
         const counts = instanceCounts(settings.reducerInstances);
         const cpuOf = { kafka: kafkaHandle.service.pid, redis: redisHandle.service?.pid };
         const common = { brokers, redisUrl: redisHandle.url, registryUrl: registry.url, reducer: settings.reducer, progress, workDir, ws, cpuOf };
-        figures.waybill = await measureWaybillReducer({ ...common, settings, instances: counts[0] });
+        figures.waybill = await measureWaybillReducer({ ...common, settings, instances: counts[0], measureMemory: true });
         // More reducer processes in the group on the same machine: throughput only (latency was the first run's).
         const runs = [figures.waybill.throughput];
         for (const instances of figures.waybill.throughput ? counts.slice(1) : []) {
