@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { DEFAULT_PARTITIONS, TOPICS } from '@waybill/contracts';
+import { DEAD_LETTER_RETENTION_MS, DEFAULT_PARTITIONS, TOPICS, TOPIC_RETENTION_MS } from '@waybill/contracts';
 import { apiKeysSpec, discoverApps, kafkaVersion } from '@waybill/devstack';
 
 // No Docker engine runs here, so docker-compose.yml is checked against what the local stack
@@ -47,12 +47,17 @@ describe('docker-compose.yml', () => {
   it('creates every topic of the local stack with replication 3 and min.insync.replicas=2', () => {
     const init = services['kafka-init'];
     const env = environmentOf(init);
-    expect(env.TOPICS.split(/\s+/).sort()).toEqual(Object.values(TOPICS).sort());
+    const entries = env.TOPICS.split(/\s+/).map((entry: string) => entry.split('='));
+    expect(entries.map(([topic]: string[]) => topic).sort()).toEqual(Object.values(TOPICS).sort());
+    // Each topic's retention as the local stack creates it (libs/contracts TOPIC_RETENTION_MS).
+    for (const [topic, retention] of entries) expect(Number(retention)).toBe(TOPIC_RETENTION_MS[topic as keyof typeof TOPIC_RETENTION_MS]);
     expect(Number(env.PARTITIONS)).toBe(DEFAULT_PARTITIONS);
     expect(env.REPLICATION_FACTOR).toBe('3');
     expect(env.MIN_INSYNC_REPLICAS).toBe('2');
     const script = interpolate(init.command.join('\n'));
     expect(script).toContain('--topic "$topic.dlq"');
+    expect(script).toContain(`--config retention.ms=${DEAD_LETTER_RETENTION_MS}`);
+    expect(script).toContain('--config cleanup.policy=delete --config retention.ms="$retention"');
     expect(script).toContain('--if-not-exists');
     for (const dependency of kafkaServices.map(([name]) => name)) {
       expect(init.depends_on[dependency]).toEqual({ condition: 'service_healthy' });

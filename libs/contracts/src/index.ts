@@ -1,4 +1,4 @@
-export { TOPICS, type TopicName, type TopicMap, DEFAULT_PARTITIONS, deadLetterTopic, topicSpecs, prefixedTopics, type TopicSpec } from './lib/topics';
+export { TOPICS, type TopicName, type TopicMap, DEFAULT_PARTITIONS, deadLetterTopic, topicSpecs, TOPIC_RETENTION_MS, DEAD_LETTER_RETENTION_MS, FOREVER, prefixedTopics, type TopicSpec } from './lib/topics';
 export * from './generated/types';
 export {
   type SchemaVersion,
