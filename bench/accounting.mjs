@@ -17,7 +17,7 @@
 import { benchWorkDir } from './lib/workdir.mjs';
 import { commandOutput, machineInfo, versionOf } from './lib/machine.mjs';
 import { readSettings as readBenchSettings, usage as benchUsage } from './lib/settings.mjs';
-import { spawn, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -31,6 +31,7 @@ import { encodeShipped } from './lib/accounting-workload.mjs';
 import { watchCommitted } from './lib/accounting-watch.mjs';
 import { runTimes, writeResult } from './lib/results.mjs';
 import { memoryByFamily, perUnit } from './lib/redis-memory.mjs';
+import { spawnBenchApp } from './lib/apps.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -301,23 +302,7 @@ async function measureWaybillAccounting({ brokers, redisUrl, registryUrl, settin
     const port = await devstack.freePort();
     const logFile = join(workDir, `${app}.log`);
     logFiles[app] = logFile;
-    const log = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [join(root, 'apps', app, 'dist', 'main.js')], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        LOG_LEVEL: process.env.BENCH_APP_LOG_LEVEL ?? 'warn',
-        KAFKA_BROKERS: brokers.join(','),
-        REDIS_URL: redisUrl,
-        SCHEMA_REGISTRY_URL: registryUrl,
-        PORT: String(port),
-        API_KEYS: devstack.apiKeysSpec(),
-      },
-    });
-    child.stdout.pipe(log, { end: false });
-    child.stderr.pipe(log, { end: false });
+    const child = spawnBenchApp(join(root, 'apps', app, 'dist', 'main.js'), { root, devstack, brokers, redisUrl, registryUrl, port, logFile, logLevel: process.env.BENCH_APP_LOG_LEVEL ?? 'warn' });
     child.once('exit', (code, signal) => (died ??= `${app} exited (${code ?? signal}):\n${tail(logFile)}`));
     children.push(child);
   }

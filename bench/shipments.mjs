@@ -15,7 +15,7 @@
 import { benchWorkDir } from './lib/workdir.mjs';
 import { commandOutput, cpuWindow, machineInfo, versionOf } from './lib/machine.mjs';
 import { readSettings as readBenchSettings, usage as benchUsage } from './lib/settings.mjs';
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,6 +29,7 @@ import { waitFor, watchTopic } from './lib/watch.mjs';
 import { COMMANDS_PER_SHIPMENT, shipmentCommand, shipmentFacts } from './lib/workload.mjs';
 import { runTimes, writeResult } from './lib/results.mjs';
 import { memoryByFamily, perUnit } from './lib/redis-memory.mjs';
+import { spawnBenchApp } from './lib/apps.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -435,24 +436,18 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
   for (let i = 1; i <= instances; i += 1) {
     const childPort = await devstack.freePort();
     const logFile = join(workDir, instances === 1 ? 'reducer.log' : `reducer-${instances}x-${i}.log`);
-    const log = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [...nodeArgs, entry], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        LOG_LEVEL: process.env.BENCH_REDUCER_LOG_LEVEL ?? 'warn',
-        KAFKA_BROKERS: brokers.join(','),
-        KAFKA_CLIENT_ID: `shipment-reducer-${i}`,
-        REDIS_URL: redisUrl,
-        SCHEMA_REGISTRY_URL: registryUrl,
-        PORT: String(childPort),
-        API_KEYS: devstack.apiKeysSpec(),
-      },
+    const child = spawnBenchApp(entry, {
+      root,
+      devstack,
+      brokers,
+      redisUrl,
+      registryUrl,
+      port: childPort,
+      logFile,
+      logLevel: process.env.BENCH_REDUCER_LOG_LEVEL ?? 'warn',
+      env: { KAFKA_CLIENT_ID: `shipment-reducer-${i}` },
+      nodeArgs,
     });
-    child.stdout.pipe(log, { end: false });
-    child.stderr.pipe(log, { end: false });
     child.once('exit', (code, signal) => (died ??= `reducer ${i} of ${instances} exited (${code ?? signal}):\n${tail(logFile)}`));
     children.push({ child, port: childPort });
   }

@@ -36,10 +36,12 @@ interface FailoverCase {
 const lives = Array.from({ length: WORK_ITEMS }, (_, i) => lifeOf(`F-${i}`, 0));
 const accounts = Array.from({ length: WORK_ITEMS }, (_, i) => `FA-${i}`);
 
-const countsOf = (ids: string[]) => {
+/** Three waves of WORK_ITEMS, each id exactly once. */
+const expectEachOnce = (ids: string[]) => {
   const counts = new Map<string, number>();
   for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
-  return counts;
+  expect([...counts].filter(([, n]) => n !== 1)).toEqual([]);
+  expect(counts.size).toBe(3 * WORK_ITEMS);
 };
 
 const CASES: FailoverCase[] = [
@@ -49,10 +51,7 @@ const CASES: FailoverCase[] = [
     input: 'shipmentCommands',
     feed: 'shipment commands',
     exactlyOnce: async (p) => {
-      const outcomes = (await p.readTopic('shipmentOutcomes', 3 * WORK_ITEMS)).map((r) => r.value as CommandOutcome);
-      const counts = countsOf(outcomes.map((o) => o.commandId));
-      expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
-      expect(counts.size).toBe(3 * WORK_ITEMS);
+      expectEachOnce((await p.readTopic('shipmentOutcomes', 3 * WORK_ITEMS)).map((r) => (r.value as CommandOutcome).commandId));
     },
   },
   {
@@ -75,10 +74,7 @@ const CASES: FailoverCase[] = [
     input: 'accountingCommands',
     feed: 'charges',
     exactlyOnce: async (p) => {
-      const recorded = (await p.readTopic('accountingTransactions', 3 * WORK_ITEMS)).map((r) => (r.value as TransactionRecorded).data.transactionId);
-      const counts = countsOf(recorded);
-      expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
-      expect(counts.size).toBe(3 * WORK_ITEMS);
+      expectEachOnce((await p.readTopic('accountingTransactions', 3 * WORK_ITEMS)).map((r) => (r.value as TransactionRecorded).data.transactionId));
     },
   },
   {
