@@ -4,7 +4,7 @@ export { freePort } from './lib/ports';
 export { ChildService, waitUntil } from './lib/child-service';
 export { type Progress, silentProgress, terminalProgress } from './lib/progress';
 export { ensureKafkaRuntime, startKafka, runKafkaTool, type KafkaHandle, type KafkaOptions } from './lib/kafka';
-export { ensureRedisServer, startRedis, useExternalRedis, type RedisHandle } from './lib/redis';
+export { ensureRedisServer, startRedis, startRedisCluster, useExternalRedis, type RedisHandle, type RedisClusterHandle } from './lib/redis';
 export { ensureTopics } from './lib/topics';
 export { DEMO_KEYS, apiKeysSpec, type DemoKey } from './lib/demo-keys';
 export { appUrlVariable, discoverApps, startAppProcess, type AppDescriptor, type RunningApp } from './lib/apps';

@@ -1,6 +1,6 @@
 export { runProcessor, type RunProcessorOptions, type ProcessorRunner } from './lib/runner';
 export { type InputRecord, type OutputRecord, type Processor, type ProcessorContext, type StateStoreDefinition, decodedOnce, toInputRecord } from './lib/processor';
-export { RedisStateStore, type StoreMeta } from './lib/state-store';
+export { RedisStateStore, storeKeys, type StoreMeta } from './lib/state-store';
 export { ChangelogRestorer, type RestoreState, type RestoreOptions, type RestoreResult } from './lib/changelog-restorer';
 export { type BadRecordDecision, type BadRecordHandler, type ErrorClass, decodeErrorPolicy, deadLetterRecord } from './lib/dead-letter';
 export {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type Redis from 'ioredis';
 import pino from 'pino';
-import { committedMessages, toInputRecord, type InputRecord } from '../src';
+import { committedMessages, storeKeys, toInputRecord, type InputRecord } from '../src';
 import type { CounterState } from './counter';
 
 export interface CommandSpec {
@@ -128,14 +128,14 @@ export function checkInvariants(commands: CommandSpec[], outcomes: InputRecord[]
 export async function storedStates(redis: Redis, prefix: string, partitions: number): Promise<Map<string, CounterState>> {
   const states = new Map<string, CounterState>();
   for (let p = 0; p < partitions; p += 1) {
-    const hash = await redis.hgetall(`${prefix}:counter:${p}:state`);
+    const hash = await redis.hgetall(storeKeys(prefix, 'counter', p).state);
     for (const [key, text] of Object.entries(hash)) states.set(key, JSON.parse(text) as CounterState);
   }
   return states;
 }
 
 export async function deleteStoreKeys(redis: Redis, prefix: string): Promise<number> {
-  const keys = await redis.keys(`${prefix}:*`);
+  const keys = await redis.keys(`{${prefix}:*`);
   return keys.length ? redis.del(...keys) : 0;
 }
 

@@ -1,6 +1,6 @@
 import { testEnvironment } from '@waybill/devstack';
 import { createMetrics } from '@waybill/platform';
-import { runProcessor, type ProcessorRunner } from '../index';
+import { runProcessor, storeKeys, type ProcessorRunner } from '../index';
 import { CounterDecodeError, counterProcessor, counterStore, type CounterTopics } from '../../test-fixtures/counter';
 import { capturingLogger, checkInvariants, collect, deleteStoreKeys, json, makeCommands, produce, storedStates } from '../../test-fixtures/harness';
 
@@ -79,7 +79,7 @@ describe('runProcessor', () => {
       }
       for (const [key, n] of expected) expect(states.get(key)).toEqual({ count: n, version: n });
       for (let p = 0; p < PARTITIONS; p += 1) {
-        const meta = await redis.hgetall(`${s.keyPrefix}:counter:${p}:meta`);
+        const meta = await redis.hgetall(storeKeys(s.keyPrefix, 'counter', p).meta);
         expect(meta.shapeVersion).toBe('1');
         expect(BigInt(meta.changelogOffset)).toBeGreaterThan(0n);
       }
@@ -145,7 +145,7 @@ describe('runProcessor', () => {
 
       // Between runs: the keys are gone again, and a stale state without meta must not be trusted.
       await deleteStoreKeys(redis, s.keyPrefix);
-      await redis.hset(`${s.keyPrefix}:counter:0:state`, 'k0', JSON.stringify({ count: 999, version: 999 }));
+      await redis.hset(storeKeys(s.keyPrefix, 'counter', 0).state, 'k0', JSON.stringify({ count: 999, version: 999 }));
       runner = await start(s);
       await runner.ready;
       await send(batches[2]);
@@ -170,7 +170,7 @@ describe('runProcessor', () => {
       await outcomes.waitFor((r) => r.length >= first.length, 30_000, 'first outcomes');
       await runner.stop();
       // Same offset, wrong numbers, old shape: only a wipe + full restore gets the right answer.
-      await redis.hset(`${s.keyPrefix}:counter:0:state`, 'k1', JSON.stringify({ count: 1, version: 1 }));
+      await redis.hset(storeKeys(s.keyPrefix, 'counter', 0).state, 'k1', JSON.stringify({ count: 1, version: 1 }));
       const { lines, logger } = capturingLogger('warn');
       runner = await start(s, { store: counterStore(s.topics.events, { shapeVersion: 2 }), logger });
       const second = makeCommands(40, 4, 's2');
@@ -181,7 +181,7 @@ describe('runProcessor', () => {
       const expected = checkInvariants([...first, ...second], outcomes.records, events.records);
       const states = await storedStates(redis, s.keyPrefix, 1);
       for (const [key, n] of expected) expect(states.get(key)).toEqual({ count: n, version: n });
-      expect(await redis.hget(`${s.keyPrefix}:counter:0:meta`, 'shapeVersion')).toBe('2');
+      expect(await redis.hget(storeKeys(s.keyPrefix, 'counter', 0).meta, 'shapeVersion')).toBe('2');
     } finally {
       await Promise.all([outcomes.stop(), events.stop()]);
     }

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { StateStoreDefinition } from './processor';
 
 /** What a partition's meta hash says: every changelog record below `changelogOffset` is applied. */
@@ -29,24 +29,31 @@ return 1
 `;
 
 /**
- * One store's Redis layout. Per partition p, two hashes:
- * `${prefix}:${name}:${p}:state` (field = key, value = serialized state) and
- * `${prefix}:${name}:${p}:meta` (`changelogOffset`, `shapeVersion`). A hash per partition makes a
- * wipe one DEL and a batch read one HMGET.
+ * One store partition's two hashes: `{<prefix>:<name>:<p>}:state` (field = key, value = the
+ * serialized state) and `{<prefix>:<name>:<p>}:meta` (`changelogOffset`, `shapeVersion`). The part
+ * in braces is a Redis Cluster hash tag: both hashes of a partition live in one slot, so the commit
+ * script, the checked read (MULTI) and the wipe (one DEL) work on a cluster as on one Redis, and
+ * different partitions spread over the cluster's shards. A hash per partition makes a wipe one DEL
+ * and a batch read one HMGET.
  */
+export function storeKeys(prefix: string, name: string, partition: number): { state: string; meta: string } {
+  const tag = `{${prefix}:${name}:${partition}}`;
+  return { state: `${tag}:state`, meta: `${tag}:meta` };
+}
+
 export class RedisStateStore<S> {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
     readonly definition: StateStoreDefinition<S>,
   ) {}
 
   stateKey(partition: number): string {
-    return `${this.prefix}:${this.definition.name}:${partition}:state`;
+    return storeKeys(this.prefix, this.definition.name, partition).state;
   }
 
   metaKey(partition: number): string {
-    return `${this.prefix}:${this.definition.name}:${partition}:meta`;
+    return storeKeys(this.prefix, this.definition.name, partition).meta;
   }
 
   async readMeta(partition: number): Promise<StoreMeta | undefined> {

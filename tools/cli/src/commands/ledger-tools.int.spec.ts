@@ -16,6 +16,7 @@ import {
 } from '@waybill/contracts';
 import { apiKeysSpec, startAppProcess, testEnvironment, workspaceRoot, type RunningApp, type TestEnvironment } from '@waybill/devstack';
 import { dumpKeyspace, ledgerKeyPrefix, ledgerKeys, type LedgerInput, type LedgerTopic } from '@waybill/ledger-projections';
+import { storeKeys } from '@waybill/streams';
 import { runCli, type CliIo } from '../cli';
 
 /**
@@ -361,17 +362,20 @@ describe('waybill rebuild ledger / verify ledger', () => {
 });
 
 describe('waybill rebuild store', () => {
-  const stateKey = (partition: number) => `${p.prefix}shipment-reducer:shipments:${partition}:state`;
-  const metaKey = (partition: number) => `${p.prefix}shipment-reducer:shipments:${partition}:meta`;
+  const stateKey = (partition: number) => storeKeys(`${p.prefix}shipment-reducer`, 'shipments', partition).state;
+  const metaKey = (partition: number) => storeKeys(`${p.prefix}shipment-reducer`, 'shipments', partition).meta;
 
-  it("deletes shipment-reducer's state store hashes and nothing else", async () => {
+  it("deletes shipment-reducer's state store hashes, those of the layout before hash tags too, and nothing else", async () => {
     await redis.hset(stateKey(0), 'S1', '{}', 'S2', '{}');
     await redis.hset(metaKey(0), 'changelogOffset', '12', 'shapeVersion', '1');
     await redis.hset(metaKey(3), 'changelogOffset', '0', 'shapeVersion', '1');
+    const beforeHashTags = `${p.prefix}shipment-reducer:shipments:5:state`;
+    await redis.hset(beforeHashTags, 'S9', '{}');
     await redis.set(`${p.prefix}shipment-reducer:shipments:other`, 'keep');
     const run = await waybill(['rebuild', 'store', '--app', 'shipment-reducer', '--yes']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('deleted 3 key(s)');
+    expect(run.stdout).toContain('deleted 4 key(s)');
+    expect(await redis.exists(beforeHashTags)).toBe(0);
     expect(run.stdout).toContain(`restores each partition's store from ${p.topics.shipmentEvents} on its next assignment`);
     expect(await redis.exists(stateKey(0), metaKey(0), metaKey(3))).toBe(0);
     expect(await redis.get(`${p.prefix}shipment-reducer:shipments:other`)).toBe('keep');

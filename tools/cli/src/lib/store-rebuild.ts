@@ -1,6 +1,7 @@
 import type { Admin } from 'kafkajs';
 import type Redis from 'ioredis';
 import { TOPICS } from '@waybill/contracts';
+import { storeKeys } from '@waybill/streams';
 import { GroupActiveError, UsageError } from '../errors';
 import { assertGroupInactive } from './group-offsets';
 import { unlinkAll } from './redis-client';
@@ -9,7 +10,7 @@ import { unlinkAll } from './redis-client';
 export interface KnownStore {
   /** The app's consumer group and its state-store key prefix, before TOPIC_PREFIX. */
   app: string;
-  /** Store names: keys are `${TOPIC_PREFIX}${app}:${store}:<partition>:state|meta`. */
+  /** Store names: keys are `{${TOPIC_PREFIX}${app}:${store}:<partition>}:state|meta` (libs/streams storeKeys). */
   stores: string[];
   /** The store's changelog, which the reducer restores from on assignment. */
   changelog: string;
@@ -69,24 +70,32 @@ export async function planStoreRebuild(admin: Admin, redis: Redis, topicPrefix: 
   const partitions: StorePartition[] = [];
   for (const store of known.stores) {
     const base = `${topicPrefix}${known.app}:${store}:`;
-    const shape = new RegExp(`^${escapeRegExp(base)}(\\d+):(state|meta)$`);
+    // The store's keys, and those of the layout before the cluster hash tags (2026-12-02), which a
+    // store left behind on upgrading: a rebuild deletes both.
+    const layouts = [
+      { match: `${escapeGlob(`{${base}`)}*`, shape: new RegExp(`^\\{${escapeRegExp(base)}(\\d+)\\}:(state|meta)$`) },
+      { match: `${escapeGlob(base)}*`, shape: new RegExp(`^${escapeRegExp(base)}(\\d+):(state|meta)$`) },
+    ];
     const byPartition = new Map<number, string[]>();
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${escapeGlob(base)}*`, 'COUNT', '1000');
-      for (const key of batch) {
-        const match = shape.exec(key);
-        if (!match) continue;
-        const p = Number(match[1]);
-        const keys = byPartition.get(p) ?? [];
-        if (!keys.includes(key)) keys.push(key);
-        byPartition.set(p, keys);
-      }
-      cursor = next;
-    } while (cursor !== '0');
+    for (const layout of layouts) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await redis.scan(cursor, 'MATCH', layout.match, 'COUNT', '1000');
+        for (const key of batch) {
+          const match = layout.shape.exec(key);
+          if (!match) continue;
+          const p = Number(match[1]);
+          const keys = byPartition.get(p) ?? [];
+          if (!keys.includes(key)) keys.push(key);
+          byPartition.set(p, keys);
+        }
+        cursor = next;
+      } while (cursor !== '0');
+    }
     for (const [partition, keys] of [...byPartition].sort(([a], [b]) => a - b)) {
-      const states = await redis.hlen(`${base}${partition}:state`);
-      const changelogOffset = await redis.hget(`${base}${partition}:meta`, 'changelogOffset');
+      const current = storeKeys(`${topicPrefix}${known.app}`, store, partition);
+      const states = await redis.hlen(current.state);
+      const changelogOffset = await redis.hget(current.meta, 'changelogOffset');
       partitions.push({ store, partition, states, changelogOffset, keys: keys.sort() });
     }
   }
