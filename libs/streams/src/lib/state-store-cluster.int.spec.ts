@@ -22,6 +22,10 @@ describe('RedisStateStore on a three-master Redis Cluster', () => {
     cluster = await startRedisCluster({ dataDir: dir, ports: [await freePort(), await freePort(), await freePort()] }, silentProgress);
     client = new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: 3 } });
   }, 120_000);
+  const redis = (): Cluster => {
+    if (!client) throw new Error('the cluster did not start');
+    return client;
+  };
   afterAll(async () => {
     await client?.quit().catch(() => undefined);
     await cluster?.stop();
@@ -29,26 +33,26 @@ describe('RedisStateStore on a three-master Redis Cluster', () => {
   });
 
   it('is a real cluster: a script over keys of two slots is refused', async () => {
-    await expect(client!.eval("return redis.call('GET', KEYS[1])", 2, 'a', 'b')).rejects.toThrow(/CROSSSLOT/);
+    await expect(redis().eval("return redis.call('GET', KEYS[1])", 2, 'a', 'b')).rejects.toThrow(/CROSSSLOT/);
   });
 
   it('keeps a partition in one slot, and the partitions on every master', async () => {
     const slotOwners = new Map<number, string>();
-    for (const [from, to, master] of await client!.cluster('SLOTS')) {
+    for (const [from, to, master] of await redis().cluster('SLOTS')) {
       for (let slot = from; slot <= to; slot += 1) slotOwners.set(slot, `${master[0]}:${master[1]}`);
     }
     const mastersUsed = new Set<string>();
     for (let partition = 0; partition < PARTITIONS; partition += 1) {
       const { state, meta } = storeKeys('shipment-reducer', 'shipments', partition);
-      const [stateSlot, metaSlot] = [await client!.cluster('KEYSLOT', state), await client!.cluster('KEYSLOT', meta)] as number[];
+      const [stateSlot, metaSlot] = [await redis().cluster('KEYSLOT', state), await redis().cluster('KEYSLOT', meta)] as number[];
       expect(stateSlot).toBe(metaSlot);
-      mastersUsed.add(slotOwners.get(stateSlot)!);
+      mastersUsed.add(String(slotOwners.get(stateSlot)));
     }
     expect(mastersUsed.size).toBe(3);
   });
 
   it('commits, reads back checked, refuses a stale writer and wipes, partition by partition', async () => {
-    const store = new RedisStateStore<CounterState>(client!, 'cluster-test', counterStore('events'));
+    const store = new RedisStateStore<CounterState>(redis(), 'cluster-test', counterStore('events'));
     for (let partition = 0; partition < PARTITIONS; partition += 1) {
       const states = new Map<string, CounterState>([
         [`k${partition}`, { count: 1, version: 1 }],
