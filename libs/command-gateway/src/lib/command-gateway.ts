@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { AppMetrics, Logger } from '@waybill/platform';
 import type { IdempotencyRecord, IdempotencyStore } from './idempotency';
 import type { OutcomeTracker, TrackedOutcome } from './outcome-tracker';
@@ -33,7 +33,7 @@ export type Looked<T, P> = { kind: 'answered'; tracked: TrackedOutcome<T> } | { 
 export class CommandGateway<T, R extends IdempotencyRecord, P> {
   constructor(
     private readonly deps: {
-      redis: Redis;
+      redis: Redis | Cluster;
       /** Redis prefix of the pending markers: `<keyPrefix>:command:<commandId>`. */
       keyPrefix: string;
       tracker: OutcomeTracker<T>;

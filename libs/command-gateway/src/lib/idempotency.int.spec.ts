@@ -1,14 +1,21 @@
+import type { Cluster, Redis } from 'ioredis';
+import pino from 'pino';
 import { testEnvironment } from '@waybill/devstack';
 import { IdempotencyStore } from './idempotency';
+import { OutcomeTracker } from './outcome-tracker';
 
-// Against a real Redis: a claim whose command could not be produced is given back, and only that
-// claim (a newer one for the same key stays).
-describe('IdempotencyStore.release', () => {
-  const env = testEnvironment();
-  afterAll(() => env.cleanup());
+// Against a real Redis and a real three-master Redis Cluster (issue 18): every key the gateway
+// writes is its own (one claim, one pending marker, one answer), so the same code runs on both.
+const env = testEnvironment();
+afterAll(() => env.cleanup());
+const redisKinds: Array<[string, () => Redis | Cluster]> = [
+  ['one Redis', () => env.redis()],
+  ['a Redis Cluster', () => env.redisCluster()],
+];
 
+describe.each(redisKinds)('IdempotencyStore.release on %s', (_kind, redisOf) => {
   it('frees the key for the claim that failed, and leaves another claim alone', async () => {
-    const store = new IdempotencyStore(env.redis(), env.uniqueName('idem'), 60);
+    const store = new IdempotencyStore(redisOf(), env.uniqueName('idem'), 60);
     const record = { commandId: 'c-1', shipmentId: 'S-1', fingerprint: 'f' };
     expect(await store.claim('ana', 'k', record)).toEqual({ kind: 'new' });
     expect((await store.claim('ana', 'k', { ...record, commandId: 'c-2' })).kind).toBe('replay');
@@ -21,4 +28,42 @@ describe('IdempotencyStore.release', () => {
     await store.release('ana', 'k', 'c-1');
     expect(await store.claim('ana', 'k', { ...record, commandId: 'c-5' })).toMatchObject({ kind: 'replay', record: { commandId: 'c-4' } });
   });
+});
+
+describe.each(redisKinds)('OutcomeTracker on %s', (_kind, redisOf) => {
+  it('keeps the answers of many commands, one batch at a time, where any instance finds them', async () => {
+    const topic = env.uniqueName('outcomes');
+    await env.createTopics([{ topic, partitions: 2 }]);
+    const tracker = new OutcomeTracker<string>(
+      env.kafka,
+      redisOf(),
+      {
+        topic,
+        groupId: env.uniqueName('tracker'),
+        keyPrefix: env.uniqueName('gateway'),
+        ttlSeconds: 60,
+        replayMs: 60_000,
+        onCrash: (err) => {
+          throw err;
+        },
+        read: async (value) => {
+          const [commandId, outcome] = value.toString().split('=');
+          return { commandId, outcome };
+        },
+      },
+      pino({ level: 'silent' }),
+    );
+    await tracker.start();
+    const commandIds = Array.from({ length: 50 }, (_, i) => `cmd-${i}`);
+    const waits = commandIds.map((id) => tracker.expect(id));
+    const producer = env.kafka.producer();
+    await producer.connect();
+    // One send, so each partition's answers arrive as one batch: 25 keys of 25 slots in each.
+    await producer.send({ topic, messages: commandIds.map((id, i) => ({ key: id, value: `${id}=accepted-${i}`, partition: i % 2 })) });
+    await producer.disconnect();
+    const answered = await Promise.all(waits.map((wait) => wait(20_000)));
+    expect(answered.map((a) => a?.outcome)).toEqual(commandIds.map((_, i) => `accepted-${i}`));
+    for (const [i, id] of commandIds.entries()) expect((await tracker.find(id))?.outcome).toBe(`accepted-${i}`);
+    await tracker.stop();
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /** What a claimed Idempotency-Key remembers: the command it was used for and what that asked. */
 export interface IdempotencyRecord {
@@ -32,7 +32,7 @@ return 0
  */
 export class IdempotencyStore<R extends IdempotencyRecord> {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly keyPrefix: string,
     private readonly ttlSeconds: number,
   ) {}

@@ -1,5 +1,5 @@
 import type { Consumer, Kafka } from 'kafkajs';
-import type Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { crashWithConsumer, rewindToTime, type AppMetrics, type Logger } from '@waybill/platform';
 import { committedMessages } from '@waybill/streams';
 
@@ -45,7 +45,7 @@ export class OutcomeTracker<T> {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly options: OutcomeTrackerOptions<T>,
     private readonly logger: Logger,
   ) {}
@@ -74,20 +74,20 @@ export class OutcomeTracker<T> {
         // NOTE: judged by the transaction markers, not kafkajs's read_committed filter, which can
         // hand over an aborted answer after a decider crash (see committedMessages).
         const { messages, complete, resumeAt } = committedMessages(batch);
-        const pipeline = this.redis.pipeline();
         const arrived: Array<{ commandId: string; tracked: TrackedOutcome<T>; timestamp: number }> = [];
         for (const message of messages) {
           try {
             const read = message.value ? await this.options.read(message.value) : undefined;
             if (!read) continue;
             const tracked = { outcome: read.outcome, position: { topic: batch.topic, partition: batch.partition, offset: message.offset } };
-            pipeline.set(this.outcomeKey(read.commandId), JSON.stringify(tracked), 'EX', this.options.ttlSeconds);
             arrived.push({ commandId: read.commandId, tracked, timestamp: Number(message.timestamp) });
           } catch (err) {
             this.logger.warn({ err, topic: batch.topic, partition: batch.partition, offset: message.offset }, 'skipping an answer that does not decode');
           }
         }
-        if (arrived.length) await pipeline.exec();
+        // One SET per answer, sent back to back (ioredis writes each at once): answers of different
+        // commands live in different Redis Cluster slots, which one pipeline or MULTI cannot span.
+        await Promise.all(arrived.map(({ commandId, tracked }) => this.redis.set(this.outcomeKey(commandId), JSON.stringify(tracked), 'EX', this.options.ttlSeconds)));
         const now = Date.now();
         for (const { commandId, tracked, timestamp } of arrived) {
           if (this.settle(commandId, tracked)) this.options.metrics?.requestPhaseDuration.observe({ phase: 'delivery' }, Math.max(0, now - timestamp) / 1000);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { createTopicsAndAwaitLeaders } from '@waybill/platform';
 
 /**
@@ -19,6 +19,8 @@ export interface TestEnvironment {
   createTopics(topics: Array<{ topic: string; partitions?: number; configs?: Record<string, string> }>): Promise<void>;
   admin(): Promise<Admin>;
   redis(): Redis;
+  /** A client of the shared three-master Redis Cluster (keys are shared too: prefix them with `uniqueName`). */
+  redisCluster(): Cluster;
   /** Deletes what this environment created and closes its clients. */
   cleanup(): Promise<void>;
 }
@@ -32,7 +34,7 @@ export function testEnvironment(): TestEnvironment {
   const brokers = brokersVar.split(',');
   const kafka = new Kafka({ brokers, clientId: 'waybill-test', logLevel: logLevel.ERROR });
   const createdTopics: string[] = [];
-  const redisClients: Redis[] = [];
+  const redisClients: Array<Redis | Cluster> = [];
   let sharedAdmin: Admin | undefined;
   const admin = async () => {
     if (!sharedAdmin) {
@@ -58,6 +60,14 @@ export function testEnvironment(): TestEnvironment {
     admin,
     redis() {
       const client = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+      redisClients.push(client);
+      return client;
+    },
+    redisCluster() {
+      const urls = process.env.WAYBILL_TEST_REDIS_CLUSTER_URLS;
+      if (!urls) throw new Error('WAYBILL_TEST_REDIS_CLUSTER_URLS is unset: run integration tests through jest (npm test)');
+      const nodes = urls.split(',').map((url) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) }));
+      const client = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 3 } });
       redisClients.push(client);
       return client;
     },

@@ -1,50 +1,33 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Cluster } from 'ioredis';
-import { freePort, silentProgress, startRedisCluster, type RedisClusterHandle } from '@waybill/devstack';
+import type { Cluster } from 'ioredis';
+import { testEnvironment } from '@waybill/devstack';
 import { counterStore, type CounterState } from '../../test-fixtures/counter';
 import { RedisStateStore, storeKeys } from './state-store';
 
 // Issue 18, Redis Cluster: a state store's commit (a Lua script over its partition's two hashes),
 // its checked read (MULTI/EXEC) and its wipe (one DEL of both) each touch one hash slot, so they
-// run on a real three-master cluster as on one Redis; the partitions spread over the masters.
+// run on a real three-master cluster (the one the integration run's global setup starts with
+// libs/devstack startRedisCluster) as on one Redis; the partitions spread over the masters.
 
 const PARTITIONS = 12;
 
 describe('RedisStateStore on a three-master Redis Cluster', () => {
-  let dir: string;
-  let cluster: RedisClusterHandle | undefined;
-  let client: Cluster | undefined;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'waybill-redis-cluster-'));
-    cluster = await startRedisCluster({ dataDir: dir, ports: [await freePort(), await freePort(), await freePort()] }, silentProgress);
-    client = new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: 3 } });
-  }, 120_000);
-  const redis = (): Cluster => {
-    if (!client) throw new Error('the cluster did not start');
-    return client;
-  };
-  afterAll(async () => {
-    await client?.quit().catch(() => undefined);
-    await cluster?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const env = testEnvironment();
+  const client: Cluster = env.redisCluster();
+  afterAll(() => env.cleanup());
 
   it('is a real cluster: a script over keys of two slots is refused', async () => {
-    await expect(redis().eval("return redis.call('GET', KEYS[1])", 2, 'a', 'b')).rejects.toThrow(/CROSSSLOT/);
+    await expect(client.eval("return redis.call('GET', KEYS[1])", 2, 'a', 'b')).rejects.toThrow(/CROSSSLOT/);
   });
 
   it('keeps a partition in one slot, and the partitions on every master', async () => {
     const slotOwners = new Map<number, string>();
-    for (const [from, to, master] of await redis().cluster('SLOTS')) {
+    for (const [from, to, master] of await client.cluster('SLOTS')) {
       for (let slot = from; slot <= to; slot += 1) slotOwners.set(slot, `${master[0]}:${master[1]}`);
     }
     const mastersUsed = new Set<string>();
     for (let partition = 0; partition < PARTITIONS; partition += 1) {
       const { state, meta } = storeKeys('shipment-reducer', 'shipments', partition);
-      const [stateSlot, metaSlot] = [await redis().cluster('KEYSLOT', state), await redis().cluster('KEYSLOT', meta)] as number[];
+      const [stateSlot, metaSlot] = [await client.cluster('KEYSLOT', state), await client.cluster('KEYSLOT', meta)] as number[];
       expect(stateSlot).toBe(metaSlot);
       mastersUsed.add(String(slotOwners.get(stateSlot)));
     }
@@ -52,7 +35,7 @@ describe('RedisStateStore on a three-master Redis Cluster', () => {
   });
 
   it('commits, reads back checked, refuses a stale writer and wipes, partition by partition', async () => {
-    const store = new RedisStateStore<CounterState>(redis(), 'cluster-test', counterStore('events'));
+    const store = new RedisStateStore<CounterState>(client, env.uniqueName('cluster-test'), counterStore('events'));
     for (let partition = 0; partition < PARTITIONS; partition += 1) {
       const states = new Map<string, CounterState>([
         [`k${partition}`, { count: 1, version: 1 }],
