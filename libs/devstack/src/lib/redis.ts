@@ -7,6 +7,7 @@ import { redisOptions } from '@waybill/platform';
 import type { TestCertificates } from './certificates';
 import { ChildService, waitUntil } from './child-service';
 import { MissingDependencyError, ServiceStartError } from './errors';
+import { freePort } from './ports';
 import type { Progress } from './progress';
 
 const run = promisify(execFile);
@@ -154,7 +155,12 @@ export async function startRedisCluster(options: { dataDir: string; ports: reado
   try {
     for (const port of options.ports) {
       const dataDir = join(options.dataDir, String(port));
-      services.push(spawnRedisServer(`redis-${port}`, dataDir, ['--port', String(port), '--cluster-enabled', 'yes', '--cluster-config-file', join(dataDir, 'nodes.conf'), '--cluster-node-timeout', '5000']));
+      // NOTE: the cluster bus defaults to port + 10000, past 65535 for a free port above 55535
+      // (Linux hands out up to 60999): each node gets a free bus port of its own.
+      const busPort = await freePort();
+      services.push(
+        spawnRedisServer(`redis-${port}`, dataDir, ['--port', String(port), '--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', join(dataDir, 'nodes.conf'), '--cluster-node-timeout', '5000']),
+      );
     }
     await Promise.all(options.ports.map((port, i) => waitForPong(`Redis node ${port}`, `redis://127.0.0.1:${port}`, {}, services[i])));
     const nodes = options.ports.map((port) => ({ host: '127.0.0.1', port }));
