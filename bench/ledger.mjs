@@ -143,26 +143,23 @@ async function measureRebuild({ ws, stack, settings, progress }) {
   progress.done(`${prefix}shipment.events: ${encoded.length} events, ${round(encoded.reduce((a, m) => a + m.value.length, 0) / encoded.length, 0)} B each; each shipment ends ${check.status}`);
 
   progress.step('waybill rebuild ledger (the built CLI, child process)');
-  const memoryProbe = new ws.Redis(stack.redisUrl);
-  const usedBefore = await usedMemory(memoryProbe);
+  const redis = new ws.Redis(stack.redisUrl);
+  const usedBefore = await usedMemory(redis);
   const { json, wallSeconds, nodeArgs } = await runCli(
     ['rebuild', 'ledger', '--yes', '--output', 'json', '--snapshot-every', String(settings.snapshotEvery), '--batch-size', String(settings.batchSize), '--partitions-concurrently', String(settings.partitionsConcurrently), '--progress-interval', '5'],
     { KAFKA_BROKERS: stack.brokers.join(','), REDIS_URL: stack.redisUrl, SCHEMA_REGISTRY_URL: stack.registryUrl, TOPIC_PREFIX: prefix },
   );
-  // What the projection made of it: every event applied, every shipment counted once.
-  const redis = new ws.Redis(stack.redisUrl);
+  // What the projection made of it: every event applied, every shipment counted once; and what the
+  // read model of these events costs in Redis (the rebuild writes nothing else).
   const counts = await redis.hgetall(projections.ledgerKeys(projections.ledgerKeyPrefix(prefix)).statusCounts);
-  const keys = (await projections.listKeys(redis, projections.ledgerKeyPrefix(prefix))).length;
-  await redis.quit();
-  // What the read model of these events costs in Redis (the rebuild writes nothing else).
-  const usedAfter = await usedMemory(memoryProbe);
+  const usedAfter = await usedMemory(redis);
   const memory = {
-    ...perUnit(await memoryByFamily(memoryProbe, `${projections.ledgerKeyPrefix(prefix)}*`), encoded.length, 'Event'),
+    ...perUnit(await memoryByFamily(redis, `${projections.ledgerKeyPrefix(prefix)}*`), encoded.length, 'Event'),
     usedMemoryDeltaBytes: usedAfter - usedBefore,
     usedMemoryBytesPerEvent: round((usedAfter - usedBefore) / encoded.length, 1),
     measuredBy: 'MEMORY USAGE … SAMPLES 0 of every ledger key, by family (bench/lib/redis-memory.mjs); usedMemoryDelta: INFO memory used_memory after − before the rebuild',
   };
-  await memoryProbe.quit();
+  await redis.quit();
   progress.done(`ledger read model: ${memory.bytesPerEvent} B per event in ${memory.keys} keys (used_memory ${memory.usedMemoryBytesPerEvent} B per event)`);
   progress.done(`rebuild: ${json.records} records in ${json.replaySeconds} s = ${json.recordsPerSecond} events/s (process ${round(wallSeconds, 2)} s)`);
   return {
@@ -170,7 +167,7 @@ async function measureRebuild({ ws, stack, settings, progress }) {
     shipments,
     eventsPerShipment: settings.eventsPerShipment,
     records: json.records,
-    keys,
+    keys: memory.keys,
     statusCounts: counts,
     memory,
     replaySeconds: json.replaySeconds,

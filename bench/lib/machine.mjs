@@ -52,14 +52,13 @@ export function processCpuSeconds(pid) {
   }
 }
 
-/** The whole machine's busy and total CPU time so far (all cores, seconds), from /proc/stat. */
-export function machineCpuSeconds() {
+/** The whole machine's busy CPU time so far (all cores, seconds: everything but idle and iowait), from /proc/stat. */
+export function machineBusyCpuSeconds() {
   try {
     const [cpu] = readFileSync('/proc/stat', 'utf8').split('\n');
     const ticks = cpu.trim().split(/\s+/).slice(1).map(Number);
-    const idle = ticks[3] + (ticks[4] ?? 0); // idle + iowait
-    const total = ticks.reduce((a, b) => a + b, 0);
-    return { busy: (total - idle) / CLOCK_TICKS_PER_SECOND, total: total / CLOCK_TICKS_PER_SECOND };
+    const idle = ticks[3] + (ticks[4] ?? 0);
+    return (ticks.reduce((a, b) => a + b, 0) - idle) / CLOCK_TICKS_PER_SECOND;
   } catch {
     return null;
   }
@@ -69,16 +68,16 @@ export function machineCpuSeconds() {
 const CLOCK_TICKS_PER_SECOND = Number(commandOutput('getconf', ['CLK_TCK']) ?? 100) || 100;
 
 /**
- * CPU used between two moments by the machine and by named processes: `start()` then `stop()`
- * gives cores busy on average (machine-wide and per process) over the wall time between them.
+ * CPU used from now on by the machine and by named processes (`{ name: pid }`): the function it
+ * returns gives the cores kept busy on average (machine-wide and per process) since this call.
  */
 export function cpuWindow(processes) {
   const t0 = performance.now();
-  const machine0 = machineCpuSeconds();
+  const machine0 = machineBusyCpuSeconds();
   const before = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, processCpuSeconds(pid)]));
   return () => {
     const wallSeconds = (performance.now() - t0) / 1000;
-    const machine1 = machineCpuSeconds();
+    const machine1 = machineBusyCpuSeconds();
     const coresBusy = (used) => (used === null || !(wallSeconds > 0) ? null : Math.round((used / wallSeconds) * 100) / 100);
     const perProcess = Object.fromEntries(
       Object.entries(processes).map(([name, pid]) => {
@@ -89,7 +88,7 @@ export function cpuWindow(processes) {
     return {
       wallSeconds: Math.round(wallSeconds * 10) / 10,
       cores: os.cpus().length,
-      machineCoresBusy: coresBusy(machine0 && machine1 ? machine1.busy - machine0.busy : null),
+      machineCoresBusy: coresBusy(machine0 === null || machine1 === null ? null : machine1 - machine0),
       coresBusyByProcess: perProcess,
     };
   };

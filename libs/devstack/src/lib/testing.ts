@@ -66,7 +66,7 @@ export function testEnvironment(): TestEnvironment {
     redisCluster() {
       const urls = process.env.WAYBILL_TEST_REDIS_CLUSTER_URLS;
       if (!urls) throw new Error('WAYBILL_TEST_REDIS_CLUSTER_URLS is unset: run integration tests through jest (npm test)');
-      const nodes = urls.split(',').map((url) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) }));
+      const nodes = urls.split(',').map((url) => new URL(url)).map(({ hostname, port }) => ({ host: hostname, port: Number(port) }));
       const client = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 3 } });
       redisClients.push(client);
       return client;

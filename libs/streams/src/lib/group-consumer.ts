@@ -31,7 +31,7 @@ export function groupConsumerConfig(groupId: string, sessionTimeoutMs: number, o
  * the others (or from itself, started again). The default is the broker's minimum
  * (`group.min.session.timeout.ms`, 6 s): failover within 10 s needs it, with a heartbeat every 2 s
  * and every loop heartbeating through long work (a restore, a batch) as well. Measured per app in
- * bench/results/failover-*.json (npm run bench:failover): 6.2–6.6 s from a kill -9 to processing.
+ * bench/results/failover-*.json (npm run bench:failover): 6.3–6.6 s from a kill -9 to processing.
  */
 export const DEFAULT_SESSION_TIMEOUT_MS = 6_000;
 export const sessionTimeoutSetting = z.coerce.number().int().min(6_000).default(DEFAULT_SESSION_TIMEOUT_MS);
