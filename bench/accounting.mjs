@@ -10,7 +10,7 @@
 //   2. throughput: N ShipmentShipped events pre-filled on shipment.events, then the three built apps
 //      (accounting-listener → accounting.commands → accounting-command-listener →
 //      accounting.transactions → account-reducer → Redis) started; done when the reducer's Redis
-//      offsets (account-reducer:offsets) cover all N TransactionRecorded records;
+//      offsets ({account-reducer:<partition>}:offsets) cover all N TransactionRecorded records;
 //   3. latency: events produced paced at half the sustained rate; per event, scheduled send time →
 //      its TransactionRecorded (matched by data.sourceEventId) visible to a committed-only reader.
 // Writes bench/results/accounting-<time>.json and accounting-latest.json, prints a table, tears down.
@@ -259,16 +259,16 @@ async function measureWaybillAccounting({ brokers, redisUrl, registryUrl, settin
     }
   });
 
-  // The reducer's Redis read model: account-reducer:offsets = partition → next offset reflected.
+  // The reducer's Redis read model: each partition's {account-reducer:<partition>}:offsets = partition → next offset reflected.
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
-  const offsetsKey = 'account-reducer:offsets';
+  const slotOf = (partition) => `{account-reducer:${partition}}`;
   let polling = true;
   let pollError;
   const poll = async () => {
     while (polling) {
       try {
-        const hash = await redis.hgetall(offsetsKey);
+        const hash = Object.assign({}, ...(await Promise.all([...recorded.keys()].map((p) => redis.hgetall(`${slotOf(p)}:offsets`)))));
         const now = performance.now();
         for (const [field, value] of Object.entries(hash)) {
           const part = recorded.get(Number(field));
@@ -322,7 +322,15 @@ async function measureWaybillAccounting({ brokers, redisUrl, registryUrl, settin
 
     // The balances themselves: every account's version and balance add up to what was sent.
     const ids = [...new Set(prefill.map((p) => p.accountId))];
-    const snapshots = (await redis.mget(ids.map((id) => `account-reducer:account:${id}`))).map((s) => (s ? JSON.parse(s) : null));
+    // An account is in the slot of its partition: look in each.
+    const partitions = [...recorded.keys()];
+    const snapshots = await Promise.all(
+      ids.map(async (id) => {
+        const texts = await Promise.all(partitions.map((p) => redis.get(`${slotOf(p)}:account:${id}`)));
+        const text = texts.find(Boolean);
+        return text ? JSON.parse(text) : null;
+      }),
+    );
     const check = {
       accounts: ids.length,
       accountsFound: snapshots.filter(Boolean).length,

@@ -151,10 +151,11 @@ async function measureRebuild({ ws, stack, settings, progress }) {
   );
   // What the projection made of it: every event applied, every shipment counted once; and what the
   // read model of these events costs in Redis (the rebuild writes nothing else).
-  const counts = await redis.hgetall(projections.ledgerKeys(projections.ledgerKeyPrefix(prefix)).statusCounts);
+  // The bench's topics have one partition: everything is in partition 0's slot.
+  const counts = await redis.hgetall(projections.ledgerKeys(projections.ledgerKeyPrefix(prefix), 0).statusCounts);
   const usedAfter = await usedMemory(redis);
   const memory = {
-    ...perUnit(await memoryByFamily(redis, `${projections.ledgerKeyPrefix(prefix)}*`), encoded.length, 'Event'),
+    ...perUnit(await memoryByFamily(redis, `${projections.ledgerKeyspacePrefix(projections.ledgerKeyPrefix(prefix))}*`), encoded.length, 'Event'),
     usedMemoryDeltaBytes: usedAfter - usedBefore,
     usedMemoryBytesPerEvent: round((usedAfter - usedBefore) / encoded.length, 1),
     measuredBy: 'MEMORY USAGE … SAMPLES 0 of every ledger key, by family (bench/lib/redis-memory.mjs); usedMemoryDelta: INFO memory used_memory after − before the rebuild',
@@ -208,13 +209,13 @@ async function measureAsOf({ ws, stack, settings, progress, events, shipmentId, 
   const redis = new ws.Redis(stack.redisUrl);
   try {
     const keyPrefix = projections.ledgerKeyPrefix(prefix);
-    const reader = new projections.LedgerReader(redis, keyPrefix);
+    const reader = new projections.LedgerReader(redis, keyPrefix, () => [0]);
     const deadline = Date.now() + 60_000;
     while ((await reader.shipment(shipmentId))?.version !== events.length) {
       if (Date.now() > deadline) throw new Error(`ledger (${variant}) did not project ${events.length} events within 60 s`);
       await sleep(100);
     }
-    const snapshots = await redis.zcard(projections.ledgerKeys(keyPrefix).shipmentSnapshots(shipmentId));
+    const snapshots = await redis.zcard(projections.ledgerKeys(keyPrefix, 0).shipmentSnapshots(shipmentId));
     const first = events[0].value.timestamp;
     const last = events[events.length - 1].value.timestamp;
     // Instants spread evenly over the history (a fixed sequence, the same for every system).

@@ -185,8 +185,10 @@ describe(`accounting invariants under crashes (${SHIPMENTS} shipments, seed ${se
     // 4. A full replay: the balances are deleted and rebuilt from accounting.transactions.
     await crash('account-reducer');
     const redis = p.env.redis();
-    const keys = await redis.keys(`${p.prefix}account-reducer:*`);
-    if (keys.length) await redis.del(...keys);
+    // Every partition's balances are in a hash slot of their own: `{<prefix>account-reducer:<partition>}:…`.
+    const keys = await redis.keys(`{${p.prefix}account-reducer:*`);
+    expect(keys.length).toBeGreaterThan(0);
+    await redis.del(...keys);
     await restart('account-reducer');
 
     const balances = async () => new Map(await Promise.all(accountIds.map(async (id) => [id, (await call(handler, 'GET', `/accounts/${id}`, { role: 'finance' })).body?.balanceMinor] as const)));
@@ -195,8 +197,9 @@ describe(`accounting invariants under crashes (${SHIPMENTS} shipments, seed ${se
 
     // 4b. Redis loses them under the running reducer (restarted empty), and nothing new arrives:
     // its offsets watch must notice on its own.
-    const again = await redis.keys(`${p.prefix}account-reducer:*`);
-    if (again.length) await redis.del(...again);
+    const again = await redis.keys(`{${p.prefix}account-reducer:*`);
+    expect(again.length).toBeGreaterThan(0);
+    await redis.del(...again);
     await waitFor(async () => [...(await balances())].every(([id, b]) => b === expected.get(id)), 60_000);
     phase('balances rebuilt again while running');
     // 5. The invariants.

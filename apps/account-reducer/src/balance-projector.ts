@@ -1,12 +1,11 @@
-import type Redis from 'ioredis';
 import { TOPICS, type Serde, type TransactionRecorded } from '@waybill/contracts';
 import { foldBalance } from '@waybill/accounting-domain';
-import type { Logger } from '@waybill/platform';
+import type { Logger, RedisClient } from '@waybill/platform';
 import type { Projection, ProjectionChunk, RedisWrite } from '@waybill/streams';
 import { readModelKeys, type AccountSnapshot, type Position, type TransactionEntry } from './read-model';
 
 export interface BalanceProjectionOptions {
-  redis: Redis;
+  redis: RedisClient;
   serde: Serde;
   /** TOPIC_PREFIX: positions name the physical topic, as Kafka's tools do. */
   topicPrefix: string;
@@ -23,13 +22,13 @@ export function balanceProjection(options: BalanceProjectionOptions): Projection
   const { redis, serde, topicPrefix, logger } = options;
   const keys = readModelKeys(topicPrefix);
   return {
-    offsetsKey: keys.offsets,
+    offsetsKey: (_topic, partition) => keys.offsets(partition),
     offsetField: (_topic, partition) => String(partition),
     decode: async (_topic, _partition, message) => (await serde.decode(message.value, TOPICS.accountingTransactions)).value as TransactionRecorded,
     plan: async (chunk: ProjectionChunk<TransactionRecorded>) => {
       // The snapshots the chunk starts from, in one MGET.
       const accountIds = [...new Set(chunk.records.map((r) => r.value.aggregateId))];
-      const texts = accountIds.length ? await redis.mget(...accountIds.map((id) => keys.account(id))) : [];
+      const texts = accountIds.length ? await redis.mget(...accountIds.map((id) => keys.account(chunk.partition, id))) : [];
       const snapshots = new Map<string, AccountSnapshot | undefined>(accountIds.map((id, i) => [id, parseSnapshot(texts[i])]));
       const writes: RedisWrite[] = [];
       let applied = 0;
@@ -49,12 +48,12 @@ export function balanceProjection(options: BalanceProjectionOptions): Projection
         const position: Position = { topic: topicPrefix + chunk.topic, partition: chunk.partition, offset };
         const after: AccountSnapshot = { ...foldBalance(before, event), position };
         snapshots.set(accountId, after);
-        writes.push({ op: 'zadd', key: keys.transactions(accountId), score: event.version, member: JSON.stringify(transactionEntry(event, after.balanceMinor, position)) });
+        writes.push({ op: 'zadd', key: keys.transactions(chunk.partition, accountId), score: event.version, member: JSON.stringify(transactionEntry(event, after.balanceMinor, position)) });
         applied += 1;
       }
       for (const accountId of accountIds) {
         const snapshot = snapshots.get(accountId);
-        if (snapshot) writes.push({ op: 'set', key: keys.account(accountId), value: JSON.stringify(snapshot) });
+        if (snapshot) writes.push({ op: 'set', key: keys.account(chunk.partition, accountId), value: JSON.stringify(snapshot) });
       }
       return { expect: [], writes, counts: { applied, duplicate } };
     },

@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
 import { createSerde, kafkajsRegistryClient, TOPICS } from '@waybill/contracts';
-import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep, createRedis, registryClientOptions } from '@waybill/platform';
-import { ProjectionLoop } from '@waybill/streams';
+import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep, createRedis, registryClientOptions, dropLegacyLayout } from '@waybill/platform';
+import { ProjectionLoop, TopicPartitions } from '@waybill/streams';
 import { balanceProjection } from './balance-projector';
 import { BalanceReads } from './balance-reads';
+import { readModelKeys } from './read-model';
 import { openApiDocument } from './http/openapi';
 import { balanceRoutes } from './http/routes';
 import type { Config } from './config';
@@ -16,6 +17,10 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID ?? GROUP_ID, brokers: config.KAFKA_BROKERS, logger, config });
   const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   const serde = createSerde({ registry: kafkajsRegistryClient(config.SCHEMA_REGISTRY_URL, registryClientOptions(config)) });
+
+  const keys = readModelKeys(config.TOPIC_PREFIX);
+  const dropped = await dropLegacyLayout(redis, keys.legacy.offsets, keys.legacy.pattern);
+  if (dropped > 0) logger.info({ keys: dropped }, 'deleted the balances of the layout before the hash slots; the loop projects them again from the topic');
 
   const projector = new ProjectionLoop({
     app: GROUP_ID,
@@ -30,6 +35,8 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     metrics,
   });
   await projector.start();
+  const partitions = new TopicPartitions(kafka, config.TOPIC_PREFIX, [TOPICS.accountingTransactions], logger);
+  await partitions.start();
 
   const { app, authenticated } = createHttpApp({
     logger,
@@ -39,7 +46,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     openApi: openApiDocument(),
     readiness: projector.readiness,
   });
-  app.use(authenticated, balanceRoutes(new BalanceReads(redis, config.TOPIC_PREFIX), { waitForTimeoutMs: config.WAIT_FOR_TIMEOUT_MS }));
+  app.use(authenticated, balanceRoutes(new BalanceReads(redis, config.TOPIC_PREFIX, () => partitions.partitions()), { waitForTimeoutMs: config.WAIT_FOR_TIMEOUT_MS }));
   app.use(jsonErrorHandler(logger));
   const server = await listen(app, config.PORT);
   logger.info({ port: config.PORT }, 'account-reducer running');
@@ -48,6 +55,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     server,
     shutdown: [
       { name: 'balance loop', run: () => projector.stop() },
+      { name: 'partition counts', run: () => partitions.stop() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       redisShutdownStep(redis),
     ],

@@ -1,7 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Response } from 'express';
-import type Redis from 'ioredis';
-import type { Logger } from '@waybill/platform';
+import { duplicateRedis, type Logger, type RedisClient } from '@waybill/platform';
 
 /** Who acknowledged an alert, and when. */
 export interface Acknowledgement {
@@ -17,7 +16,7 @@ export interface Acknowledgement {
  */
 export class AlertAcks {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
   ) {}
 
@@ -43,19 +42,20 @@ export class AlertAcks {
  */
 export class AlertStream {
   private readonly clients = new Set<Response>();
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private heartbeat?: NodeJS.Timeout;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly channel: string,
     private readonly logger: Logger,
   ) {}
 
   async start(): Promise<void> {
-    this.subscriber = this.redis.duplicate();
-    this.subscriber.on('message', (_channel: string, message: string) => this.broadcast(message));
-    await this.subscriber.subscribe(this.channel);
+    const subscriber = duplicateRedis(this.redis);
+    this.subscriber = subscriber;
+    subscriber.on('message', (_channel: string, message: string) => this.broadcast(message));
+    await subscriber.subscribe(this.channel);
     // Comments keep proxies from closing an idle stream.
     this.heartbeat = setInterval(() => this.clients.forEach((res) => res.write(': keep-alive\n\n')), 15_000);
     this.heartbeat.unref();

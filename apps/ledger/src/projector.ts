@@ -1,12 +1,12 @@
 import type { KafkaMessage } from 'kafkajs';
-import type Redis from 'ioredis';
 import { TOPICS, type Serde } from '@waybill/contracts';
 import { ledgerKeys, offsetField, planAgainstRedis, toLedgerInput, type LedgerInput, type LedgerTopic, type OutcomeDoc } from '@waybill/ledger-projections';
 import type { Projection } from '@waybill/streams';
 import type { ProjectedVersions } from './version-waiter';
+import type { RedisClient } from '@waybill/platform';
 
 export interface LedgerProjectionOptions {
-  redis: Redis;
+  redis: RedisClient;
   serde: Serde;
   keyPrefix: string;
   snapshotEvery: number;
@@ -25,7 +25,7 @@ export interface LedgerProjectionOptions {
 export function ledgerProjection(options: LedgerProjectionOptions): Projection<LedgerInput> {
   const { redis, serde, keyPrefix, snapshotEvery } = options;
   return {
-    offsetsKey: ledgerKeys(keyPrefix).offsets,
+    offsetsKey: (_topic, partition) => ledgerKeys(keyPrefix, partition).offsets,
     offsetField,
     decode: async (topic: string, partition: number, message: KafkaMessage) => {
       const logical = topic as LedgerTopic;

@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
-import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix, type LedgerInput } from '@waybill/ledger-projections';
-import { ProjectionLoop } from '@waybill/streams';
-import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep, createRedis, registryClientOptions } from '@waybill/platform';
+import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix, legacyLedgerLayout, type LedgerInput } from '@waybill/ledger-projections';
+import { ProjectionLoop, TopicPartitions } from '@waybill/streams';
+import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep, createRedis, registryClientOptions, dropLegacyLayout } from '@waybill/platform';
 import { AlertAcks, AlertStream } from './alerts';
 import type { Config } from './config';
 import { loadAdminConfig } from './http/admin';
@@ -12,7 +12,6 @@ import { alertView } from './http/views';
 import { OffsetWaiter } from './offset-waiter';
 import { OperationsView } from './ops/operations-view';
 import { ledgerProjection } from './projector';
-import { TopicPartitions } from './topic-partitions';
 import { ShipmentVersionWaiter } from './version-waiter';
 
 export const GROUP_ID = 'ledger';
@@ -26,7 +25,11 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   await retry('registering schemas', logger, () => serde.registerAll());
 
   const keyPrefix = ledgerKeyPrefix(config.TOPIC_PREFIX);
-  const reader = new LedgerReader(redis, keyPrefix);
+  const partitions = new TopicPartitions(kafka, config.TOPIC_PREFIX, LEDGER_TOPICS, logger);
+  await partitions.start();
+  const reader = new LedgerReader(redis, keyPrefix, () => partitions.partitions());
+  const dropped = await dropLegacyLayout(redis, legacyLedgerLayout(keyPrefix).offsets, legacyLedgerLayout(keyPrefix).pattern);
+  if (dropped > 0) logger.info({ keys: dropped }, 'deleted the read models of the layout before the hash slots; the projection builds them again from the topics');
   const stream = new AlertStream(redis, `${keyPrefix}alerts`, logger);
   await stream.start();
   const acks = new AlertAcks(redis, `${config.TOPIC_PREFIX}ledger-acks`);
@@ -54,8 +57,6 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     metrics,
   });
   await projector.start();
-  const partitions = new TopicPartitions(kafka, config.TOPIC_PREFIX, LEDGER_TOPICS, logger);
-  await partitions.start();
   const operations = new OperationsView(kafka, config.TOPIC_PREFIX, logger, config.OPS_POLL_MS);
   await operations.start();
 

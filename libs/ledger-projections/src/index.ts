@@ -1,5 +1,5 @@
 export { ProjectionConflictError, CorruptReadModelError, InvalidQueryError } from './lib/errors';
-export { ledgerKeyPrefix, ledgerKeys, timeKey, versionKey, type LedgerKeys } from './lib/keys';
+export { ledgerKeyPrefix, ledgerKeys, ledgerKeyspacePrefix, legacyLedgerLayout, timeKey, versionKey, type LedgerKeys } from './lib/keys';
 export {
   LEDGER_TOPICS,
   toLedgerInput,
@@ -33,7 +33,7 @@ export {
 } from './lib/project';
 export { versionAt, timelineOf, foldTo, foldOrdered, usableSnapshot, diffStates, placeEvents, inEffect, businessOrderAfter, byBusinessTime, type FieldChange, type Placed } from './lib/as-of';
 export { applyBatch, planAgainstRedis, type BatchResult } from './lib/apply-batch';
-export { listKeys, readKeyValue, dumpKeyspace } from './lib/keyspace';
+export { listKeys, listLedgerKeys, readLedgerOffsets, readKeyValue, dumpKeyspace, dumpLedgerKeyspace } from './lib/keyspace';
 export { RebuildWriter, type RebuildWriterOptions } from './lib/rebuild-writer';
 export { groupOffsets, parseWaitFor, isReflected, type ReflectedOffsets, type WaitPosition } from './lib/offsets';
 export { parseReadTokenParam } from './lib/read-token';

@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
 import { DEMO_KEYS, parseInstanceList } from '@waybill/devstack';
+import { ledgerKeyPrefix, readLedgerOffsets } from '@waybill/ledger-projections';
 import { Fleet, root } from './fleet';
 import {
   acknowledgedShipmentVersions,
@@ -383,11 +384,12 @@ export async function runChaos(settings: ChaosSettings): Promise<ChaosRunResult>
     // verify compares only up to what the live model claims, so a partition the ledger lost would
     // compare empty with empty: the ledger must first be at the end of every partition.
     const ledgerRedis = new Redis(fleet.redis.url);
+    const ledgerPartitionNumbers = Object.keys(topics.committedEnds).map((field) => Number(field.slice(field.lastIndexOf(':') + 1)));
     let ledgerOffsets: Record<string, string> = {};
     try {
       const caughtUpDeadline = Date.now() + 60_000;
       for (;;) {
-        ledgerOffsets = await ledgerRedis.hgetall('ledger:offsets');
+        ledgerOffsets = await readLedgerOffsets(ledgerRedis, ledgerKeyPrefix(''), ledgerPartitionNumbers);
         if (!ledgerLag(ledgerOffsets, topics.committedEnds).length || Date.now() > caughtUpDeadline) break;
         await sleep(500);
       }

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
-import type Redis from 'ioredis';
-import { SerialProducer, type AppMetrics, type Logger } from '@waybill/platform';
+import { SerialProducer, type AppMetrics, type Logger, type RedisClient } from '@waybill/platform';
 import { CommandGateway } from './command-gateway';
 import { IdempotencyStore, type IdempotencyRecord } from './idempotency';
 import { OutcomeTracker, type OutcomeTrackerOptions } from './outcome-tracker';
@@ -28,7 +27,7 @@ export interface HandlerGateway<T, R extends IdempotencyRecord, P> {
 export async function startHandlerGateway<T, R extends IdempotencyRecord, P>(options: {
   app: string;
   kafka: Kafka;
-  redis: Redis;
+  redis: RedisClient;
   topicPrefix: string;
   outcomesTopic: string;
   read: OutcomeTrackerOptions<T>['read'];

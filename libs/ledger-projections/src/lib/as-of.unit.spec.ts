@@ -7,7 +7,7 @@ import { MemoryKeyspace } from './writes';
 import { asEvents, lifecycle, longHistory, resetOffsets, stored, T0 } from './fixtures.spec';
 
 const PREFIX = 't.ledger:';
-const keys = ledgerKeys(PREFIX);
+const keys = ledgerKeys(PREFIX, 0);
 const MINUTE = 60_000;
 
 beforeEach(() => resetOffsets());

@@ -10,7 +10,7 @@ import { MemoryKeyspace } from './writes';
 // timestamp, occurredAt) and recorded time (the Kafka record timestamp), pure, in memory.
 
 const PREFIX = 'b.ledger:';
-const keys = ledgerKeys(PREFIX);
+const keys = ledgerKeys(PREFIX, 0);
 
 beforeEach(() => resetOffsets());
 

@@ -5,9 +5,16 @@ export function ledgerKeyPrefix(topicPrefix = ''): string {
   return `${topicPrefix}ledger:`;
 }
 
-/** Every key the ledger projection writes, under one prefix (see apps/ledger/README.md). */
+/**
+ * Every key the ledger projection writes for the records of one partition number (see
+ * apps/ledger/README.md). They share the hash tag `{<prefix><partition>}`, so one atomic write of a
+ * chunk touches one slot of a Redis Cluster. The three topics the ledger reads are keyed so that
+ * partition p of each holds the same shipments (events, outcomes) or accounts (transactions): p's
+ * slot holds everything about them, and a reader looks in every partition's slot for a list.
+ */
 export interface LedgerKeys {
-  prefix: string;
+  /** The partition number these keys belong to. */
+  partition: number;
   /** hash `<logical topic>:<partition>` → next offset to read (everything before it is reflected). */
   offsets: string;
   /** string JSON `ShipmentSummary` (current state). */
@@ -50,32 +57,46 @@ export interface LedgerKeys {
   accounts: string;
 }
 
-/** The key layout under `prefix` (normally `ledgerKeyPrefix(TOPIC_PREFIX)`). */
-export function ledgerKeys(prefix: string): LedgerKeys {
+/** The keys of partition `partition` under `prefix` (normally `ledgerKeyPrefix(TOPIC_PREFIX)`). */
+export function ledgerKeys(prefix: string, partition: number): LedgerKeys {
+  const slot = `{${prefix}${partition}}:`;
   return {
-    prefix,
-    offsets: `${prefix}offsets`,
-    shipment: (id) => `${prefix}shipment:${id}`,
-    shipmentEvents: (id) => `${prefix}shipment:${id}:events`,
-    shipmentTimeline: (id) => `${prefix}shipment:${id}:timeline`,
-    shipmentSnapshots: (id) => `${prefix}shipment:${id}:snapshots`,
-    shipmentRecorded: (id) => `${prefix}shipment:${id}:recorded`,
-    shipmentLate: (id) => `${prefix}shipment:${id}:late`,
-    shipments: `${prefix}shipments`,
-    status: (status) => `${prefix}status:${status}`,
-    statusCounts: `${prefix}status-counts`,
-    event: (eventId) => `${prefix}event:${eventId}`,
-    feed: `${prefix}feed`,
-    feedByType: (type) => `${prefix}feed:type:${type}`,
-    feedByUser: (user) => `${prefix}feed:user:${user}`,
-    trace: (traceId) => `${prefix}trace:${traceId}`,
-    outcome: (id) => `${prefix}outcome:${id}`,
-    alerts: `${prefix}alerts`,
-    transaction: (id) => `${prefix}transaction:${id}`,
-    account: (id) => `${prefix}account:${id}`,
-    accountTransactions: (id) => `${prefix}account:${id}:transactions`,
-    accounts: `${prefix}accounts`,
+    partition,
+    offsets: `${slot}offsets`,
+    shipment: (id) => `${slot}shipment:${id}`,
+    shipmentEvents: (id) => `${slot}shipment:${id}:events`,
+    shipmentTimeline: (id) => `${slot}shipment:${id}:timeline`,
+    shipmentSnapshots: (id) => `${slot}shipment:${id}:snapshots`,
+    shipmentRecorded: (id) => `${slot}shipment:${id}:recorded`,
+    shipmentLate: (id) => `${slot}shipment:${id}:late`,
+    shipments: `${slot}shipments`,
+    status: (status) => `${slot}status:${status}`,
+    statusCounts: `${slot}status-counts`,
+    event: (eventId) => `${slot}event:${eventId}`,
+    feed: `${slot}feed`,
+    feedByType: (type) => `${slot}feed:type:${type}`,
+    feedByUser: (user) => `${slot}feed:user:${user}`,
+    trace: (traceId) => `${slot}trace:${traceId}`,
+    outcome: (id) => `${slot}outcome:${id}`,
+    alerts: `${slot}alerts`,
+    transaction: (id) => `${slot}transaction:${id}`,
+    account: (id) => `${slot}account:${id}`,
+    accountTransactions: (id) => `${slot}account:${id}:transactions`,
+    accounts: `${slot}accounts`,
   };
+}
+
+/** What every key of the ledger read models under `prefix` starts with, whatever its partition: SCAN for it to list them all. */
+export function ledgerKeyspacePrefix(prefix: string): string {
+  return `{${prefix}`;
+}
+
+/**
+ * The layout before the hash slots (2026-12-02): one offsets hash for all partitions, every key
+ * under `prefix`. The ledger deletes it when it finds it, and projects the topics again.
+ */
+export function legacyLedgerLayout(prefix: string): { offsets: string; pattern: string } {
+  return { offsets: `${prefix}offsets`, pattern: `${prefix}*` };
 }
 
 // Epoch ms has 13 digits until the year 2286; 15 keeps lexicographic order = numeric order.

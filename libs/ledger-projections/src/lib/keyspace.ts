@@ -1,25 +1,31 @@
-import type Redis from 'ioredis';
+import { scanKeys, type RedisClient } from '@waybill/platform';
 import { CorruptReadModelError } from './errors';
+import { ledgerKeys, ledgerKeyspacePrefix } from './keys';
 import { sortZset, type KeyValue } from './writes';
 
 function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
-/** Every key under `keyPrefix`, sorted (SCAN, so it never blocks Redis). */
-export async function listKeys(redis: Redis, keyPrefix: string): Promise<string[]> {
-  const found = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${globEscape(keyPrefix)}*`, 'COUNT', '1000');
-    for (const key of batch) found.add(key);
-    cursor = next;
-  } while (cursor !== '0');
-  return [...found].sort();
+/** Every key under `keyPrefix`, sorted (SCAN, so it never blocks Redis; every master of a cluster). */
+export async function listKeys(redis: RedisClient, keyPrefix: string): Promise<string[]> {
+  return (await scanKeys(redis, `${globEscape(keyPrefix)}*`)).sort();
+}
+
+/** Every key of the ledger read models under `keyPrefix`, with any left by the layout before the hash slots: what a rebuild deletes. */
+export async function listLedgerKeys(redis: RedisClient, keyPrefix: string): Promise<string[]> {
+  const [current, legacy] = await Promise.all([listKeys(redis, ledgerKeyspacePrefix(keyPrefix)), listKeys(redis, keyPrefix)]);
+  return [...current, ...legacy].sort();
+}
+
+/** The ledger's offsets fields (`<topic>:<partition>` → next offset) of `partitions`, from each partition's offsets hash. */
+export async function readLedgerOffsets(redis: RedisClient, keyPrefix: string, partitions: Iterable<number>): Promise<Record<string, string>> {
+  const hashes = await Promise.all([...new Set(partitions)].map((p) => redis.hgetall(ledgerKeys(keyPrefix, p).offsets)));
+  return Object.assign({}, ...hashes) as Record<string, string>;
 }
 
 /** One key's value in the canonical form of `MemoryKeyspace.dump()`; undefined if it is gone. */
-export async function readKeyValue(redis: Redis, key: string): Promise<KeyValue | undefined> {
+export async function readKeyValue(redis: RedisClient, key: string): Promise<KeyValue | undefined> {
   const type = await redis.type(key);
   switch (type) {
     case 'string':
@@ -46,11 +52,16 @@ export async function readKeyValue(redis: Redis, key: string): Promise<KeyValue 
  * Every key under `keyPrefix` with its value, keys sorted, values canonical (hash fields sorted,
  * zsets in zset order): two keyspaces hold the same read models exactly when these are deep-equal.
  */
-export async function dumpKeyspace(redis: Redis, keyPrefix: string): Promise<Record<string, KeyValue>> {
+export async function dumpKeyspace(redis: RedisClient, keyPrefix: string): Promise<Record<string, KeyValue>> {
   const out: Record<string, KeyValue> = {};
   for (const key of await listKeys(redis, keyPrefix)) {
     const value = await readKeyValue(redis, key);
     if (value) out[key] = value;
   }
   return out;
+}
+
+/** `dumpKeyspace` of the ledger read models under `keyPrefix` (every partition's slot). */
+export async function dumpLedgerKeyspace(redis: RedisClient, keyPrefix: string): Promise<Record<string, KeyValue>> {
+  return dumpKeyspace(redis, ledgerKeyspacePrefix(keyPrefix));
 }

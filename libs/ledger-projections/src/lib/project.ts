@@ -160,9 +160,15 @@ export function projectTransaction(
   return { outcome: 'applied', writes, warnings, account: next };
 }
 
+/** The keys of the partition `input` is on: every key its projection reads or writes. */
+export function inputKeys(keyPrefix: string, input: LedgerInput): LedgerKeys {
+  return ledgerKeys(keyPrefix, input.position.partition);
+}
+
 /** The keys whose current values `projectRecord` needs for `input`. */
-export function keysToRead(keys: LedgerKeys, input: LedgerInput): string[] {
+export function keysToRead(keyPrefix: string, input: LedgerInput): string[] {
   const { record } = input;
+  const keys = inputKeys(keyPrefix, input);
   switch (record.type) {
     case 'CommandOutcome':
       return [keys.outcome(record.value.eventId)];
@@ -177,8 +183,9 @@ export function keysToRead(keys: LedgerKeys, input: LedgerInput): string[] {
  * Projects one record given the current values of the keys `keysToRead` names (`read(key)` returns
  * the stored string or null). Pure: the same values and record give the same writes.
  */
-export function projectRecord(keys: LedgerKeys, read: (key: string) => string | null, input: LedgerInput, options: ProjectionOptions = {}): ProjectionResult {
+export function projectRecord(keyPrefix: string, read: (key: string) => string | null, input: LedgerInput, options: ProjectionOptions = {}): ProjectionResult {
   const { record, position, recordedAt } = input;
+  const keys = inputKeys(keyPrefix, input);
   switch (record.type) {
     case 'CommandOutcome': {
       const doc: OutcomeDoc = { ...record.value, position, ...(recordedAt === undefined ? {} : { recordedAt }) };
@@ -233,17 +240,16 @@ export function planBatch(
   inputs: readonly LedgerInput[],
   options: ProjectionOptions & { marks?: readonly OffsetMark[] } = {},
 ): BatchPlan {
-  const keys = ledgerKeys(keyPrefix);
   const view = new Map(initial);
   const plan: BatchPlan = { expect: [...initial], writes: [], applied: 0, duplicates: 0, alerts: [], warnings: [] };
-  const next = new Map<string, bigint>();
+  const next = new Map<string, { partition: number; offset: bigint }>();
   const bump = (topic: string, partition: number, offset: bigint) => {
     const field = offsetField(topic, partition);
     const current = next.get(field);
-    if (current === undefined || offset > current) next.set(field, offset);
+    if (current === undefined || offset > current.offset) next.set(field, { partition, offset });
   };
   for (const input of inputs) {
-    const result = projectRecord(keys, (key) => view.get(key) ?? null, input, options);
+    const result = projectRecord(keyPrefix, (key) => view.get(key) ?? null, input, options);
     for (const write of result.writes) if (write.op === 'set') view.set(write.key, write.value);
     plan.writes.push(...result.writes);
     plan.warnings.push(...result.warnings);
@@ -253,8 +259,8 @@ export function planBatch(
     bump(input.position.topic, input.position.partition, BigInt(input.position.offset) + 1n);
   }
   for (const mark of options.marks ?? []) bump(mark.topic, mark.partition, BigInt(mark.next));
-  for (const [field, offset] of [...next].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    plan.writes.push({ op: 'hmax', key: keys.offsets, field, value: offset.toString() });
+  for (const [field, { partition, offset }] of [...next].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    plan.writes.push({ op: 'hmax', key: ledgerKeys(keyPrefix, partition).offsets, field, value: offset.toString() });
   }
   return plan;
 }
@@ -269,8 +275,7 @@ export function applyToMemory(
   inputs: readonly LedgerInput[],
   options: ProjectionOptions & { marks?: readonly OffsetMark[] } = {},
 ): BatchPlan {
-  const keys = ledgerKeys(keyPrefix);
-  const read = [...new Set(inputs.flatMap((input) => keysToRead(keys, input)))];
+  const read = [...new Set(inputs.flatMap((input) => keysToRead(keyPrefix, input)))];
   const plan = planBatch(keyPrefix, new Map(read.map((key) => [key, keyspace.get(key)])), inputs, options);
   keyspace.apply(plan.writes);
   return plan;

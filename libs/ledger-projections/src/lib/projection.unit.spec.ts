@@ -6,12 +6,17 @@ import { MemoryKeyspace } from './writes';
 import { asEvents, asOutcome, asTransaction, lifecycle, rejectedOutcome, resetOffsets, stored, T0, transaction } from './fixtures.spec';
 
 const PREFIX = 't.ledger:';
-const keys = ledgerKeys(PREFIX);
+const keys = ledgerKeys(PREFIX, 0);
 
 beforeEach(() => resetOffsets());
 
+/** Shipments per status over the partitions the tests use (each partition counts its own shipments). */
 function counts(ks: MemoryKeyspace): Record<string, number> {
-  return Object.fromEntries(Object.entries(ks.hgetall(keys.statusCounts)).filter(([, n]) => n !== '0').map(([s, n]) => [s, Number(n)]));
+  const total: Record<string, number> = {};
+  for (const partition of [0, 1]) {
+    for (const [status, n] of Object.entries(ks.hgetall(ledgerKeys(PREFIX, partition).statusCounts))) total[status] = (total[status] ?? 0) + Number(n);
+  }
+  return Object.fromEntries(Object.entries(total).filter(([, n]) => n !== 0));
 }
 
 describe('shipment events', () => {
@@ -128,6 +133,22 @@ describe('accounts', () => {
       ['tx-2', 2],
     ]);
     expect(ks.hgetall(keys.offsets)).toEqual({ 'accounting.transactions:0': '3' });
+  });
+});
+
+describe('Redis Cluster hash slots', () => {
+  it("writes every key of a partition's records under that partition's hash tag, and nothing else", () => {
+    const records = [
+      ...asEvents(lifecycle('S1'), 3),
+      asOutcome(rejectedOutcome('S1', T0 + 500), 3),
+      asTransaction(transaction('ACC-1', 'tx-1', 10, T0, {}, 'trace-S1'), 3),
+      ...asEvents(lifecycle('S2', T0 + 9_000), 7),
+    ];
+    const plan = applyToMemory(new MemoryKeyspace(), PREFIX, records.slice(0, -lifecycle('S2').length));
+    const tags = new Set([...plan.writes.map((w) => w.key), ...plan.expect.map(([key]) => key)].map((key) => /^\{([^}]*)\}/.exec(key)?.[1]));
+    expect([...tags]).toEqual([`${PREFIX}3`]);
+    const other = applyToMemory(new MemoryKeyspace(), PREFIX, records.slice(-lifecycle('S2').length));
+    expect(new Set(other.writes.map((w) => /^\{([^}]*)\}/.exec(w.key)?.[1]))).toEqual(new Set([`${PREFIX}7`]));
   });
 });
 

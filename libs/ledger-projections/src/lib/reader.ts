@@ -1,11 +1,12 @@
-import type Redis from 'ioredis';
 import { SHIPMENT_STATUSES, type ShipmentState, type ShipmentStatus } from '@waybill/shipment-domain';
 import { SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
 import { businessOrderAfter, diffStates, foldOrdered, foldTo, usableSnapshot, type FieldChange } from './as-of';
 import type { AccountSummary, EventDoc, OutcomeDoc, ShipmentSummary, StateSnapshot, TraceItemKind, TransactionDoc } from './documents';
 import { CorruptReadModelError, InvalidQueryError } from './errors';
 import { ledgerKeys, timeKey, versionKey, type LedgerKeys } from './keys';
+import { readLedgerOffsets } from './keyspace';
 import { groupOffsets, type ReflectedOffsets } from './offsets';
+import type { RedisClient } from '@waybill/platform';
 
 /** One page of a list; `nextCursor` is null at the end. */
 export interface Page<T> {
@@ -85,56 +86,111 @@ function parseDoc<T>(key: string, raw: string | null): T | undefined {
   }
 }
 
+/** A key in one partition's slot. */
+interface SlotKey {
+  partition: number;
+  key: string;
+}
+
+/** A member of one partition's index. */
+interface SlotMember {
+  partition: number;
+  member: string;
+}
+
+// Redis orders a lex index by the members' bytes.
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** Each member once (a shipment can be indexed in two partitions after partitions were added), in the order given. */
+function uniqueMembers(members: readonly SlotMember[]): SlotMember[] {
+  const seen = new Set<string>();
+  const out: SlotMember[] = [];
+  for (const m of members) {
+    if (seen.has(m.member)) continue;
+    seen.add(m.member);
+    out.push(m);
+  }
+  return out;
+}
+
 /**
  * Queries over the ledger read models under one key prefix. Every method reads Redis only; what the
  * answers reflect is `offsets()`, read before the data, so it is a lower bound.
+ *
+ * Each partition's records live in a hash slot of their own (`ledgerKeys`), so a reader looks for a
+ * shipment, an event or an account in every partition at once (it cannot know how the producers
+ * partitioned), then reads the rest of it from the partition that has it; a list merges the
+ * partitions' indexes in order. Nothing here sends one command or MGET across two slots.
  */
 export class LedgerReader {
-  readonly keys: LedgerKeys;
-
   constructor(
-    private readonly redis: Redis,
-    keyPrefix: string,
-  ) {
-    this.keys = ledgerKeys(keyPrefix);
+    private readonly redis: RedisClient,
+    private readonly keyPrefix: string,
+    /** The partition numbers of the topics the ledger reads (0 … largest count − 1). */
+    private readonly partitions: () => readonly number[],
+  ) {}
+
+  /** The keys of one partition. */
+  keys(partition: number): LedgerKeys {
+    return ledgerKeys(this.keyPrefix, partition);
+  }
+
+  private everyPartition(): LedgerKeys[] {
+    return this.partitions().map((p) => this.keys(p));
   }
 
   async offsets(): Promise<ReflectedOffsets> {
-    return groupOffsets(await this.redis.hgetall(this.keys.offsets));
+    return groupOffsets(await readLedgerOffsets(this.redis, this.keyPrefix, this.partitions()));
   }
 
   async shipment(id: string): Promise<ShipmentSummary | undefined> {
-    const key = this.keys.shipment(id);
-    return parseDoc<ShipmentSummary>(key, await this.redis.get(key));
+    return (await this.locateShipment(id))?.doc;
+  }
+
+  /** The partition that holds a shipment, and its summary (the newest, should it be in two after partitions were added). */
+  private locateShipment(id: string): Promise<{ keys: LedgerKeys; doc: ShipmentSummary } | undefined> {
+    return this.findAcross<ShipmentSummary>((k) => k.shipment(id), (doc) => doc.version);
+  }
+
+  /** The document at `keyOf` in whichever partition has it; with `rank`, the highest-ranked of several. */
+  private async findAcross<T>(keyOf: (keys: LedgerKeys) => string, rank?: (doc: T) => number): Promise<{ keys: LedgerKeys; doc: T } | undefined> {
+    const all = this.everyPartition();
+    const raw = await Promise.all(all.map((k) => this.redis.get(keyOf(k))));
+    let best: { keys: LedgerKeys; doc: T } | undefined;
+    raw.forEach((text, i) => {
+      const doc = parseDoc<T>(keyOf(all[i]), text);
+      if (doc === undefined) return;
+      if (!best || (rank && rank(doc) > rank(best.doc))) best = { keys: all[i], doc };
+    });
+    return best;
   }
 
   /** Shipments in id order, optionally in one status and/or whose id or order id contains `q` (case-insensitive). */
   async listShipments(options: { status?: ShipmentStatus; q?: string; cursor?: string; limit: number }): Promise<Page<ShipmentSummary>> {
-    const index = options.status ? this.keys.status(options.status) : this.keys.shipments;
+    const status = options.status;
+    const index = (k: LedgerKeys) => (status ? k.status(status) : k.shipments);
     // A shipments cursor is the last shipment id of the page before: anything else was never handed out.
     const after = decodeCursor(options.cursor, SHIPMENT_ID_PATTERN);
     const needle = options.q?.toLowerCase();
-    return this.pageLex<ShipmentSummary>(index, 'asc', after, { min: '-', max: '+' }, options.limit, (ids) => this.mget(ids.map((id) => this.keys.shipment(id))), (s) =>
+    return this.pageLex<ShipmentSummary>(index, 'asc', after, { min: '-', max: '+' }, options.limit, (k, id) => k.shipment(id), (s) =>
       needle === undefined ? true : s.shipmentId.toLowerCase().includes(needle) || s.orderId.toLowerCase().includes(needle),
     );
   }
 
   async statusCounts(): Promise<Record<ShipmentStatus, number>> {
-    const hash = await this.redis.hgetall(this.keys.statusCounts);
-    return Object.fromEntries(SHIPMENT_STATUSES.map((s) => [s, Number(hash[s] ?? 0)])) as Record<ShipmentStatus, number>;
+    const hashes = await Promise.all(this.everyPartition().map((k) => this.redis.hgetall(k.statusCounts)));
+    return Object.fromEntries(SHIPMENT_STATUSES.map((s) => [s, hashes.reduce((sum, hash) => sum + Number(hash[s] ?? 0), 0)])) as Record<ShipmentStatus, number>;
   }
 
   /** A shipment's events in version order, after `afterVersion`. */
   async shipmentEvents(id: string, options: { afterVersion?: number; uptoVersion?: number; limit?: number } = {}): Promise<EventDoc[]> {
-    const ids = await this.redis.zrangebyscore(
-      this.keys.shipmentEvents(id),
-      `(${options.afterVersion ?? 0}`,
-      options.uptoVersion ?? '+inf',
-      'LIMIT',
-      0,
-      options.limit ?? 100_000,
-    );
-    return this.mget<EventDoc>(ids.map((e) => this.keys.event(e)));
+    const found = await this.locateShipment(id);
+    return found ? this.eventsIn(found.keys, id, options) : [];
+  }
+
+  private async eventsIn(keys: LedgerKeys, id: string, options: { afterVersion?: number; uptoVersion?: number; limit?: number } = {}): Promise<EventDoc[]> {
+    const ids = await this.redis.zrangebyscore(keys.shipmentEvents(id), `(${options.afterVersion ?? 0}`, options.uptoVersion ?? '+inf', 'LIMIT', 0, options.limit ?? 100_000);
+    return this.docs<EventDoc>(ids.map((e) => ({ partition: keys.partition, key: keys.event(e) })));
   }
 
   /**
@@ -146,24 +202,25 @@ export class LedgerReader {
    */
   async stateAt(id: string, at: number | AxisCut): Promise<StateAt> {
     const cut: AxisCut = typeof at === 'number' ? { asOf: at } : at;
+    const found = await this.locateShipment(id);
+    if (!found) return { kind: 'unknown' };
+    const { keys, doc: summary } = found;
     const cutOn = async (key: string, instant: number): Promise<number> => {
       const [member] = await this.redis.zrevrangebyscore(key, instant, '-inf', 'LIMIT', 0, 1);
       return member === undefined ? 0 : Number(member);
     };
-    // One round trip: the summary, the cut on each axis asked for, the late facts (none, mostly).
-    const [summary, businessCut, recordedCut, lateFlat] = await Promise.all([
-      this.shipment(id),
-      cut.asOf === undefined ? undefined : cutOn(this.keys.shipmentTimeline(id), cut.asOf),
-      cut.knownAt === undefined ? undefined : cutOn(this.keys.shipmentRecorded(id), cut.knownAt),
-      this.redis.zrangebyscore(this.keys.shipmentLate(id), '-inf', cut.asOf === undefined ? '+inf' : String(cut.asOf), 'WITHSCORES'),
+    // One round trip: the cut on each axis asked for, the late facts (none, mostly).
+    const [businessCut, recordedCut, lateFlat] = await Promise.all([
+      cut.asOf === undefined ? undefined : cutOn(keys.shipmentTimeline(id), cut.asOf),
+      cut.knownAt === undefined ? undefined : cutOn(keys.shipmentRecorded(id), cut.knownAt),
+      this.redis.zrangebyscore(keys.shipmentLate(id), '-inf', cut.asOf === undefined ? '+inf' : String(cut.asOf), 'WITHSCORES'),
     ]);
-    if (!summary) return { kind: 'unknown' };
     // A write may land between these reads: nothing newer than the summary counts.
     const newest = summary.version;
     const byBusiness = Math.min(newest, businessCut ?? newest);
     const byRecord = Math.min(newest, recordedCut ?? newest);
     if (byRecord === 0) {
-      const [, first] = await this.redis.zrange(this.keys.shipmentRecorded(id), '0', '0', 'WITHSCORES');
+      const [, first] = await this.redis.zrange(keys.shipmentRecorded(id), '0', '0', 'WITHSCORES');
       return { kind: 'not-yet-recorded', firstRecordedAt: first === undefined ? null : Number(first) };
     }
     const late: Array<{ version: number; at: number }> = [];
@@ -174,22 +231,22 @@ export class LedgerReader {
     const through = Math.min(byBusiness, byRecord);
     if (late.length === 0) {
       if (through === 0) return { kind: 'not-yet-created', createdAt: summary.createdAt };
-      const snapshot = await this.snapshotAtOrBefore(id, through);
+      const snapshot = await this.snapshotAtOrBefore(keys, id, through);
       const from = snapshot?.version ?? 0;
-      const events = await this.shipmentEvents(id, { afterVersion: from, uptoVersion: through });
+      const events = await this.eventsIn(keys, id, { afterVersion: from, uptoVersion: through });
       return { kind: 'state', version: through, state: foldTo(snapshot, events, through), snapshotVersion: from, eventsFolded: events.length, throughVersion: through, alsoInEffect: [], reordered: false };
     }
     // Late facts in effect: every event before the earliest of them on the business axis is in
     // version order, so the fold starts from the last snapshot there.
     const earliest = Math.min(...late.map((l) => l.at));
-    const bound = Math.min(through, await cutOn(this.keys.shipmentTimeline(id), earliest));
-    const snapshot = await this.snapshotAtOrBefore(id, bound);
+    const bound = Math.min(through, await cutOn(keys.shipmentTimeline(id), earliest));
+    const snapshot = await this.snapshotAtOrBefore(keys, id, bound);
     const from = snapshot?.version ?? 0;
     const extra = late.filter((l) => l.version > through).map((l) => l.version);
     const [range, extraDocs, runningBefore] = await Promise.all([
-      through > from ? this.shipmentEvents(id, { afterVersion: from, uptoVersion: through }) : Promise.resolve([] as EventDoc[]),
-      this.eventsAtVersions(id, extra),
-      from > 0 ? this.redis.zscore(this.keys.shipmentTimeline(id), versionKey(from)) : Promise.resolve(null),
+      through > from ? this.eventsIn(keys, id, { afterVersion: from, uptoVersion: through }) : Promise.resolve([] as EventDoc[]),
+      this.eventsAtVersions(keys, id, extra),
+      from > 0 ? this.redis.zscore(keys.shipmentTimeline(id), versionKey(from)) : Promise.resolve(null),
     ]);
     const ordered = businessOrderAfter([...range, ...extraDocs], new Map(late.map((l) => [l.version, l.at])), runningBefore === null ? undefined : Number(runningBefore));
     const version = Math.max(through, ...extra);
@@ -205,24 +262,18 @@ export class LedgerReader {
     };
   }
 
-  private async snapshotAtOrBefore(id: string, version: number): Promise<StateSnapshot | undefined> {
+  private async snapshotAtOrBefore(keys: LedgerKeys, id: string, version: number): Promise<StateSnapshot | undefined> {
     if (version <= 0) return undefined;
-    const snapshotKey = this.keys.shipmentSnapshots(id);
+    const snapshotKey = keys.shipmentSnapshots(id);
     const [raw] = await this.redis.zrevrangebyscore(snapshotKey, version, '-inf', 'LIMIT', 0, 1);
     return usableSnapshot(raw === undefined ? undefined : parseDoc<StateSnapshot>(snapshotKey, raw));
   }
 
-  private async eventsAtVersions(id: string, versions: readonly number[]): Promise<EventDoc[]> {
+  private async eventsAtVersions(keys: LedgerKeys, id: string, versions: readonly number[]): Promise<EventDoc[]> {
     if (versions.length === 0) return [];
-    const index = this.keys.shipmentEvents(id);
-    const pipeline = this.redis.pipeline();
-    for (const v of versions) pipeline.zrangebyscore(index, v, v);
-    const answers = (await pipeline.exec()) ?? [];
-    const ids = answers.flatMap(([error, members]) => {
-      if (error) throw error;
-      return members as string[];
-    });
-    return this.mget<EventDoc>(ids.map((e) => this.keys.event(e)));
+    const index = keys.shipmentEvents(id);
+    const answers = await Promise.all(versions.map((v) => this.redis.zrangebyscore(index, v, v)));
+    return this.docs<EventDoc>(answers.flat().map((e) => ({ partition: keys.partition, key: keys.event(e) })));
   }
 
   /**
@@ -234,43 +285,33 @@ export class LedgerReader {
     const violating = docs.filter((d) => d.observation?.violation);
     const out = new Map<string, EventDoc | null>();
     if (violating.length === 0) return out;
-    const first = this.redis.pipeline();
-    for (const d of violating) {
-      first.zrevrangebyscore(this.keys.shipmentTimeline(d.aggregateId), d.timestamp, '-inf', 'LIMIT', 0, 1);
-      first.zrange(this.keys.shipmentLate(d.aggregateId), '0', '-1', 'WITHSCORES');
-    }
-    const answers = ((await first.exec()) ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value as string[];
-    });
-    const picks = violating.map((d, i) => {
-      const [cut] = answers[2 * i];
-      const lateFlat = answers[2 * i + 1];
-      const late = new Map<number, number>();
-      for (let j = 0; j < lateFlat.length; j += 2) late.set(Number(lateFlat[j]), Number(lateFlat[j + 1]));
-      // The latest event placed in version order (not late) recorded before it, at or before its time…
-      let inOrder = Math.min(cut === undefined ? 0 : Number(cut), d.version - 1);
-      while (inOrder > 0 && late.has(inOrder)) inOrder -= 1;
-      // …or a late fact placed there by its own time, if later on the business axis.
-      let lateBest: { version: number; at: number } | undefined;
-      for (const [version, at] of late) {
-        if (version < d.version && at <= d.timestamp && (!lateBest || at > lateBest.at || (at === lateBest.at && version > lateBest.version))) lateBest = { version, at };
-      }
-      return { d, inOrder, lateBest };
-    });
-    const second = this.redis.pipeline();
-    for (const p of picks) second.zscore(this.keys.shipmentTimeline(p.d.aggregateId), versionKey(Math.max(1, p.inOrder)));
-    const scores = ((await second.exec()) ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value === null ? undefined : Number(value);
-    });
-    const chosen = picks.map((p, i) => {
-      const inOrderAt = p.inOrder > 0 ? scores[i] : undefined;
-      if (p.lateBest && (inOrderAt === undefined || p.lateBest.at > inOrderAt || (p.lateBest.at === inOrderAt && p.lateBest.version > p.inOrder))) return p.lateBest.version;
-      return p.inOrder;
-    });
-    const docsOf = await Promise.all(picks.map((p, i) => (chosen[i] > 0 ? this.eventsAtVersions(p.d.aggregateId, [chosen[i]]) : Promise.resolve([] as EventDoc[]))));
-    picks.forEach((p, i) => out.set(p.d.eventId, docsOf[i][0] ?? null));
+    // An event's keys are in the slot of the partition it was recorded on.
+    const keysOf = (d: EventDoc) => this.keys(d.position.partition);
+    const picks = await Promise.all(
+      violating.map(async (d) => {
+        const keys = keysOf(d);
+        const [[cut], lateFlat] = await Promise.all([
+          this.redis.zrevrangebyscore(keys.shipmentTimeline(d.aggregateId), d.timestamp, '-inf', 'LIMIT', 0, 1),
+          this.redis.zrange(keys.shipmentLate(d.aggregateId), '0', '-1', 'WITHSCORES'),
+        ]);
+        const late = new Map<number, number>();
+        for (let j = 0; j < lateFlat.length; j += 2) late.set(Number(lateFlat[j]), Number(lateFlat[j + 1]));
+        // The latest event placed in version order (not late) recorded before it, at or before its time…
+        let inOrder = Math.min(cut === undefined ? 0 : Number(cut), d.version - 1);
+        while (inOrder > 0 && late.has(inOrder)) inOrder -= 1;
+        // …or a late fact placed there by its own time, if later on the business axis.
+        let lateBest: { version: number; at: number } | undefined;
+        for (const [version, at] of late) {
+          if (version < d.version && at <= d.timestamp && (!lateBest || at > lateBest.at || (at === lateBest.at && version > lateBest.version))) lateBest = { version, at };
+        }
+        const score = await this.redis.zscore(keys.shipmentTimeline(d.aggregateId), versionKey(Math.max(1, inOrder)));
+        const inOrderAt = inOrder > 0 && score !== null ? Number(score) : undefined;
+        const chosen = lateBest && (inOrderAt === undefined || lateBest.at > inOrderAt || (lateBest.at === inOrderAt && lateBest.version > inOrder)) ? lateBest.version : inOrder;
+        const [judged] = chosen > 0 ? await this.eventsAtVersions(keys, d.aggregateId, [chosen]) : [];
+        return { d, judged };
+      }),
+    );
+    for (const { d, judged } of picks) out.set(d.eventId, judged ?? null);
     return out;
   }
 
@@ -290,50 +331,47 @@ export class LedgerReader {
 
   /** One event with the previous and next event of the same shipment (null at either end). */
   async event(eventId: string): Promise<{ event: EventDoc; previous: EventDoc | null; next: EventDoc | null } | undefined> {
-    const key = this.keys.event(eventId);
-    const event = parseDoc<EventDoc>(key, await this.redis.get(key));
-    if (!event) return undefined;
-    const index = this.keys.shipmentEvents(event.aggregateId);
+    const found = await this.findAcross<EventDoc>((k) => k.event(eventId));
+    if (!found) return undefined;
+    const { keys, doc: event } = found;
+    const index = keys.shipmentEvents(event.aggregateId);
     const [[prevId], [nextId]] = await Promise.all([
       this.redis.zrevrangebyscore(index, `(${event.version}`, '-inf', 'LIMIT', 0, 1),
       this.redis.zrangebyscore(index, `(${event.version}`, '+inf', 'LIMIT', 0, 1),
     ]);
-    const [previous, next] = await Promise.all([prevId, nextId].map(async (id) => (id === undefined ? null : ((await this.mget<EventDoc>([this.keys.event(id)]))[0] ?? null))));
-    return { event, previous, next };
+    const [previous, next] = await this.docsSparse<EventDoc>([prevId, nextId].map((id) => (id === undefined ? undefined : { partition: keys.partition, key: keys.event(id) })));
+    return { event, previous: previous ?? null, next: next ?? null };
   }
 
   /** Shipment events newest first, filtered by type, principal and time range (inclusive, epoch ms). */
   async events(options: { type?: string; initiatedBy?: string; from?: number; to?: number; cursor?: string; limit: number }): Promise<Page<EventDoc>> {
-    const index = options.initiatedBy !== undefined ? this.keys.feedByUser(options.initiatedBy) : options.type !== undefined ? this.keys.feedByType(options.type) : this.keys.feed;
+    const { type, initiatedBy } = options;
+    const index = (k: LedgerKeys) => (initiatedBy !== undefined ? k.feedByUser(initiatedBy) : type !== undefined ? k.feedByType(type) : k.feed);
     const after = decodeCursor(options.cursor, /^\d{15}\|.+$/s);
     const bounds = {
       min: options.from === undefined ? '-' : `[${timeKey(options.from)}|`,
       max: options.to === undefined ? '+' : `(${timeKey(options.to + 1)}|`,
     };
-    return this.pageLex<EventDoc>(
-      index,
-      'desc',
-      after,
-      bounds,
-      options.limit,
-      (members) => this.mget(members.map((m) => this.keys.event(m.slice(16)))),
-      (doc) => options.type === undefined || doc.type === options.type,
-    );
+    return this.pageLex<EventDoc>(index, 'desc', after, bounds, options.limit, (k, m) => k.event(m.slice(16)), (doc) => type === undefined || doc.type === type);
   }
 
   /** Everything a trace caused (shipment events, outcomes, transactions), oldest first. */
   async trace(traceId: string): Promise<{ items: TraceItem[]; truncated: boolean }> {
-    const members = await this.redis.zrangebylex(this.keys.trace(traceId), '-', '+', 'LIMIT', 0, MAX_TRACE_ITEMS + 1);
-    const parsed = members.slice(0, MAX_TRACE_ITEMS).map((m) => {
+    // A trace crosses partitions (a shipment's events, the account it charged): each partition holds its part.
+    const all = this.everyPartition();
+    const parts = await Promise.all(all.map((k) => this.redis.zrangebylex(k.trace(traceId), '-', '+', 'LIMIT', 0, MAX_TRACE_ITEMS + 1)));
+    const members = uniqueMembers(parts.flatMap((list, i) => list.map((member): SlotMember => ({ partition: all[i].partition, member }))).sort((a, b) => byBytes(a.member, b.member)));
+    const parsed = members.slice(0, MAX_TRACE_ITEMS).map(({ partition, member: m }) => {
       const [time, kind] = [m.slice(0, 15), m.slice(16, m.indexOf('|', 16))] as [string, TraceItemKind];
-      return { at: Number(time), kind, id: m.slice(17 + kind.length) };
+      return { partition, at: Number(time), kind, id: m.slice(17 + kind.length) };
     });
-    const keyOf = ({ kind, id }: { kind: TraceItemKind; id: string }) =>
-      kind === 'event' ? this.keys.event(id) : kind === 'outcome' ? this.keys.outcome(id) : this.keys.transaction(id);
-    const keys = parsed.map(keyOf);
-    const raw = keys.length ? await this.redis.mget(...keys) : [];
+    const refs = parsed.map(({ partition, kind, id }): SlotKey => {
+      const k = this.keys(partition);
+      return { partition, key: kind === 'event' ? k.event(id) : kind === 'outcome' ? k.outcome(id) : k.transaction(id) };
+    });
+    const raw = await this.getMany(refs);
     const items = parsed.flatMap((p, i): TraceItem[] => {
-      const doc = parseDoc<never>(keys[i], raw[i] ?? null);
+      const doc = parseDoc<never>(refs[i].key, raw[i]);
       return doc === undefined ? [] : [{ kind: p.kind, at: p.at, doc } as TraceItem];
     });
     return { items, truncated: members.length > MAX_TRACE_ITEMS };
@@ -342,33 +380,24 @@ export class LedgerReader {
   /** Outcomes that raised an alert, newest first. */
   async alerts(options: { cursor?: string; limit: number }): Promise<Page<OutcomeDoc>> {
     const after = decodeCursor(options.cursor, /^\d{15}\|.+$/s);
-    return this.pageLex<OutcomeDoc>(this.keys.alerts, 'desc', after, { min: '-', max: '+' }, options.limit, (members) =>
-      this.mget(members.map((m) => this.keys.outcome(m.slice(16)))),
-    );
+    return this.pageLex<OutcomeDoc>((k) => k.alerts, 'desc', after, { min: '-', max: '+' }, options.limit, (k, m) => k.outcome(m.slice(16)));
   }
 
   async outcome(outcomeId: string): Promise<OutcomeDoc | undefined> {
-    const key = this.keys.outcome(outcomeId);
-    return parseDoc<OutcomeDoc>(key, await this.redis.get(key));
+    return (await this.findAcross<OutcomeDoc>((k) => k.outcome(outcomeId)))?.doc;
   }
 
   async account(accountId: string): Promise<AccountSummary | undefined> {
-    const key = this.keys.account(accountId);
-    return parseDoc<AccountSummary>(key, await this.redis.get(key));
+    return (await this.findAcross<AccountSummary>((k) => k.account(accountId), (doc) => doc.version))?.doc;
   }
 
   /** An account's transactions, newest first, each with the event that caused it when the ledger has it. */
   async accountTransactions(accountId: string, options: { cursor?: string; limit: number }): Promise<Page<TransactionDoc & { cause: EventDoc | null }>> {
     const before = decodeCursor(options.cursor, /^\d{1,15}$/);
-    const flat = await this.redis.zrevrangebyscore(
-      this.keys.accountTransactions(accountId),
-      before === undefined ? '+inf' : `(${before}`,
-      '-inf',
-      'WITHSCORES',
-      'LIMIT',
-      0,
-      options.limit + 1,
-    );
+    const found = await this.findAcross<AccountSummary>((k) => k.account(accountId), (doc) => doc.version);
+    if (!found) return { items: [], nextCursor: null };
+    const { keys } = found;
+    const flat = await this.redis.zrevrangebyscore(keys.accountTransactions(accountId), before === undefined ? '+inf' : `(${before}`, '-inf', 'WITHSCORES', 'LIMIT', 0, options.limit + 1);
     const ids: string[] = [];
     const versions: string[] = [];
     for (let i = 0; i < flat.length; i += 2) {
@@ -376,68 +405,88 @@ export class LedgerReader {
       versions.push(flat[i + 1]);
     }
     const shown = ids.slice(0, options.limit);
-    const docs = await this.mget<TransactionDoc>(shown.map((id) => this.keys.transaction(id)));
-    const causeIds = docs.map((d) => d.data.sourceEventId);
-    const causes = await this.mgetSparse<EventDoc>(causeIds.map((id) => (id ? this.keys.event(id) : undefined)));
+    const docs = await this.docs<TransactionDoc>(shown.map((id) => ({ partition: keys.partition, key: keys.transaction(id) })));
+    // The causing event is in its shipment's partition, which the transaction does not name.
+    const causes = await Promise.all(docs.map(async (d) => (d.data.sourceEventId ? ((await this.findAcross<EventDoc>((k) => k.event(d.data.sourceEventId as string)))?.doc ?? null) : null)));
     return {
-      items: docs.map((doc, i) => ({ ...doc, cause: causes[i] ?? null })),
+      items: docs.map((doc, i) => ({ ...doc, cause: causes[i] })),
       nextCursor: ids.length > options.limit ? encodeCursor(versions[options.limit - 1]) : null,
     };
   }
 
-  private async mget<T>(keys: string[]): Promise<T[]> {
-    return (await this.mgetSparse<T>(keys)).filter((d): d is T => d !== undefined);
+  /** The values of `refs`, in order (null where absent): one MGET per partition, since a cluster's MGET stays in one slot. */
+  private async getMany(refs: ReadonlyArray<SlotKey | undefined>): Promise<Array<string | null>> {
+    const byPartition = new Map<number, number[]>();
+    refs.forEach((ref, i) => {
+      if (ref) byPartition.set(ref.partition, [...(byPartition.get(ref.partition) ?? []), i]);
+    });
+    const out: Array<string | null> = refs.map(() => null);
+    await Promise.all(
+      [...byPartition.values()].map(async (indexes) => {
+        const values = await this.redis.mget(...indexes.map((i) => (refs[i] as SlotKey).key));
+        indexes.forEach((i, j) => (out[i] = values[j] ?? null));
+      }),
+    );
+    return out;
   }
 
-  private async mgetSparse<T>(keys: Array<string | undefined>): Promise<Array<T | undefined>> {
-    const present = keys.filter((k): k is string => k !== undefined);
-    const raw = present.length ? await this.redis.mget(...present) : [];
-    let j = 0;
-    return keys.map((k) => (k === undefined ? undefined : parseDoc<T>(k, raw[j++] ?? null)));
+  private async docs<T>(refs: readonly SlotKey[]): Promise<T[]> {
+    return (await this.docsSparse<T>(refs)).filter((d): d is T => d !== undefined);
   }
 
-  // Pages through a score-0 zset in lexicographic order from just past `after`, loading each chunk's
-  // documents and keeping those that pass `accept`, until `limit` are found or the index ends.
+  private async docsSparse<T>(refs: ReadonlyArray<SlotKey | undefined>): Promise<Array<T | undefined>> {
+    const raw = await this.getMany(refs);
+    return refs.map((ref, i) => (ref === undefined ? undefined : parseDoc<T>(ref.key, raw[i])));
+  }
+
+  // Pages through every partition's score-0 `index` in lexicographic order from just past `after`,
+  // merged, loading each chunk's documents (in the member's partition) and keeping those that pass
+  // `accept`, until `limit` are found or the indexes end. The cursor is a member, so it is the same
+  // whichever partitions there are.
   private async pageLex<T>(
-    key: string,
+    index: (keys: LedgerKeys) => string,
     order: 'asc' | 'desc',
     after: string | undefined,
     bounds: { min: string; max: string },
     limit: number,
-    load: (members: string[]) => Promise<T[]>,
+    docKey: (keys: LedgerKeys, member: string) => string,
     accept: (item: T) => boolean = () => true,
   ): Promise<Page<T>> {
     const items: T[] = [];
     let cursor = after;
     let examined = 0;
     const chunk = Math.min(500, Math.max(limit + 1, 50));
+    const all = this.everyPartition();
     for (;;) {
-      const members =
-        order === 'asc'
-          ? await this.redis.zrangebylex(key, cursor === undefined ? bounds.min : `(${cursor}`, bounds.max, 'LIMIT', 0, chunk)
-          : await this.redis.zrevrangebylex(key, cursor === undefined ? bounds.max : `(${cursor}`, bounds.min, 'LIMIT', 0, chunk);
+      const from = cursor === undefined ? undefined : `(${cursor}`;
+      const lists = await Promise.all(
+        all.map((k) =>
+          order === 'asc'
+            ? this.redis.zrangebylex(index(k), from ?? bounds.min, bounds.max, 'LIMIT', 0, chunk)
+            : this.redis.zrevrangebylex(index(k), from ?? bounds.max, bounds.min, 'LIMIT', 0, chunk),
+        ),
+      );
+      const merged = uniqueMembers(
+        lists.flatMap((list, i) => list.map((member): SlotMember => ({ partition: all[i].partition, member }))).sort((a, b) => (order === 'asc' ? byBytes(a.member, b.member) : byBytes(b.member, a.member))),
+      );
+      // Past the first `chunk` merged members a partition may not have said all it holds yet.
+      const members = merged.slice(0, chunk);
+      const ended = merged.length <= chunk && lists.every((list) => list.length < chunk);
       if (members.length === 0) return { items, nextCursor: null };
-      // Members whose document is missing are skipped: load() returns only those it found.
-      const docs = await this.loadAligned(members, load);
+      const docs = await this.docsSparse<T>(members.map(({ partition, member }) => ({ partition, key: docKey(this.keys(partition), member) })));
       for (let i = 0; i < members.length; i += 1) {
-        cursor = members[i];
+        cursor = members[i].member;
         examined += 1;
+        // A member whose document is missing is skipped.
         const doc = docs[i];
         if (doc !== undefined && accept(doc)) items.push(doc);
         if (items.length === limit) {
-          const more = i < members.length - 1 || members.length === chunk;
+          const more = i < members.length - 1 || !ended;
           return { items, nextCursor: more ? encodeCursor(cursor) : null };
         }
         if (examined >= MAX_EXAMINED) return { items, nextCursor: encodeCursor(cursor) };
       }
-      if (members.length < chunk) return { items, nextCursor: null };
+      if (ended) return { items, nextCursor: null };
     }
-  }
-
-  private async loadAligned<T>(members: string[], load: (members: string[]) => Promise<T[]>): Promise<Array<T | undefined>> {
-    // load() drops missing documents; loading one by one when that happens keeps members and docs aligned.
-    const docs = await load(members);
-    if (docs.length === members.length) return docs;
-    return Promise.all(members.map(async (m) => (await load([m]))[0]));
   }
 }

@@ -4,7 +4,7 @@ import type { ShipmentEventRecord } from '@waybill/contracts';
 import type { LedgerInput } from './documents';
 import { asEvents, asOutcome, asTransaction, lifecycle, rejectedOutcome, resetOffsets, T0, transaction } from './fixtures.spec';
 import { ledgerKeys } from './keys';
-import { dumpKeyspace } from './keyspace';
+import { dumpLedgerKeyspace } from './keyspace';
 import { applyToMemory, offsetField, type OffsetMark } from './project';
 import { RebuildWriter } from './rebuild-writer';
 import { MemoryKeyspace } from './writes';
@@ -114,15 +114,16 @@ describe('RebuildWriter', () => {
     await writer.apply([], marks);
     await writer.finish();
 
-    const keys = ledgerKeys(keyPrefix);
-    expect(await dumpKeyspace(redis, keyPrefix)).toEqual(memory.dump());
+    const [p0, p1] = [ledgerKeys(keyPrefix, 0), ledgerKeys(keyPrefix, 1)];
+    expect(await dumpLedgerKeyspace(redis, keyPrefix)).toEqual(memory.dump());
     // The things most likely to go wrong in a net write: a shipment that left and re-entered a
     // status, counts summed over batches, duplicates ignored, offsets at the marks.
-    expect(memory.hgetall(keys.statusCounts)).toMatchObject({ Packed: '1', Shipped: '2' });
-    expect(memory.zrange(keys.status('Packed')).map(([m]) => m)).toEqual(['S2']);
-    expect(memory.zrange(keys.alerts)).toHaveLength(1);
-    expect(JSON.parse(memory.get(keys.account('ACC-2')) ?? '{}')).toMatchObject({ balanceMinor: -700, version: 2 });
-    expect(await redis.hget(keys.offsets, offsetField('shipment.events', 1))).toBe('200');
+    expect(memory.hgetall(p0.statusCounts)).toMatchObject({ Packed: '1', Shipped: '1' });
+    expect(memory.hgetall(p1.statusCounts)).toMatchObject({ Shipped: '1' });
+    expect(memory.zrange(p0.status('Packed')).map(([m]) => m)).toEqual(['S2']);
+    expect(memory.zrange(p0.alerts)).toHaveLength(1);
+    expect(JSON.parse(memory.get(p1.account('ACC-2')) ?? '{}')).toMatchObject({ balanceMinor: -700, version: 2 });
+    expect(await redis.hget(p1.offsets, offsetField('shipment.events', 1))).toBe('200');
     expect(writer.commands).toBeGreaterThan(0);
   });
 
@@ -134,7 +135,7 @@ describe('RebuildWriter', () => {
     const writer = new RebuildWriter(redis, keyPrefix, { snapshotEvery: SNAPSHOT_EVERY });
     await writer.apply(inputs.slice(0, 5));
     await writer.finish();
-    const keys = ledgerKeys(keyPrefix);
+    const keys = ledgerKeys(keyPrefix, 0);
     // What a reader (or a ledger restarted on this keyspace) finds: the first five events and an
     // offset saying exactly that.
     expect(await redis.hget(keys.offsets, offsetField('shipment.events', 0))).toBe('5');
@@ -149,7 +150,7 @@ describe('RebuildWriter', () => {
     await writer.finish();
     await new Promise((resolve) => setTimeout(resolve, 200));
     monitor.close();
-    const seen = monitor.commands.filter((args) => args.some((arg) => arg.startsWith(keyPrefix)) || ['multi', 'exec'].includes(args[0])).map((args) => args[0]);
+    const seen = monitor.commands.filter((args) => args.some((arg) => arg.startsWith(`{${keyPrefix}`)) || ['multi', 'exec'].includes(args[0])).map((args) => args[0]);
     // Everything the batch wrote, its offsets included, sits between one MULTI and its EXEC.
     expect(seen.filter((c) => c === 'multi')).toHaveLength(1);
     expect(seen[0]).toBe('multi');
@@ -162,7 +163,7 @@ describe('RebuildWriter', () => {
     const redis = env.redis();
     const keyPrefix = `${env.uniqueName('rebuild-error')}:`;
     resetOffsets();
-    const keys = ledgerKeys(keyPrefix);
+    const keys = ledgerKeys(keyPrefix, 0);
     // A key of the wrong type makes the ZADD of the first batch fail inside EXEC.
     await redis.set(keys.feed, 'not a zset');
     const writer = new RebuildWriter(redis, keyPrefix, { snapshotEvery: SNAPSHOT_EVERY });

@@ -1,9 +1,8 @@
-import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import type { LedgerInput } from './documents';
-import { ledgerKeys } from './keys';
 import { keysToRead, planBatch, type BatchPlan, type OffsetMark, type ProjectionOptions } from './project';
 import type { Write } from './writes';
+import type { RedisClient } from '@waybill/platform';
 
 /** Redis arguments per command when a batch of members or pairs is split (bounds one reply and one write). */
 const PAIRS_PER_COMMAND = 500;
@@ -121,7 +120,6 @@ export interface RebuildWriterOptions extends ProjectionOptions {
  * leaves whole batches and offsets that say exactly what they hold, as the app's own writes do.
  */
 export class RebuildWriter {
-  private readonly keys: ReturnType<typeof ledgerKeys>;
   private readonly known = new Map<string, string>();
   private readonly offsetsSent = new Map<string, Map<string, bigint>>();
   private readonly inFlight: Array<Promise<void>> = [];
@@ -129,24 +127,44 @@ export class RebuildWriter {
   private commandsSent = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     private readonly options: RebuildWriterOptions = {},
-  ) {
-    this.keys = ledgerKeys(keyPrefix);
-  }
+  ) {}
 
   /** Redis commands sent so far (after coalescing). */
   get commands(): number {
     return this.commandsSent;
   }
 
-  /** Plans `inputs` (one partition's records, in order) and sends their net writes; waits when Redis lags. */
+  /**
+   * Plans `inputs` (in order) and sends their net writes, one MULTI/EXEC per partition (its keys
+   * share one hash slot); waits when Redis lags.
+   */
   async apply(inputs: readonly LedgerInput[], marks: readonly OffsetMark[] = []): Promise<BatchPlan> {
+    const partitions = [...new Set([...inputs.map((input) => input.position.partition), ...marks.map((mark) => mark.partition)])].sort((a, b) => a - b);
+    const total: BatchPlan = { expect: [], writes: [], applied: 0, duplicates: 0, alerts: [], warnings: [] };
+    for (const partition of partitions) {
+      const plan = await this.applyPartition(
+        inputs.filter((input) => input.position.partition === partition),
+        marks.filter((mark) => mark.partition === partition),
+      );
+      total.expect.push(...plan.expect);
+      total.writes.push(...plan.writes);
+      total.applied += plan.applied;
+      total.duplicates += plan.duplicates;
+      total.alerts.push(...plan.alerts);
+      total.warnings.push(...plan.warnings);
+    }
+    if (this.failure !== undefined) throw this.failure;
+    return total;
+  }
+
+  private async applyPartition(inputs: readonly LedgerInput[], marks: readonly OffsetMark[]): Promise<BatchPlan> {
     if (this.failure !== undefined) throw this.failure;
     const initial = new Map<string, string | null>();
     for (const input of inputs) {
-      for (const key of keysToRead(this.keys, input)) if (!initial.has(key)) initial.set(key, this.known.get(key) ?? null);
+      for (const key of keysToRead(this.keyPrefix, input)) if (!initial.has(key)) initial.set(key, this.known.get(key) ?? null);
     }
     const plan = planBatch(this.keyPrefix, initial, inputs, { ...this.options, marks });
     const delta = new BatchDelta();

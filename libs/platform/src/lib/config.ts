@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseApiKeys } from './auth';
-import { connectionConfigShape, connectionProblems } from './connections';
+import { connectionConfigShape, connectionProblems, redisUrls } from './connections';
 import { ConfigError } from './errors';
 
 const commaList = z
@@ -16,7 +16,10 @@ export const baseConfigShape = {
   KAFKA_BROKERS: commaList.describe('comma-separated host:port list, e.g. localhost:9092'),
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   SCHEMA_REGISTRY_URL: z.string().url(),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  REDIS_URL: z
+    .string()
+    .refine((spec) => redisUrls(spec).length > 0 && redisUrls(spec).every((url) => /^rediss?:\/\//.test(url)), 'must be a redis:// or rediss:// URL (with REDIS_CLUSTER=true, a comma-separated list of a cluster\'s nodes)')
+    .describe('redis://host:port; with REDIS_CLUSTER=true, one or more nodes of the cluster, comma-separated'),
   // Checked here, not only when the HTTP app starts: a key given in clear (or a typo in a hash) is
   // a configuration error the app names at once (exit 2), before it connects to anything.
   API_KEYS: z

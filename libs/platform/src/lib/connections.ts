@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import type { ConnectionOptions } from 'node:tls';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 
@@ -42,6 +42,11 @@ export const connectionConfigShape = {
   KAFKA_SSL_CERTIFICATE_LOCATION: pemFile,
   KAFKA_SSL_KEY_LOCATION: pemFile,
   KAFKA_SSL_KEY_PASSWORD: optionalString,
+  /** REDIS_URL names a Redis Cluster: the apps talk to it through ioredis's Cluster client (every multi-key write stays in one hash slot). */
+  REDIS_CLUSTER: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((flag) => flag === 'true'),
   REDIS_USERNAME: optionalString,
   REDIS_PASSWORD: optionalString,
   REDIS_TLS_CA_LOCATION: pemFile,
@@ -59,6 +64,7 @@ export const connectionConfigShape = {
 export interface ConnectionConfig {
   KAFKA_BROKERS: string[];
   REDIS_URL: string;
+  REDIS_CLUSTER?: boolean;
   SCHEMA_REGISTRY_URL: string;
   KAFKA_SECURITY_PROTOCOL: (typeof KAFKA_SECURITY_PROTOCOLS)[number];
   KAFKA_SASL_MECHANISM?: (typeof KAFKA_SASL_MECHANISMS)[number];
@@ -110,8 +116,11 @@ export function connectionProblems(config: Partial<ConnectionConfig>): Issue[] {
   pairProblems(issues, config, 'SCHEMA_REGISTRY_SSL_CERTIFICATE_LOCATION', 'SCHEMA_REGISTRY_SSL_KEY_LOCATION');
 
   if (config.REDIS_URL !== undefined) {
-    const url = safeUrl(config.REDIS_URL);
-    if (url && (url.password || url.username)) issues.push({ path: 'REDIS_URL', message: 'must not carry credentials: set REDIS_USERNAME / REDIS_PASSWORD (a URL is printed and logged, a secret must not be)' });
+    const urls = redisUrls(config.REDIS_URL).map(safeUrl);
+    const [url] = urls;
+    if (urls.length > 1 && !config.REDIS_CLUSTER) issues.push({ path: 'REDIS_URL', message: `names ${urls.length} Redis servers: set REDIS_CLUSTER=true if they are the nodes of one Redis Cluster` });
+    if (urls.some((u) => u && (u.password || u.username))) issues.push({ path: 'REDIS_URL', message: 'must not carry credentials: set REDIS_USERNAME / REDIS_PASSWORD (a URL is printed and logged, a secret must not be)' });
+    if (new Set(urls.map((u) => u?.protocol)).size > 1) issues.push({ path: 'REDIS_URL', message: 'mixes redis:// and rediss:// nodes: a cluster is spoken to with TLS on every node or on none' });
     if (url && url.protocol !== 'rediss:') {
       for (const name of ['REDIS_TLS_CA_LOCATION', 'REDIS_TLS_CERTIFICATE_LOCATION', 'REDIS_TLS_KEY_LOCATION'] as const) {
         if (config[name] !== undefined) issues.push({ path: name, message: 'is only used with a rediss:// REDIS_URL' });
@@ -188,9 +197,79 @@ export function redisOptions(config: Partial<ConnectionConfig>, extra: RedisOpti
   return options;
 }
 
-/** A Redis client on `REDIS_URL` with the configured credentials and TLS: the one way apps and tools open Redis. */
-export function createRedis(config: Partial<ConnectionConfig> & { REDIS_URL: string }, extra: RedisOptions = {}): Redis {
-  return new Redis(config.REDIS_URL, redisOptions(config, extra));
+/** The URLs in a `REDIS_URL` (one, or a Redis Cluster's startup nodes, comma-separated). */
+export function redisUrls(spec: string): string[] {
+  return spec
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+}
+
+/** A single Redis or a Redis Cluster: every Redis user in Waybill takes either. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * A Redis client on `REDIS_URL` with the configured credentials and TLS: the one way apps and
+ * tools open Redis. With `REDIS_CLUSTER`, ioredis's Cluster client on the listed nodes (it learns
+ * the rest of the cluster from them).
+ */
+export function createRedis(config: Partial<ConnectionConfig> & { REDIS_URL: string }, extra: RedisOptions = {}): RedisClient {
+  const options = redisOptions(config, extra);
+  if (!config.REDIS_CLUSTER) return new Redis(config.REDIS_URL, options);
+  const nodes = redisUrls(config.REDIS_URL).map((spec) => {
+    const url = new URL(spec);
+    return { host: url.hostname, port: Number(url.port || 6379) };
+  });
+  // maxRetriesPerRequest, credentials and TLS are per-node options: they travel in redisOptions.
+  return new Cluster(nodes, { redisOptions: options });
+}
+
+/** A second connection with the same settings (a subscriber, which cannot send other commands). */
+export function duplicateRedis(redis: RedisClient): RedisClient {
+  return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+}
+
+/** The clients a SCAN must visit: each master of a Redis Cluster (a SCAN sees one node's keys), or the one Redis. */
+export function scanTargets(redis: RedisClient): Redis[] {
+  return redis instanceof Cluster ? redis.nodes('master') : [redis];
+}
+
+/** Every key matching the glob `match` (SCAN, so it never blocks Redis), on every master of a cluster. */
+export async function scanKeys(redis: RedisClient, match: string, onBatch?: (keys: string[]) => void): Promise<string[]> {
+  const found = new Set<string>();
+  for (const node of scanTargets(redis)) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', match, 'COUNT', '1000');
+      for (const key of batch) found.add(key);
+      onBatch?.(batch);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return [...found];
+}
+
+/**
+ * Deletes `keys` (UNLINK: freed in the background); returns how many existed. A cluster takes one
+ * key per command, since one UNLINK of keys in different slots is refused (CROSSSLOT).
+ */
+export async function unlinkKeys(redis: RedisClient, keys: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (let i = 0; i < keys.length; i += 500) {
+    const chunk = keys.slice(i, i + 500);
+    removed += redis instanceof Cluster ? (await Promise.all(chunk.map((key) => redis.unlink(key)))).reduce((a, b) => a + b, 0) : await redis.unlink(...chunk);
+  }
+  return removed;
+}
+
+/**
+ * Deletes the keys of a read model's layout before its Redis Cluster hash slots, when `marker` (a
+ * key that layout always had) still exists: the read model itself is rebuilt from its topics, this
+ * only frees what the old layout left behind. Returns how many keys went.
+ */
+export async function dropLegacyLayout(redis: RedisClient, marker: string, match: string): Promise<number> {
+  if ((await redis.exists(marker)) === 0) return 0;
+  return unlinkKeys(redis, await scanKeys(redis, match));
 }
 
 /** What `kafkajsRegistryClient` (libs/contracts) takes besides the URL: basic auth and, for https, the trusted CA. */

@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { Kafka, logLevel } from 'kafkajs';
 import Redis from 'ioredis';
 import { WaybillError } from '@waybill/util';
-import { kafkaSecurity, redisOptions, registryClientOptions, type ConnectionConfig } from './connections';
+import { kafkaSecurity, redisOptions, redisUrls, registryClientOptions, type ConnectionConfig } from './connections';
 
 /**
  * A dependency answered, and its answer means retrying cannot help: credentials refused, a
@@ -134,9 +134,13 @@ export async function checkKafka(config: Pick<ConnectionConfig, 'KAFKA_BROKERS'>
   }
 }
 
-/** One connection to Redis with the configured credentials and TLS, and a PING. */
+/** One connection to each Redis `REDIS_URL` names (one, or a cluster's startup nodes) with the configured credentials and TLS, and a PING. */
 export async function checkRedis(config: Pick<ConnectionConfig, 'REDIS_URL'> & Partial<ConnectionConfig>): Promise<void> {
-  const redis = new Redis(config.REDIS_URL, redisOptions(config, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: BRIEF_TIMEOUT_MS }));
+  for (const url of redisUrls(config.REDIS_URL)) await checkOneRedis(url, config);
+}
+
+async function checkOneRedis(url: string, config: Partial<ConnectionConfig>): Promise<void> {
+  const redis = new Redis(url, redisOptions(config, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: BRIEF_TIMEOUT_MS }));
   let failure: unknown;
   redis.on('error', (err: unknown) => (failure ??= err));
   try {
@@ -145,7 +149,7 @@ export async function checkRedis(config: Pick<ConnectionConfig, 'REDIS_URL'> & P
   } catch (error) {
     const kind = classifyConnectionFailure(failure ?? error) ?? classifyConnectionFailure(error);
     if (kind === undefined) return;
-    throw refusal('Redis', redactedUrl(config.REDIS_URL), kind, {
+    throw refusal('Redis', redactedUrl(url), kind, {
       auth: `check REDIS_USERNAME${config.REDIS_USERNAME ? ` (${config.REDIS_USERNAME})` : ''} and REDIS_PASSWORD`,
       untrusted: 'check REDIS_TLS_CA_LOCATION and that the certificate names this host',
       'client-certificate': 'check REDIS_TLS_CERTIFICATE_LOCATION and REDIS_TLS_KEY_LOCATION',

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 export interface ShutdownStep {
@@ -11,7 +11,7 @@ export interface ShutdownStep {
  * in a terminal signals a local Redis too, which may exit before the app reaches this step, and
  * that is nothing an operator must act on.
  */
-export function redisShutdownStep(redis: Redis): ShutdownStep {
+export function redisShutdownStep(redis: Redis | Cluster): ShutdownStep {
   return {
     name: 'redis',
     run: async () => {

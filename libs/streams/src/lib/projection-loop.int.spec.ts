@@ -16,7 +16,7 @@ afterAll(() => env.cleanup());
 function sums(prefix: string): Projection<{ key: string; n: number }> {
   const sumKey = (key: string) => `${prefix}:sum:${key}`;
   return {
-    offsetsKey: `${prefix}:offsets`,
+    offsetsKey: () => `${prefix}:offsets`,
     offsetField: (topic, partition) => `${topic}:${partition}`,
     decode: async (_topic, _partition, message: KafkaMessage) => {
       const text = message.value?.toString() ?? '';

@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import type Redis from 'ioredis';
 import { z } from 'zod';
 import { UndecodableMessageError } from '@waybill/contracts';
-import { crashWithConsumer, retry, type AppMetrics, type Logger, type ReadinessCheck } from '@waybill/platform';
+import { crashWithConsumer, retry, type AppMetrics, type Logger, type ReadinessCheck, type RedisClient } from '@waybill/platform';
 import { deadLetterRecord } from './dead-letter';
 import { errorMessage, isRebalanceError } from './errors';
 import { groupConsumerConfig, sessionTimeoutSetting } from './group-consumer';
@@ -31,8 +30,11 @@ export interface PlannedChunk extends ProjectionPlan {
 
 /** What a read model supplies; the loop does the rest. */
 export interface Projection<R> {
-  /** The hash of field → next offset written beside the read model, in the same atomic write. */
-  offsetsKey: string;
+  /**
+   * A partition's hash of field → next offset, written beside its read model in the same atomic
+   * write: on a Redis Cluster, in the hash slot of every other key that partition's chunks write.
+   */
+  offsetsKey(topic: string, partition: number): string;
   /** A partition's field in that hash. */
   offsetField(topic: string, partition: number): string;
   /**
@@ -74,7 +76,7 @@ export interface ProjectionLoopOptions<R> {
   /** TOPIC_PREFIX (physical topic = prefix + logical topic), batch size, concurrency, session timeout and offsets-watch interval: the app's environment. */
   config: ProjectionSettings & { TOPIC_PREFIX: string };
   kafka: Kafka;
-  redis: Redis;
+  redis: RedisClient;
   /** Logical topics. */
   topics: readonly string[];
   projection: Projection<R>;
@@ -141,7 +143,7 @@ export class ProjectionLoop<R> {
   }
 
   async start(): Promise<void> {
-    const { kafka, topics, projection, logger } = this.options;
+    const { kafka, topics, logger } = this.options;
     const { groupId, topicPrefix } = this;
     const sessionTimeoutMs = this.settings.SESSION_TIMEOUT_MS;
     this.admin = kafka.admin();
@@ -165,7 +167,7 @@ export class ProjectionLoop<R> {
       this.expected.clear();
       this.observed.clear();
       this.assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
-        partitions.map((partition) => ({ topic, partition, field: projection.offsetField(topic.slice(topicPrefix.length), partition) })),
+        partitions.map((partition) => this.watched(topic, partition)),
       );
       logger.info({ assigned: this.assigned.map((p) => p.field) }, 'partitions assigned');
       // NOTE: a partition with nothing new never reaches eachBatch, so one that Redis lost while this
@@ -187,7 +189,6 @@ export class ProjectionLoop<R> {
     });
     this.watch = watchReflectedOffsets({
       redis: this.options.redis,
-      offsetsKey: projection.offsetsKey,
       partitions: () => this.assigned,
       lastKnown: (field) => {
         const expected = this.expected.get(field);
@@ -215,14 +216,14 @@ export class ProjectionLoop<R> {
   }
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const { projection, logger, metrics } = this.options;
+    const { logger, metrics } = this.options;
     const { groupId, topicPrefix } = this;
     const maxBatchSize = this.settings.MAX_BATCH_SIZE;
     const consumer = this.consumerOrThrow();
     const { topic, partition } = batch;
     const logical = topic.slice(topicPrefix.length);
-    const watched: WatchedPartition = { topic, partition, field: projection.offsetField(logical, partition) };
-    const { field } = watched;
+    const watched = this.watched(topic, partition);
+    const { field, offsetsKey } = watched;
 
     let expected = this.expected.get(field);
     if (expected === undefined) {
@@ -261,7 +262,7 @@ export class ProjectionLoop<R> {
       // reader waiting for an offset is not kept waiting by a trailing commit marker.
       const next = (BigInt(batch.lastOffset()) + 1n).toString();
       if (BigInt(next) > floor) {
-        const outcome = await writeProjection(this.options.redis, { expect: [], writes: [] }, { offsetsKey: projection.offsetsKey, field, expected, next });
+        const outcome = await writeProjection(this.options.redis, { expect: [], writes: [] }, { offsetsKey, field, expected, next });
         if (outcome === 'lost') return this.lost(watched);
         this.expected.set(field, next);
         this.events.emit('applied');
@@ -287,7 +288,7 @@ export class ProjectionLoop<R> {
       try {
         const decoded = await this.decodeChunk(topic, logical, partition, chunk);
         undecodable = decoded.undecodable;
-        const written = await this.write({ topic: logical, partition, records: decoded.records }, { field, expected, next });
+        const written = await this.write({ topic: logical, partition, records: decoded.records }, { offsetsKey, field, expected, next });
         if (written === 'lost') return this.lost(watched);
         planned = written;
         expected = next;
@@ -347,12 +348,12 @@ export class ProjectionLoop<R> {
    * is the batch's own view, never re-read from `this.expected`: a watch that forgot the partition
    * meanwhile must make this write fail, not turn it into "nothing stored yet".
    */
-  private async write(chunk: ProjectionChunk<R>, { field, expected, next }: { field: string; expected: string | null; next: string }): Promise<PlannedChunk | 'lost'> {
+  private async write(chunk: ProjectionChunk<R>, { offsetsKey, field, expected, next }: { offsetsKey: string; field: string; expected: string | null; next: string }): Promise<PlannedChunk | 'lost'> {
     const { projection, redis } = this.options;
     const attempts = this.options.maxPlanAttempts ?? 5;
     for (let attempt = 1; ; attempt += 1) {
       const planned = await projection.plan(chunk);
-      const outcome = await writeProjection(redis, planned, { offsetsKey: projection.offsetsKey, field, expected, next });
+      const outcome = await writeProjection(redis, planned, { offsetsKey, field, expected, next });
       if (outcome === 'lost') return 'lost';
       if (outcome === 'written') {
         this.expected.set(field, next);
@@ -380,17 +381,24 @@ export class ProjectionLoop<R> {
   }
 
   /** Seeks a partition to the offset Redis reflects (its log start when none), to be checked again by its next batch. */
-  private async resume({ topic, partition, field }: WatchedPartition): Promise<void> {
+  private async resume(watched: WatchedPartition): Promise<void> {
+    const { topic, partition, field } = watched;
     this.expected.delete(field);
     this.observed.delete(field);
-    const { stored, from } = await this.reflected({ topic, partition, field });
+    const { stored, from } = await this.reflected(watched);
     if (stored !== null) this.observed.set(field, from);
     this.consumerOrThrow().seek({ topic, partition, offset: from.toString() });
   }
 
+  /** A partition (its physical topic) with where its reflected offset is stored. */
+  private watched(topic: string, partition: number): WatchedPartition {
+    const logical = topic.slice(this.topicPrefix.length);
+    return { topic, partition, offsetsKey: this.options.projection.offsetsKey(logical, partition), field: this.options.projection.offsetField(logical, partition) };
+  }
+
   /** The offset Redis stores for a partition (null: none), and where reading starts: there, or the log start. */
-  private async reflected({ topic, partition, field }: WatchedPartition): Promise<{ stored: string | null; from: bigint }> {
-    const stored = await this.options.redis.hget(this.options.projection.offsetsKey, field);
+  private async reflected({ topic, partition, offsetsKey, field }: WatchedPartition): Promise<{ stored: string | null; from: bigint }> {
+    const stored = await this.options.redis.hget(offsetsKey, field);
     if (stored !== null) return { stored, from: BigInt(stored) };
     if (!this.admin) throw new Error('projection loop not started');
     const offsets = await this.admin.fetchTopicOffsets(topic);

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '@waybill/platform';
 
 /**
  * One change to a read model. Projections return these as data, so the same list can be applied
@@ -116,7 +116,7 @@ function encode(plan: ProjectionPlan, advance: OffsetAdvance | undefined): { key
  * Applies `plan` in one atomic script, moving the offsets field of `advance` with it (when given).
  * Nothing is written unless every precondition holds.
  */
-export async function writeProjection(redis: Redis, plan: ProjectionPlan, advance?: OffsetAdvance): Promise<ProjectionWriteOutcome> {
+export async function writeProjection(redis: RedisClient, plan: ProjectionPlan, advance?: OffsetAdvance): Promise<ProjectionWriteOutcome> {
   if (plan.writes.length === 0 && !advance) return 'written';
   const { keys, arg } = encode(plan, advance);
   const result = await redis.eval(WRITE_SCRIPT, keys.length, ...keys, arg);

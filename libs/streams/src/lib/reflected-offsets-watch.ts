@@ -1,18 +1,17 @@
-import type Redis from 'ioredis';
-import type { Logger } from '@waybill/platform';
+import type { Logger, RedisClient } from '@waybill/platform';
 import { errorMessage } from './errors';
 
-/** A partition a read model reflects, named by its field in the offsets hash. */
+/** A partition a read model reflects, named by its offsets hash and its field there. */
 export interface WatchedPartition {
   topic: string;
   partition: number;
+  /** The hash of field → next offset that the read model writes beside this partition's data. */
+  offsetsKey: string;
   field: string;
 }
 
 export interface ReflectedOffsetsWatchOptions {
-  redis: Redis;
-  /** The hash of field → next offset that the read model writes beside its data. */
-  offsetsKey: string;
+  redis: RedisClient;
   /** The partitions this instance owns now. */
   partitions(): Iterable<WatchedPartition>;
   /** What this instance last wrote or saw for `field` (undefined: nothing yet, nothing to check). */
@@ -27,7 +26,7 @@ export interface ReflectedOffsetsWatchOptions {
  * Notices, without waiting for traffic, that Redis lost a read model under a running consumer: a
  * Redis restarted empty, flushed or rolled back. A consumer learns it on its next write (its
  * continuity guard), but a partition with nothing new never writes, so its read model stayed
- * empty until the next record or restart. Every `intervalMs` this reads the offsets hash once and
+ * empty until the next record or restart. Every `intervalMs` this reads each offsets hash once and
  * hands each owned partition whose stored offset is gone or behind what this instance knew to
  * `onLost`.
  */
@@ -44,9 +43,10 @@ export function watchReflectedOffsets(options: ReflectedOffsetsWatchOptions): { 
         return known === undefined ? [] : [{ partition, known }];
       });
       if (owned.length === 0) return;
-      const stored = await options.redis.hgetall(options.offsetsKey);
+      const hashes = [...new Set(owned.map(({ partition }) => partition.offsetsKey))];
+      const stored = new Map(await Promise.all(hashes.map(async (key) => [key, await options.redis.hgetall(key)] as const)));
       for (const { partition, known } of owned) {
-        const raw = stored[partition.field];
+        const raw = stored.get(partition.offsetsKey)?.[partition.field];
         const now = raw !== undefined && /^\d+$/.test(raw) ? BigInt(raw) : undefined;
         if (now !== undefined && now >= known) continue;
         options.logger.warn(

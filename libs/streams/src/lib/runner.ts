@@ -1,6 +1,5 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type Redis from 'ioredis';
-import type { AppMetrics, Logger } from '@waybill/platform';
+import type { AppMetrics, Logger, RedisClient } from '@waybill/platform';
 import { deadLetterTopic } from '@waybill/contracts';
 import { decodeErrorPolicy, type BadRecordHandler, type ErrorClass } from './dead-letter';
 import { BadRecordError, ProcessingFailedError, StreamsConfigError, TaskCorruptedError, TaskMigratedError, errorMessage, isRebalanceError } from './errors';
@@ -28,7 +27,7 @@ export interface RunProcessorOptions<S> {
   /** The state store; its changelog topic must have the input topic's partition count and key. */
   store?: StateStoreDefinition<S>;
   /** Required with `store`. */
-  redis?: Redis;
+  redis?: RedisClient;
   /** Redis key prefix: keys are `${keyPrefix}:${store.name}:${partition}:{state|meta}`. Default `waybill`. */
   keyPrefix?: string;
   /** Transactional ids are `${transactionalIdPrefix}-${inputTopic}-${partition}`. */

@@ -15,7 +15,7 @@ import {
   type TransactionRecorded,
 } from '@waybill/contracts';
 import { apiKeysSpec, startAppProcess, testEnvironment, workspaceRoot, type RunningApp, type TestEnvironment } from '@waybill/devstack';
-import { dumpKeyspace, ledgerKeyPrefix, ledgerKeys, type LedgerInput, type LedgerTopic } from '@waybill/ledger-projections';
+import { dumpLedgerKeyspace, ledgerKeyPrefix, ledgerKeys, ledgerKeyspacePrefix, readLedgerOffsets, type LedgerInput, type LedgerTopic } from '@waybill/ledger-projections';
 import { storeKeys } from '@waybill/streams';
 import { runCli, type CliIo } from '../cli';
 
@@ -202,11 +202,18 @@ async function endOffsets(): Promise<Record<string, string>> {
   return out;
 }
 
+/** The live key of a ledger document in whichever partition's slot holds it (`{<prefix><partition>}:<suffix>`). */
+async function liveKey(suffix: string): Promise<string> {
+  const found = await redis.keys(`${ledgerKeyspacePrefix(keyPrefix)}*}:${suffix}`);
+  if (found.length !== 1) throw new Error(`${suffix} is in ${found.length} partitions of the live keyspace, not one`);
+  return found[0];
+}
+
 async function waitForLedger(): Promise<void> {
   const want = await endOffsets();
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const have = await redis.hgetall(ledgerKeys(keyPrefix).offsets);
+    const have = await readLedgerOffsets(redis, keyPrefix, [0, 1, 2, 3]);
     if (Object.entries(want).every(([field, offset]) => have[field] !== undefined && BigInt(have[field]) >= BigInt(offset))) return;
     if (Date.now() > deadline) throw new Error(`ledger did not catch up: want ${JSON.stringify(want)}, have ${JSON.stringify(have)}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -254,12 +261,12 @@ afterAll(async () => {
 
 describe('waybill rebuild ledger / verify ledger', () => {
   it('refuses to rebuild while the ledger app is a live member of its group, naming what to stop', async () => {
-    const before = await dumpKeyspace(redis, keyPrefix);
+    const before = await dumpLedgerKeyspace(redis, keyPrefix);
     const run = await waybill(['rebuild', 'ledger', '--yes']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/group '.*ledger' is Stable with 1 live member/);
     expect(run.stderr).toContain('Stop the ledger app first');
-    expect(await dumpKeyspace(redis, keyPrefix)).toEqual(before);
+    expect(await dumpLedgerKeyspace(redis, keyPrefix)).toEqual(before);
   });
 
   it('verifies a consistent read model while the app keeps running (exit 0)', async () => {
@@ -271,7 +278,7 @@ describe('waybill rebuild ledger / verify ledger', () => {
 
   it('rebuilds, once the app is stopped, exactly the keyspace the live app wrote, and leaves the group at the end offsets', async () => {
     await stopLedger();
-    const live = await dumpKeyspace(redis, keyPrefix);
+    const live = await dumpLedgerKeyspace(redis, keyPrefix);
     expect(Object.keys(live).length).toBeGreaterThan(200);
     expect(live[`${keyPrefix}shipment:GHOST-1`]).toBeUndefined();
     expect(Object.keys(live).some((k) => k.endsWith(':snapshots'))).toBe(true);
@@ -280,7 +287,7 @@ describe('waybill rebuild ledger / verify ledger', () => {
     const unconfirmed = await waybill(['rebuild', 'ledger']);
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.stderr).toContain('--yes');
-    expect(await dumpKeyspace(redis, keyPrefix)).toEqual(live);
+    expect(await dumpLedgerKeyspace(redis, keyPrefix)).toEqual(live);
 
     const run = await waybill(['rebuild', 'ledger', '--yes', '--progress-interval', '1']);
     expect(run.code).toBe(0);
@@ -289,7 +296,7 @@ describe('waybill rebuild ledger / verify ledger', () => {
     expect(run.stdout).toMatch(/^rebuilt .*ledger:\*: [\d,]+ records projected into [\d,]+ keys in [\d.]+ s \([\d,]+ records\/s\)$/m);
     expect(run.stdout).toContain('now resumes at the end offsets replayed');
 
-    const rebuilt = await dumpKeyspace(redis, keyPrefix);
+    const rebuilt = await dumpLedgerKeyspace(redis, keyPrefix);
     expect(Object.keys(rebuilt)).toEqual(Object.keys(live));
     expect(rebuilt).toEqual(live);
 
@@ -299,10 +306,10 @@ describe('waybill rebuild ledger / verify ledger', () => {
   });
 
   it('writes the same keyspace batch by batch (--write-per-batch) as it plans in memory', async () => {
-    const inMemory = await dumpKeyspace(redis, keyPrefix);
+    const inMemory = await dumpLedgerKeyspace(redis, keyPrefix);
     const run = await waybill(['rebuild', 'ledger', '--yes', '--write-per-batch', '--batch-size', '50']);
     expect(run.code).toBe(0);
-    expect(await dumpKeyspace(redis, keyPrefix)).toEqual(inMemory);
+    expect(await dumpLedgerKeyspace(redis, keyPrefix)).toEqual(inMemory);
   });
 
   it('prints the summary as JSON for scripts', async () => {
@@ -315,7 +322,7 @@ describe('waybill rebuild ledger / verify ledger', () => {
   });
 
   it('exits 1 with a table of missing, extra and different keys after the live keyspace is tampered with', async () => {
-    const shipmentKey = `${keyPrefix}shipment:S005`;
+    const shipmentKey = await liveKey('shipment:S005');
     const live = await redis.get(shipmentKey);
     if (live === null) throw new Error(`${shipmentKey} is not in the live keyspace`);
     const doc = JSON.parse(live);
@@ -327,17 +334,19 @@ describe('waybill rebuild ledger / verify ledger', () => {
     expect(different.stdout).toContain('0 missing, 0 extra, 1 different');
     expect(different.stderr).toContain('differs from a replay of the topics in 1 key(s)');
 
-    await redis.del(`${keyPrefix}event:c-S007-2:0`);
-    await redis.set(`${keyPrefix}shipment:BOGUS`, '{}');
+    const eventKey = await liveKey('event:c-S007-2:0');
+    await redis.del(eventKey);
+    const bogusKey = ledgerKeys(keyPrefix, 0).shipment('BOGUS');
+    await redis.set(bogusKey, '{}');
     const json = await waybill(['verify', 'ledger', '--output', 'json']);
     expect(json.code).toBe(1);
     const result = JSON.parse(json.stdout);
     expect(result.identical).toBe(false);
     expect(result.differences.map((d: { kind: string; key: string }) => [d.kind, d.key])).toEqual([
-      ['missing', `${keyPrefix}event:c-S007-2:0`],
-      ['extra', `${keyPrefix}shipment:BOGUS`],
+      ['missing', eventKey],
+      ['extra', bogusKey],
       ['different', shipmentKey],
-    ]);
+    ].sort(([, a], [, b]) => (a < b ? -1 : 1)));
 
     // A rebuild repairs it.
     expect((await waybill(['rebuild', 'ledger', '--yes'])).code).toBe(0);
@@ -354,7 +363,7 @@ describe('waybill rebuild ledger / verify ledger', () => {
     const run = await waybill(['verify', 'ledger']);
     expect(run.stdout).toContain('identical');
     expect(run.code).toBe(0);
-    const n002 = await redis.get(`${keyPrefix}shipment:N002`);
+    const n002 = await redis.get(await liveKey('shipment:N002'));
     expect(n002).not.toBeNull();
     expect(JSON.parse(n002 ?? 'null')).toMatchObject({ status: 'Shipped' });
     await stopLedger();

@@ -1,15 +1,14 @@
 import type { Admin, Kafka } from 'kafkajs';
-import type Redis from 'ioredis';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
-import { connectionsFromEnv, registryClientOptions } from '@waybill/platform';
+import { connectionsFromEnv, registryClientOptions, unlinkKeys, type RedisClient } from '@waybill/platform';
 import {
   applyBatch,
   applyToMemory,
-  dumpKeyspace,
+  dumpLedgerKeyspace,
   LEDGER_TOPICS,
   ledgerKeyPrefix,
-  ledgerKeys,
-  listKeys,
+  listLedgerKeys,
+  readLedgerOffsets,
   MemoryKeyspace,
   offsetField,
   RebuildWriter,
@@ -19,7 +18,6 @@ import { GroupActiveError } from '../errors';
 import { assertGroupInactive } from './group-offsets';
 import { commitGroupOffsets, ledgerPartitions, replayLedger, type PartitionRange, type ReplayCounts } from './ledger-replay';
 import type { ReplayProgress } from './progress';
-import { unlinkAll } from './redis-client';
 import { diffKeyspaces, type KeyDifference } from './keyspace-diff';
 
 /** The ledger app's consumer group name (apps/ledger/src/wiring.ts GROUP_ID), before TOPIC_PREFIX. */
@@ -79,7 +77,7 @@ function toProgress(counts: ReplayCounts, began: number): ReplayProgress {
 }
 
 /** Refuses while the ledger's group has live members, unless `force`; says what it saw. */
-export async function planLedgerRebuild(admin: Admin, redis: Redis, topicPrefix: string, force: boolean): Promise<RebuildPlan> {
+export async function planLedgerRebuild(admin: Admin, redis: RedisClient, topicPrefix: string, force: boolean): Promise<RebuildPlan> {
   const groupId = topicPrefix + LEDGER_GROUP;
   let groupState: string;
   let forcedPastMembers: string | undefined;
@@ -97,7 +95,7 @@ export async function planLedgerRebuild(admin: Admin, redis: Redis, topicPrefix:
   }
   const partitions = await ledgerPartitions(admin, topicPrefix, LEDGER_TOPICS);
   const keyPrefix = ledgerKeyPrefix(topicPrefix);
-  const keysToDelete = (await listKeys(redis, keyPrefix)).length;
+  const keysToDelete = (await listLedgerKeys(redis, keyPrefix)).length;
   const offsets = partitions.reduce((sum, p) => sum + Number(p.high - p.low), 0);
   return { groupId, groupState, ...(forcedPastMembers ? { forcedPastMembers } : {}), keyPrefix, keysToDelete, partitions, offsets };
 }
@@ -108,9 +106,9 @@ export async function planLedgerRebuild(admin: Admin, redis: Redis, topicPrefix:
  * app's own write path), then commits those end offsets for the ledger's group so the restarted
  * app carries on exactly where the rebuild stopped.
  */
-export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: Redis, plan: RebuildPlan, settings: RebuildSettings): Promise<RebuildSummary> {
+export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: RedisClient, plan: RebuildPlan, settings: RebuildSettings): Promise<RebuildSummary> {
   const began = Date.now();
-  const keysDeleted = await unlinkAll(redis, await listKeys(redis, plan.keyPrefix));
+  const keysDeleted = await unlinkKeys(redis, await listLedgerKeys(redis, plan.keyPrefix));
   const serde = createSerde({ registry: kafkajsRegistryClient(settings.registryUrl, registryClientOptions({ ...connectionsFromEnv(process.env), SCHEMA_REGISTRY_URL: settings.registryUrl })) });
   const ranges: PartitionRange[] = plan.partitions.map((p) => ({ topic: p.topic as PartitionRange['topic'], partition: p.partition, from: p.low, to: p.high }));
   const replayBegan = Date.now();
@@ -155,7 +153,7 @@ export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: Redis, pl
   }
   const endOffsets: Record<string, Record<string, string>> = {};
   for (const p of plan.partitions) (endOffsets[p.topic] ??= {})[String(p.partition)] = p.high.toString();
-  const keys = (await listKeys(redis, plan.keyPrefix)).length;
+  const keys = (await listLedgerKeys(redis, plan.keyPrefix)).length;
   return {
     groupId: plan.groupId,
     keyPrefix: plan.keyPrefix,
@@ -193,11 +191,11 @@ export interface VerifyResult {
  * keyspace key by key. If the live model moves on meanwhile (the ledger is running), the replay
  * catches up to its new offsets and compares again, a few times.
  */
-export async function verifyLedger(kafka: Kafka, admin: Admin, redis: Redis, settings: ReplaySettings & { maxAttempts?: number }): Promise<VerifyResult> {
+export async function verifyLedger(kafka: Kafka, admin: Admin, redis: RedisClient, settings: ReplaySettings & { maxAttempts?: number }): Promise<VerifyResult> {
   const began = Date.now();
   const keyPrefix = ledgerKeyPrefix(settings.topicPrefix);
-  const keys = ledgerKeys(keyPrefix);
   const partitions = await ledgerPartitions(admin, settings.topicPrefix, LEDGER_TOPICS);
+  const partitionNumbers = partitions.map((p) => p.partition);
   const serde = createSerde({ registry: kafkajsRegistryClient(settings.registryUrl, registryClientOptions({ ...connectionsFromEnv(process.env), SCHEMA_REGISTRY_URL: settings.registryUrl })) });
   const memory = new MemoryKeyspace();
   const notes: string[] = [];
@@ -207,7 +205,7 @@ export async function verifyLedger(kafka: Kafka, admin: Admin, redis: Redis, set
   const maxAttempts = settings.maxAttempts ?? 3;
 
   for (let attempt = 1; ; attempt += 1) {
-    const target = await redis.hgetall(keys.offsets);
+    const target = await readLedgerOffsets(redis, keyPrefix, partitionNumbers);
     const ranges: PartitionRange[] = [];
     for (const p of partitions) {
       const field = offsetField(p.topic, p.partition);
@@ -248,8 +246,8 @@ export async function verifyLedger(kafka: Kafka, admin: Admin, redis: Redis, set
     for (const r of ranges) reached.set(offsetField(r.topic, r.partition), r.to);
     // The replay's final marks say "reflected up to `to`" for every partition replayed, so the
     // offsets key is compared too: a claim past a topic's end, or a field of no partition, differs.
-    const live = await dumpKeyspace(redis, keyPrefix);
-    const after = await redis.hgetall(keys.offsets);
+    const live = await dumpLedgerKeyspace(redis, keyPrefix);
+    const after = await readLedgerOffsets(redis, keyPrefix, partitionNumbers);
     if (sameHash(target, after) || attempt >= maxAttempts) {
       if (!sameHash(target, after)) notes.push('the live read model kept moving during verify (is the ledger running?); compared against the last replay, differences may be progress');
       const rebuilt: Record<string, KeyValue> = memory.dump();

@@ -1,12 +1,11 @@
-import type Redis from 'ioredis';
-import { connectionsFromEnv, createRedis } from '@waybill/platform';
+import { connectionsFromEnv, createRedis, type RedisClient } from '@waybill/platform';
 
 /**
  * Runs `fn` with a connected Redis client and always quits. Gives up after a few reconnects, so
  * a wrong --redis-url fails in seconds instead of retrying for ever. REDIS_USERNAME, REDIS_PASSWORD
  * and REDIS_TLS_* come from the environment, as for every app.
  */
-export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export async function withRedis<T>(url: string, fn: (redis: RedisClient) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
   const redis = createRedis({ ...connectionsFromEnv(env), REDIS_URL: url }, {
     lazyConnect: true,
     connectTimeout: 5_000,
@@ -21,11 +20,4 @@ export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }
-}
-
-/** Deletes `keys` in chunks (UNLINK: freed in the background); returns how many existed. */
-export async function unlinkAll(redis: Redis, keys: readonly string[]): Promise<number> {
-  let removed = 0;
-  for (let i = 0; i < keys.length; i += 500) removed += await redis.unlink(...keys.slice(i, i + 500));
-  return removed;
 }

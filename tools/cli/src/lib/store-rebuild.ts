@@ -1,10 +1,9 @@
 import type { Admin } from 'kafkajs';
-import type Redis from 'ioredis';
 import { TOPICS } from '@waybill/contracts';
 import { storeKeys } from '@waybill/streams';
 import { GroupActiveError, UsageError } from '../errors';
 import { assertGroupInactive } from './group-offsets';
-import { unlinkAll } from './redis-client';
+import { scanKeys, unlinkKeys, type RedisClient } from '@waybill/platform';
 
 /** A reducer whose Redis state store layout the CLI knows (libs/streams RedisStateStore). */
 export interface KnownStore {
@@ -56,7 +55,7 @@ export function knownStore(app: string): KnownStore {
 }
 
 /** Refuses while the reducer's group has live members; lists what the store holds per partition. */
-export async function planStoreRebuild(admin: Admin, redis: Redis, topicPrefix: string, app: string): Promise<StorePlan> {
+export async function planStoreRebuild(admin: Admin, redis: RedisClient, topicPrefix: string, app: string): Promise<StorePlan> {
   const known = knownStore(app);
   const groupId = topicPrefix + known.app;
   let groupState: string;
@@ -78,19 +77,14 @@ export async function planStoreRebuild(admin: Admin, redis: Redis, topicPrefix: 
     ];
     const byPartition = new Map<number, string[]>();
     for (const layout of layouts) {
-      let cursor = '0';
-      do {
-        const [next, batch] = await redis.scan(cursor, 'MATCH', layout.match, 'COUNT', '1000');
-        for (const key of batch) {
-          const match = layout.shape.exec(key);
-          if (!match) continue;
-          const p = Number(match[1]);
-          const keys = byPartition.get(p) ?? [];
-          if (!keys.includes(key)) keys.push(key);
-          byPartition.set(p, keys);
-        }
-        cursor = next;
-      } while (cursor !== '0');
+      for (const key of await scanKeys(redis, layout.match)) {
+        const match = layout.shape.exec(key);
+        if (!match) continue;
+        const p = Number(match[1]);
+        const keys = byPartition.get(p) ?? [];
+        if (!keys.includes(key)) keys.push(key);
+        byPartition.set(p, keys);
+      }
     }
     for (const [partition, keys] of [...byPartition].sort(([a], [b]) => a - b)) {
       const current = storeKeys(`${topicPrefix}${known.app}`, store, partition);
@@ -103,7 +97,7 @@ export async function planStoreRebuild(admin: Admin, redis: Redis, topicPrefix: 
 }
 
 /** Deletes the planned store keys, checking the group is still idle right before. */
-export async function wipeStore(admin: Admin, redis: Redis, plan: StorePlan): Promise<number> {
+export async function wipeStore(admin: Admin, redis: RedisClient, plan: StorePlan): Promise<number> {
   await assertGroupInactive(admin, plan.groupId);
-  return unlinkAll(redis, plan.partitions.flatMap((p) => p.keys));
+  return unlinkKeys(redis, plan.partitions.flatMap((p) => p.keys));
 }
