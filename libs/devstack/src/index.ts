@@ -10,7 +10,7 @@ export { DEMO_KEYS, apiKeysSpec, type DemoKey } from './lib/demo-keys';
 export { appUrlVariable, discoverApps, startAppProcess, type AppDescriptor, type RunningApp } from './lib/apps';
 export { parseInstanceList, startStack, type Stack, type StackOptions, type Endpoint } from './lib/stack';
 export { up } from './cli';
-export { testEnvironment, type TestEnvironment } from './lib/testing';
+export { testEnvironment, REDIS_KINDS, type RedisKind, type TestEnvironment } from './lib/testing';
 export { startSchemaRegistry, type RegistryHandle } from './lib/registry';
 export { superviseApps, type SupervisorOptions } from './lib/supervisor';
 export { makeTestCertificates, type TestCertificates } from './lib/certificates';

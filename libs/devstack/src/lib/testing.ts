@@ -21,8 +21,22 @@ export interface TestEnvironment {
   redis(): Redis;
   /** A client of the shared three-master Redis Cluster (keys are shared too: prefix them with `uniqueName`). */
   redisCluster(): Cluster;
+  /** A client of the single Redis or of the Redis Cluster: what a test that runs on both takes. */
+  redisOf(kind: RedisKind): Redis | Cluster;
+  /** The environment an app needs to use that Redis (REDIS_URL, and REDIS_CLUSTER for the cluster). */
+  redisEnvOf(kind: RedisKind): { REDIS_URL: string; REDIS_CLUSTER: 'true' | 'false' };
   /** Deletes what this environment created and closes its clients. */
   cleanup(): Promise<void>;
+}
+
+/** The Redis deployments every Redis user is tested on. */
+export const REDIS_KINDS = ['single', 'cluster'] as const;
+export type RedisKind = (typeof REDIS_KINDS)[number];
+
+function clusterUrls(): string {
+  const urls = process.env.WAYBILL_TEST_REDIS_CLUSTER_URLS;
+  if (!urls) throw new Error('WAYBILL_TEST_REDIS_CLUSTER_URLS is unset: run integration tests through jest (npm test)');
+  return urls;
 }
 
 export function testEnvironment(): TestEnvironment {
@@ -64,12 +78,18 @@ export function testEnvironment(): TestEnvironment {
       return client;
     },
     redisCluster() {
-      const urls = process.env.WAYBILL_TEST_REDIS_CLUSTER_URLS;
-      if (!urls) throw new Error('WAYBILL_TEST_REDIS_CLUSTER_URLS is unset: run integration tests through jest (npm test)');
-      const nodes = urls.split(',').map((url) => new URL(url)).map(({ hostname, port }) => ({ host: hostname, port: Number(port) }));
+      const nodes = clusterUrls()
+        .split(',')
+        .map((url) => new URL(url)).map(({ hostname, port }) => ({ host: hostname, port: Number(port) }));
       const client = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 3 } });
       redisClients.push(client);
       return client;
+    },
+    redisOf(kind) {
+      return kind === 'cluster' ? this.redisCluster() : this.redis();
+    },
+    redisEnvOf(kind) {
+      return kind === 'cluster' ? { REDIS_URL: clusterUrls(), REDIS_CLUSTER: 'true' } : { REDIS_URL: redisUrl, REDIS_CLUSTER: 'false' };
     },
     async cleanup() {
       if (createdTopics.length) await (await admin()).deleteTopics({ topics: createdTopics }).catch(() => undefined);
