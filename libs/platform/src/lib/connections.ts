@@ -220,8 +220,15 @@ export function createRedis(config: Partial<ConnectionConfig> & { REDIS_URL: str
     const url = new URL(spec);
     return { host: url.hostname, port: Number(url.port || 6379) };
   });
-  // maxRetriesPerRequest, credentials and TLS are per-node options: they travel in redisOptions.
-  return new Cluster(nodes, { redisOptions: options });
+  // Credentials, TLS and maxRetriesPerRequest are per-node options; connecting lazily and giving up
+  // on reconnects are the cluster client's own.
+  const { lazyConnect, retryStrategy, enableOfflineQueue, ...perNode } = options;
+  return new Cluster(nodes, {
+    redisOptions: perNode,
+    ...(lazyConnect === undefined ? {} : { lazyConnect }),
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) } : {}),
+  });
 }
 
 /** A second connection with the same settings (a subscriber, which cannot send other commands). */

@@ -90,7 +90,7 @@ async function runRebuildLedger(options: ReplayFlags & { yes?: boolean; force?: 
   const connection = resolveConnection(options, io.env);
   const snapshotEvery = snapshotEveryFrom(options.snapshotEvery, io.env);
   await withAdmin(connection.brokers, (admin, kafka) =>
-    withRedis(connection.redisUrl, async (redis) => {
+    withRedis(connection, async (redis) => {
       const plan = await planLedgerRebuild(admin, redis, connection.topicPrefix, Boolean(options.force));
       if (plan.forcedPastMembers) io.stderr(`warning: --force: ${plan.forcedPastMembers}\n`);
       await confirm(
@@ -131,7 +131,7 @@ export function rebuildSummaryText(s: RebuildSummary): string {
 async function runRebuildStore(options: ConnectionFlags & { app: string; yes?: boolean; output: 'text' | 'json' }, io: CliIo): Promise<void> {
   const connection = resolveConnection(options, io.env);
   await withAdmin(connection.brokers, (admin) =>
-    withRedis(connection.redisUrl, async (redis) => {
+    withRedis(connection, async (redis) => {
       const plan = await planStoreRebuild(admin, redis, connection.topicPrefix, options.app);
       const keys = plan.partitions.flatMap((p) => p.keys);
       if (keys.length) {

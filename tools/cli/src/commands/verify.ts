@@ -34,7 +34,7 @@ async function runVerifyLedger(options: ReplayFlags, io: CliIo): Promise<void> {
   const connection = resolveConnection(options, io.env);
   const snapshotEvery = snapshotEveryFrom(options.snapshotEvery, io.env);
   const result = await withAdmin(connection.brokers, (admin, kafka) =>
-    withRedis(connection.redisUrl, async (redis) => {
+    withRedis(connection, async (redis) => {
       const progress = progressReporter(io, 'verify ledger', { intervalMs: options.progressInterval * 1000 });
       let last: ReplayProgress | undefined;
       const verified = await verifyLedger(kafka, admin, redis, {

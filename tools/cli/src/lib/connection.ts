@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { redisUrls } from '@waybill/platform';
 import { UsageError } from '../errors';
 
 export const DEFAULT_BROKERS = '127.0.0.1:9092';
@@ -9,23 +10,27 @@ export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8081';
 export interface ConnectionFlags {
   bootstrapServer?: string;
   redisUrl?: string;
+  redisCluster?: boolean;
   registryUrl?: string;
   topicPrefix?: string;
 }
 
 export interface Connection {
   brokers: string[];
+  /** One Redis, or (with `redisCluster`) a Redis Cluster's startup nodes, comma-separated. */
   redisUrl: string;
+  redisCluster: boolean;
   registryUrl: string;
   /** TOPIC_PREFIX: physical topic, consumer group and Redis key prefix all start with it. */
   topicPrefix: string;
 }
 
-/** Adds --bootstrap-server, --redis-url, --registry-url and --topic-prefix to `command`. */
+/** Adds --bootstrap-server, --redis-url, --redis-cluster, --registry-url and --topic-prefix to `command`. */
 export function withConnectionOptions(command: Command): Command {
   return command
     .addOption(new Option('--bootstrap-server <host:port,…>', `Kafka brokers, comma-separated (default: $KAFKA_BROKERS, else ${DEFAULT_BROKERS})`))
-    .addOption(new Option('--redis-url <url>', `Redis holding the read models (default: $REDIS_URL, else ${DEFAULT_REDIS_URL})`))
+    .addOption(new Option('--redis-url <url>', `Redis holding the read models; with --redis-cluster, nodes of the cluster, comma-separated (default: $REDIS_URL, else ${DEFAULT_REDIS_URL})`))
+    .addOption(new Option('--redis-cluster', 'the Redis is a Redis Cluster (default: $REDIS_CLUSTER=true)'))
     .addOption(new Option('--registry-url <url>', `schema registry (default: $SCHEMA_REGISTRY_URL, else ${DEFAULT_REGISTRY_URL})`))
     .addOption(new Option('--topic-prefix <prefix>', "the apps' TOPIC_PREFIX (default: $TOPIC_PREFIX, else none)"));
 }
@@ -38,8 +43,12 @@ export function resolveConnection(flags: ConnectionFlags, env: Record<string, st
     .filter(Boolean);
   if (brokers.length === 0) throw new UsageError('--bootstrap-server', 'no broker address given');
   const redisUrl = flags.redisUrl ?? env.REDIS_URL ?? DEFAULT_REDIS_URL;
-  if (!/^rediss?:\/\//.test(redisUrl)) throw new UsageError('--redis-url', `"${redisUrl}" is not a redis:// or rediss:// URL`);
+  const redisCluster = flags.redisCluster ?? env.REDIS_CLUSTER === 'true';
+  const urls = redisUrls(redisUrl);
+  const bad = urls.find((url) => !/^rediss?:\/\//.test(url));
+  if (urls.length === 0 || bad !== undefined) throw new UsageError('--redis-url', `"${bad ?? redisUrl}" is not a redis:// or rediss:// URL`);
+  if (urls.length > 1 && !redisCluster) throw new UsageError('--redis-url', `names ${urls.length} Redis servers: add --redis-cluster if they are the nodes of one Redis Cluster`);
   const registryUrl = flags.registryUrl ?? env.SCHEMA_REGISTRY_URL ?? DEFAULT_REGISTRY_URL;
   if (!/^https?:\/\//.test(registryUrl)) throw new UsageError('--registry-url', `"${registryUrl}" is not an http(s):// URL`);
-  return { brokers, redisUrl, registryUrl, topicPrefix: flags.topicPrefix ?? env.TOPIC_PREFIX ?? '' };
+  return { brokers, redisUrl, redisCluster, registryUrl, topicPrefix: flags.topicPrefix ?? env.TOPIC_PREFIX ?? '' };
 }

@@ -5,8 +5,8 @@ import { connectionsFromEnv, createRedis, type RedisClient } from '@waybill/plat
  * a wrong --redis-url fails in seconds instead of retrying for ever. REDIS_USERNAME, REDIS_PASSWORD
  * and REDIS_TLS_* come from the environment, as for every app.
  */
-export async function withRedis<T>(url: string, fn: (redis: RedisClient) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
-  const redis = createRedis({ ...connectionsFromEnv(env), REDIS_URL: url }, {
+export async function withRedis<T>(target: { redisUrl: string; redisCluster: boolean }, fn: (redis: RedisClient) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  const redis = createRedis({ ...connectionsFromEnv(env), REDIS_URL: target.redisUrl, REDIS_CLUSTER: target.redisCluster }, {
     lazyConnect: true,
     connectTimeout: 5_000,
     maxRetriesPerRequest: 3,
