@@ -109,3 +109,36 @@ describe('docker-compose.yml', () => {
     }
   });
 });
+
+describe('docker-compose.redis-cluster.yml', () => {
+  const override = parse(readFileSync(join(root, 'docker-compose.redis-cluster.yml'), 'utf8'), { merge: true });
+  const overrides: Record<string, any> = override.services;
+  const nodes = Object.entries(overrides).filter(([name]) => /^redis-node-\d$/.test(name));
+
+  it('runs three cluster-enabled Redis nodes with AOF, and forms one cluster of all three', () => {
+    expect(nodes).toHaveLength(3);
+    for (const [name, node] of nodes) {
+      const command = node.command.join(' ');
+      expect(command).toContain('--cluster-enabled yes');
+      expect(command).toContain('--appendonly yes');
+      expect(node.hostname).toBe(name);
+      expect(overrides['redis-cluster-init'].depends_on[name].condition).toBe('service_healthy');
+    }
+    const init = overrides['redis-cluster-init'].command.join('\n');
+    expect(init).toContain('redis-cli --cluster create');
+    for (const [name] of nodes) expect(init).toContain(`$$(at ${name})`);
+  });
+
+  it('points every app at the cluster with an environment that passes its own config schema', () => {
+    for (const app of discoverApps(root)) {
+      const merged = { ...environmentOf(services[app.name]), ...environmentOf(overrides[app.name]) };
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { configSchema } = require(join(app.dir, 'src', 'config'));
+      const parsed = configSchema.safeParse(merged);
+      expect([app.name, parsed.error?.issues ?? []]).toEqual([app.name, []]);
+      expect(parsed.data.REDIS_CLUSTER).toBe(true);
+      expect(merged.REDIS_URL.split(',')).toEqual(nodes.map(([name]) => `redis://${name}:6379`));
+      expect(overrides[app.name].depends_on['redis-cluster-init'].condition).toBe('service_completed_successfully');
+    }
+  });
+});

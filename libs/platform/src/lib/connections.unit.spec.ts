@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { baseConfigShape, loadConfig } from './config';
-import { connectionProblems, kafkaSecurity, redisOptions, registryClientOptions } from './connections';
+import { Cluster } from 'ioredis';
+import { connectionProblems, createRedis, kafkaSecurity, redisOptions, redisUrls, registryClientOptions } from './connections';
 import { ConfigError } from './errors';
 import { classifyConnectionFailure, redactedUrl } from './preflight';
 
@@ -78,5 +79,30 @@ describe('classifyConnectionFailure', () => {
     [undefined, { name: 'Error', message: 'connect ETIMEDOUT' }],
   ])('%s ← %j', (kind, error) => {
     expect(classifyConnectionFailure(error)).toBe(kind);
+  });
+
+  it('take a Redis Cluster as a comma-separated node list with REDIS_CLUSTER=true, and refuse a list without it', () => {
+    const nodes = 'redis://a:7000, redis://b:7001,redis://c:7002';
+    const config = loadConfig(schema, { ...base, REDIS_URL: nodes, REDIS_CLUSTER: 'true' });
+    expect(config.REDIS_CLUSTER).toBe(true);
+    expect(redisUrls(config.REDIS_URL)).toEqual(['redis://a:7000', 'redis://b:7001', 'redis://c:7002']);
+    expect(problemsOf({ REDIS_URL: nodes }).join('\n')).toContain('REDIS_URL: names 3 Redis servers: set REDIS_CLUSTER=true');
+    expect(problemsOf({ REDIS_URL: 'redis://a:7000,rediss://b:7001', REDIS_CLUSTER: 'true' }).join('\n')).toContain('mixes redis:// and rediss://');
+    expect(problemsOf({ REDIS_URL: 'redis://a:7000,b:7001', REDIS_CLUSTER: 'true' }).map((p) => p.split(':')[0])).toEqual(['REDIS_URL']);
+    expect(problemsOf({ REDIS_CLUSTER: 'yes' }).map((p) => p.split(':')[0])).toEqual(['REDIS_CLUSTER']);
+    expect(loadConfig(schema, { ...base }).REDIS_CLUSTER).toBe(false);
+  });
+
+  it('open ioredis\'s Cluster client on the listed nodes, connecting lazily when asked', async () => {
+    const client = createRedis({ REDIS_URL: 'redis://127.0.0.1:1,redis://127.0.0.1:2', REDIS_CLUSTER: true }, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    expect(client).toBeInstanceOf(Cluster);
+    const cluster = client as Cluster;
+    expect(cluster.status).toBe('wait');
+    expect(cluster.startupNodes).toEqual([
+      { host: '127.0.0.1', port: 1 },
+      { host: '127.0.0.1', port: 2 },
+    ]);
+    expect(cluster.options.redisOptions).toMatchObject({ maxRetriesPerRequest: 1 });
+    cluster.disconnect();
   });
 });
