@@ -1,6 +1,7 @@
 import type { TransactionRecorded } from '@waybill/contracts';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { REDIS_KINDS } from '@waybill/devstack';
 import { call, newShipment, pipeline, root, type Pipeline } from '../support/pipeline';
 
 // HTTP → shipment-handler → shipment-reducer → shipment.events → accounting-listener →
@@ -22,14 +23,16 @@ async function eventually<T>(what: string, read: () => Promise<T>, ok: (value: T
   return last;
 }
 
-describe('accounting, end to end', () => {
+// Every app on each Redis deployment: on the cluster, state stores, the gateways' keys and both read
+// models keep each atomic write in one slot.
+describe.each(REDIS_KINDS)('accounting, end to end, on a %s Redis', (redisKind) => {
   let p: Pipeline;
   let shipments: App;
   let accounting: App;
   let ledger: App;
 
   beforeAll(async () => {
-    p = await pipeline('accounting');
+    p = await pipeline('accounting', { redisKind });
     await Promise.all([
       p.start('shipment-reducer'),
       p.start('accounting-listener'),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Consumer } from 'kafkajs';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, topicSpecs, type DecodedRecord, type TopicMap, type TopicName } from '@waybill/contracts';
-import { apiKeysSpec, appUrlVariable, DEMO_KEYS, startAppProcess, testEnvironment, type RunningApp, type TestEnvironment } from '@waybill/devstack';
+import { apiKeysSpec, appUrlVariable, DEMO_KEYS, startAppProcess, testEnvironment, type RedisKind, type RunningApp, type TestEnvironment } from '@waybill/devstack';
 import { committedMessages } from '@waybill/streams';
 
 export const root = join(__dirname, '..', '..');
@@ -26,7 +26,7 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function pipeline(name: string, overrides: { redisUrl?: string } = {}): Promise<Pipeline> {
+export async function pipeline(name: string, overrides: { redisUrl?: string; redisKind?: RedisKind } = {}): Promise<Pipeline> {
   const env = testEnvironment();
   const prefix = `${env.uniqueName(name)}.`;
   const topics = prefixedTopics(prefix);
@@ -38,7 +38,8 @@ export async function pipeline(name: string, overrides: { redisUrl?: string } = 
   const serde = createSerde({ registry: kafkajsRegistryClient(env.schemaRegistryUrl) });
   const appEnv: Record<string, string> = {
     KAFKA_BROKERS: env.brokers.join(','),
-    REDIS_URL: overrides.redisUrl ?? env.redisUrl,
+    ...env.redisEnvOf(overrides.redisKind ?? 'single'),
+    ...(overrides.redisUrl ? { REDIS_URL: overrides.redisUrl } : {}),
     SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
     API_KEYS: apiKeysSpec(),
     TOPIC_PREFIX: prefix,

@@ -41,11 +41,12 @@ export async function up(argv = process.argv): Promise<void> {
     .option('--kafka-heap-mb <mb>', 'Kafka JVM heap ceiling', positiveInt, Number(process.env.KAFKA_HEAP_MB ?? 512))
     .option('--partitions <n>', 'partitions per domain topic', positiveInt)
     .option('--no-apps', 'start only Kafka and Redis')
+    .option('--redis-cluster', 'a three-master Redis Cluster (ports 7000-7002) instead of one Redis', false)
     .option('--instances <list>', 'run more instances of an app in its consumer groups: shipment-reducer=3,ledger=2', instanceList)
     .option('--demo', 'once everything is up, feed it a day of warehouse traffic (tools/demo)', false)
     .allowExcessArguments(false);
   program.parse(argv);
-  const options = program.opts<{ dataDir: string; freePorts: boolean; kafkaHeapMb: number; partitions?: number; apps: boolean; demo: boolean; instances?: Record<string, number> }>();
+  const options = program.opts<{ dataDir: string; freePorts: boolean; kafkaHeapMb: number; partitions?: number; apps: boolean; demo: boolean; redisCluster: boolean; instances?: Record<string, number> }>();
 
   const progress = terminalProgress();
   let stack: Stack | undefined;
@@ -83,6 +84,7 @@ export async function up(argv = process.argv): Promise<void> {
       redisUrl: process.env.REDIS_URL,
       apps: options.apps ? undefined : [],
       instances: options.instances,
+      redisCluster: options.redisCluster,
       progress,
     });
   } catch (err) {

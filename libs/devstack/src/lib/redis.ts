@@ -146,7 +146,7 @@ export interface RedisClusterHandle {
  * 16,384 slots spread over them by `redis-cli --cluster create`. Ready when every node says
  * `cluster_state:ok`.
  */
-export async function startRedisCluster(options: { dataDir: string; ports: readonly number[] }, progress: Progress): Promise<RedisClusterHandle> {
+export async function startRedisCluster(options: { dataDir: string; ports: readonly number[]; stableBusPorts?: boolean }, progress: Progress): Promise<RedisClusterHandle> {
   if (options.ports.length < 3) throw new ServiceStartError(`a Redis Cluster needs at least 3 masters, got ${options.ports.length} ports`);
   await ensureRedisServer(progress);
   progress.step(`starting a Redis Cluster of ${options.ports.length} masters on ${options.ports.join(', ')}`);
@@ -156,8 +156,10 @@ export async function startRedisCluster(options: { dataDir: string; ports: reado
     for (const port of options.ports) {
       const dataDir = join(options.dataDir, String(port));
       // NOTE: the cluster bus defaults to port + 10000, past 65535 for a free port above 55535
-      // (Linux hands out up to 60999): each node gets a free bus port of its own.
-      const busPort = await freePort();
+      // (Linux hands out up to 60999), and maybe taken below it: each node gets a free bus port of
+      // its own, unless `stableBusPorts` (fixed ports, a cluster started again on its data:
+      // nodes.conf remembers every peer's bus port).
+      const busPort = options.stableBusPorts ? port + 10_000 : await freePort();
       services.push(
         spawnRedisServer(`redis-${port}`, dataDir, ['--port', String(port), '--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', join(dataDir, 'nodes.conf'), '--cluster-node-timeout', '5000']),
       );

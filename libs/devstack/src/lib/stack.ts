@@ -7,7 +7,7 @@ import { startKafka, type KafkaHandle } from './kafka';
 import { ServiceStartError } from './errors';
 import { assertPortFree, freePort } from './ports';
 import type { Progress } from './progress';
-import { startRedis, useExternalRedis, type RedisHandle } from './redis';
+import { startRedis, startRedisCluster, useExternalRedis, type RedisHandle } from './redis';
 import { startSchemaRegistry, type RegistryHandle } from './registry';
 import { ensureTopics } from './topics';
 import { workspaceRoot } from './workspace';
@@ -23,6 +23,8 @@ export interface StackOptions {
   /** Use this Redis instead of starting a private one. */
   redisUrl?: string;
   redisPort?: number;
+  /** Start a three-master Redis Cluster (ports 7000-7002, or free ones) instead of one Redis; the apps get REDIS_CLUSTER=true. */
+  redisCluster?: boolean;
   registryPort?: number;
   partitions?: number;
   /** Which apps to start: all discovered apps by default, none with `[]`. */
@@ -59,6 +61,7 @@ export interface Stack {
 }
 
 const DEFAULT_PORTS = { kafka: 9092, kafkaController: 9093, redis: 6379, registry: 8081 };
+const REDIS_CLUSTER_PORTS = [7000, 7001, 7002];
 
 async function choosePort(fixed: number | undefined, fallback: number, free: boolean, what: string): Promise<number> {
   if (fixed !== undefined) return assertPortFree(fixed, what).then(() => fixed);
@@ -97,6 +100,17 @@ function instanceCounts(instances: StackOptions['instances'], apps: readonly str
 }
 
 /** Starts Kafka, Redis, the topics and the apps, in that order; stops them in reverse. */
+/** The stack's Redis Cluster, as the one Redis handle the rest of the stack knows: its URL lists every node. */
+async function startLocalRedisCluster(dataDir: string, free: boolean, progress: Progress): Promise<RedisHandle> {
+  const ports: number[] = [];
+  for (const port of REDIS_CLUSTER_PORTS) ports.push(await choosePort(undefined, port, free, `Redis Cluster node ${port}`));
+  // On free ports the nodes.conf of a previous run names ports that are gone: start the cluster
+  // afresh (everything in it is rebuilt from Kafka). On the fixed ones it forms once and is kept.
+  if (free) rmSync(dataDir, { recursive: true, force: true });
+  const cluster = await startRedisCluster({ dataDir, ports, stableBusPorts: !free }, progress);
+  return { url: cluster.urls, service: cluster.services[0], stop: cluster.stop };
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const root = workspaceRoot();
   const dataDir = resolve(options.dataDir);
@@ -130,7 +144,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const redis = options.redisUrl
       ? await useExternalRedis(options.redisUrl)
-      : await startRedis({ dataDir: join(dataDir, 'redis'), port: await choosePort(options.redisPort, DEFAULT_PORTS.redis, free, 'Redis') }, progress);
+      : options.redisCluster
+        ? await startLocalRedisCluster(join(dataDir, 'redis-cluster'), free, progress)
+        : await startRedis({ dataDir: join(dataDir, 'redis'), port: await choosePort(options.redisPort, DEFAULT_PORTS.redis, free, 'Redis') }, progress);
     startedInfra.push(redis);
 
     const registry = await startSchemaRegistry(
@@ -146,6 +162,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const appEnv: Record<string, string> = {
       KAFKA_BROKERS: kafka.bootstrap,
       REDIS_URL: redis.url,
+      ...(options.redisCluster && !options.redisUrl ? { REDIS_CLUSTER: 'true' } : {}),
       SCHEMA_REGISTRY_URL: registry.url,
       API_KEYS: apiKeysSpec(options.apiKeys ?? DEMO_KEYS),
       NODE_ENV: 'development',

@@ -98,7 +98,7 @@ describe('classifyConnectionFailure', () => {
     expect(client).toBeInstanceOf(Cluster);
     const cluster = client as Cluster;
     expect(cluster.status).toBe('wait');
-    expect(cluster.startupNodes).toEqual([
+    expect((cluster as unknown as { startupNodes: unknown }).startupNodes).toEqual([
       { host: '127.0.0.1', port: 1 },
       { host: '127.0.0.1', port: 2 },
     ]);
