@@ -55,6 +55,17 @@ describe.each(REDIS_KINDS)('account-reducer on a %s Redis', (redisKind) => {
     }
   };
 
+  /** The app on this Redis, in this process; `url` is where it answers. */
+  const startApp = async () => {
+    const config = loadConfig(configSchema, { PORT: '0', KAFKA_BROKERS: env.brokers.join(','), ...env.redisEnvOf(redisKind), SCHEMA_REGISTRY_URL: env.schemaRegistryUrl, API_KEYS: apiKeysSpec(), TOPIC_PREFIX: prefix });
+    const started = await start(config, createLogger('account-reducer-int', 'warn'), (err) => {
+      throw err;
+    });
+    shutdown = started.shutdown;
+    const address = started.server.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  };
+
   beforeAll(async () => {
     env = testEnvironment();
     prefix = `${env.uniqueName('balances')}.`;
@@ -73,13 +84,7 @@ describe.each(REDIS_KINDS)('account-reducer on a %s Redis', (redisKind) => {
       }
       expected.set(accountId, { balanceMinor, version: 3 });
     }
-    const config = loadConfig(configSchema, { PORT: '0', KAFKA_BROKERS: env.brokers.join(','), ...env.redisEnvOf(redisKind), SCHEMA_REGISTRY_URL: env.schemaRegistryUrl, API_KEYS: apiKeysSpec(), TOPIC_PREFIX: prefix });
-    const started = await start(config, createLogger('account-reducer-int', 'warn'), (err) => {
-      throw err;
-    });
-    shutdown = started.shutdown;
-    const address = started.server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    await startApp();
   });
 
   afterAll(async () => {
@@ -116,13 +121,7 @@ describe.each(REDIS_KINDS)('account-reducer on a %s Redis', (redisKind) => {
     await redis.hset(legacy.offsets, '0', '3');
     await redis.set(`${prefix}account-reducer:account:ACC-1`, '{"stale":true}');
     for (const step of shutdown) await step.run();
-    const config = loadConfig(configSchema, { PORT: '0', KAFKA_BROKERS: env.brokers.join(','), ...env.redisEnvOf(redisKind), SCHEMA_REGISTRY_URL: env.schemaRegistryUrl, API_KEYS: apiKeysSpec(), TOPIC_PREFIX: prefix });
-    const started = await start(config, createLogger('account-reducer-int', 'warn'), (err) => {
-      throw err;
-    });
-    shutdown = started.shutdown;
-    const address = started.server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    await startApp();
     expect(await scanKeys(redis, legacy.pattern)).toEqual([]);
     await eventually(balancesMatch, 'every balance after the restart');
   });

@@ -19,7 +19,6 @@ export {
   redisUrls,
   duplicateRedis,
   scanKeys,
-  scanTargets,
   unlinkKeys,
   dropLegacyLayout,
   type RedisClient,

@@ -233,23 +233,23 @@ export function createRedis(config: Partial<ConnectionConfig> & { REDIS_URL: str
 
 /** A second connection with the same settings (a subscriber, which cannot send other commands). */
 export function duplicateRedis(redis: RedisClient): RedisClient {
+  // The two branches read alike; TypeScript cannot call `duplicate` on the union itself.
   return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
 }
 
 /** The clients a SCAN must visit: each master of a Redis Cluster (a SCAN sees one node's keys), or the one Redis. */
-export function scanTargets(redis: RedisClient): Redis[] {
+function scanTargets(redis: RedisClient): Redis[] {
   return redis instanceof Cluster ? redis.nodes('master') : [redis];
 }
 
 /** Every key matching the glob `match` (SCAN, so it never blocks Redis), on every master of a cluster. */
-export async function scanKeys(redis: RedisClient, match: string, onBatch?: (keys: string[]) => void): Promise<string[]> {
+export async function scanKeys(redis: RedisClient, match: string): Promise<string[]> {
   const found = new Set<string>();
   for (const node of scanTargets(redis)) {
     let cursor = '0';
     do {
       const [next, batch] = await node.scan(cursor, 'MATCH', match, 'COUNT', '1000');
       for (const key of batch) found.add(key);
-      onBatch?.(batch);
       cursor = next;
     } while (cursor !== '0');
   }
