@@ -23,3 +23,4 @@ export {
   SchemaRegistryError,
 } from './lib/errors';
 export { BALANCE_API_SCHEMAS, balanceApiPaths } from './lib/balance-api';
+export { nameDerivedUuid } from './lib/derived-ids';
