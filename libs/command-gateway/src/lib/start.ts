@@ -47,8 +47,8 @@ export async function startHandlerGateway<T, R extends IdempotencyRecord, P>(opt
     logger,
   );
   await tracker.start();
-  const kafkaProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await kafkaProducer.connect();
+  const producer = new SerialProducer(() => kafka.producer({ idempotent: true, maxInFlightRequests: 1 }));
+  await producer.connect();
   const gateway = new CommandGateway<T, R, P>({
     redis,
     keyPrefix,
@@ -63,9 +63,9 @@ export async function startHandlerGateway<T, R extends IdempotencyRecord, P>(opt
     instanceId,
     tracker,
     gateway,
-    producer: new SerialProducer(kafkaProducer),
+    producer,
     async stop() {
-      await kafkaProducer.disconnect();
+      await producer.disconnect();
       await tracker.stop();
     },
   };
