@@ -5,7 +5,7 @@ import { fingerprint, undeclaredFields, withoutIgnoredFields, type CommandGatewa
 import type { Logger, Principal, SerialProducer } from '@waybill/platform';
 import { textCharacterProblem } from '@waybill/util';
 import type { BalanceAfter, BalanceClient, Credentials } from './balance-client';
-import { idempotentCommandId, idempotentTransactionId } from './idempotency';
+import { idempotentTransactionId } from './idempotency';
 
 /** What an Idempotency-Key remembers of the accounting command it was used for. */
 export interface AccountingClaim extends IdempotencyRecord {
@@ -129,7 +129,7 @@ export class AccountingService {
     const { principal, accountId, kind } = request;
     const body = withoutIgnoredFields(request.body);
     const traceId = request.traceId ?? randomUUID();
-    const commandId = request.idempotencyKey ? idempotentCommandId(principal.id, request.idempotencyKey, accountId) : randomUUID();
+    const commandId = randomUUID();
     const transactionId = request.idempotencyKey ? idempotentTransactionId(principal.id, request.idempotencyKey, accountId) : `http:${randomUUID()}`;
     const { data, fieldErrors } = toTransaction(kind, accountId, body, transactionId);
     if (!data) return { kind: 'invalid', fieldErrors };

@@ -23,4 +23,3 @@ export {
   SchemaRegistryError,
 } from './lib/errors';
 export { BALANCE_API_SCHEMAS, balanceApiPaths } from './lib/balance-api';
-export { nameDerivedUuid } from './lib/derived-ids';

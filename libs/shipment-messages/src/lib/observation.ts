@@ -1,10 +1,19 @@
-import { nameDerivedUuid, type Observation, type ObservationMark as WireObservationMark, type RecordObservation as RecordObservationRecord } from '@waybill/contracts';
+import { createHash } from 'node:crypto';
+import type { Observation, ObservationMark as WireObservationMark, RecordObservation as RecordObservationRecord } from '@waybill/contracts';
 import { validateObservedFact, type FieldError, type LifecycleStatus, type ObservationMark, type ObservedFact, type RecordObservation, type RuleViolation } from '@waybill/shipment-domain';
 import { textCharacterProblem } from '@waybill/util';
 import { SHIPMENT_ID_PATTERN } from './read-token';
 
-// Name-derived ids are shared with the accounting side; observations keep offering them here.
-export { nameDerivedUuid };
+/**
+ * A UUID that is a function of `parts` (RFC 9562 version 8, name-derived): the same cause always
+ * gets the same id, so a retried request or a re-sent fact is recognised however long ago the
+ * first one was.
+ */
+export function nameDerivedUuid(parts: readonly string[]): string {
+  const hex = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 /** The command id that records (source, sourceId): one per fact, for all time. */
 export const observationCommandId = (source: string, sourceId: string): string => nameDerivedUuid(['observation', source, sourceId]);
