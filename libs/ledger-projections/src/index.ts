@@ -1,4 +1,4 @@
-export { ProjectionConflictError, CorruptReadModelError, InvalidQueryError } from './lib/errors';
+export { ProjectionConflictError, CorruptReadModelError, InvalidQueryError, ArchivedHistoryUnavailableError } from './lib/errors';
 export { ledgerKeyPrefix, ledgerKeys, ledgerKeyspacePrefix, legacyLedgerLayout, timeKey, versionKey, type LedgerKeys } from './lib/keys';
 export {
   LEDGER_TOPICS,
@@ -10,6 +10,7 @@ export {
   type OutcomeDoc,
   type TransactionDoc,
   type ShipmentSummary,
+  type ShipmentArchive,
   type StateSnapshot,
   type AccountSummary,
   type TraceItemKind,
@@ -39,3 +40,17 @@ export { groupOffsets, parseWaitFor, isReflected, type ReflectedOffsets, type Wa
 export { parseReadTokenParam } from './lib/read-token';
 export type { ReadToken } from '@waybill/shipment-messages';
 export { LedgerReader, type AxisCut, type Page, type StateAt, type ShipmentDiff, type TraceItem } from './lib/reader';
+export { MemoryReads, type ReadModelStore } from './lib/memory-reads';
+export {
+  archiveCandidates,
+  archiveInMemory,
+  archiveShipment,
+  eventDocToInput,
+  parsePosition,
+  planArchive,
+  positionText,
+  readArchiveInputs,
+  type ArchiveInputs,
+  type ArchiveOutcome,
+  type ArchivedEventSource,
+} from './lib/retention';

@@ -20,5 +20,5 @@ export { writeProjection, type RedisWrite, type ProjectionPlan, type OffsetAdvan
 export { ProjectionLoop, projectionConfigShape, type ProjectionSettings, type Projection, type ProjectionChunk, type PlannedChunk, type ProjectionLoopOptions } from './lib/projection-loop';
 export { replayPartitions, deleteThrowawayGroup, type ReplayRange, type BoundedReplayOptions, type BoundedReplayResult } from './lib/bounded-replay';
 export { DEFAULT_SESSION_TIMEOUT_MS, FETCH_WAIT_MS, groupConsumerConfig, processorConfigShape, processorLoopSettings, sessionTimeoutSetting } from './lib/group-consumer';
-export { KafkaWire, type PartitionEnds, type RawRecord } from './lib/kafka-wire';
+export { KafkaWire, type FetchedRecord, type PartitionEnds, type RawRecord } from './lib/kafka-wire';
 export { TopicPartitions } from './lib/topic-partitions';

@@ -67,7 +67,7 @@ export function openApiDocument(): OpenApiDocument {
           updatedAt: instant,
         }),
         Shipment: {
-          allOf: [ref('ShipmentListItem'), obj({ lastEvent: obj({ eventId: str, type: str }), allowedCommands: { type: 'array', items: str }, state: { type: 'object' } })],
+          allOf: [ref('ShipmentListItem'), obj({ lastEvent: obj({ eventId: str, type: str }), allowedCommands: { type: 'array', items: str }, state: { type: 'object' }, archived: { type: 'boolean', description: 'Closed for longer than LEDGER_RETENTION_DAYS: its history is read from Kafka, and event lists, traces and alerts no longer list it.' } })],
         },
         ShipmentAsOf: obj({
           shipmentId: str,

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Router, type Request, type Response } from 'express';
-import { InvalidQueryError, parseReadTokenParam, parseWaitFor, type EventDoc, type LedgerReader, type LedgerTopic, type ReflectedOffsets } from '@waybill/ledger-projections';
+import { ArchivedHistoryUnavailableError, InvalidQueryError, parseReadTokenParam, parseWaitFor, type EventDoc, type LedgerReader, type LedgerTopic, type ReflectedOffsets } from '@waybill/ledger-projections';
 import { principalOf, requireRole, ROLES } from '@waybill/platform';
 import { SHIPMENT_EVENT_TYPES, SHIPMENT_STATUSES } from '@waybill/shipment-domain';
 import type { AlertAcks, AlertStream } from '../alerts';
@@ -80,6 +80,10 @@ export function ledgerRoutes(deps: LedgerRouteDeps): Router {
       if (err instanceof BadParam) return void res.status(400).json({ error: 'BAD_REQUEST', param: err.param, message: `${err.param} ${err.message}` });
       if (err instanceof InvalidQueryError) return void res.status(400).json({ error: 'BAD_REQUEST', param: err.param, message: `${err.param}: ${err.reason}` });
       if (err instanceof NotFound) return void res.status(404).json({ error: err.error, message: err.message, ...err.extra });
+      if (err instanceof ArchivedHistoryUnavailableError) {
+        res.setHeader('Retry-After', '1');
+        return void res.status(503).json({ error: err.code, message: err.message });
+      }
       next(err);
     }
   };

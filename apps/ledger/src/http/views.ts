@@ -86,6 +86,8 @@ export function shipmentView(s: ShipmentSummary) {
     lastEvent: { eventId: s.lastEventId, type: s.lastEventType },
     allowedCommands: allowedCommands(s.status),
     state: s.state,
+    // Its events are past the retention window: history is read from Kafka, and feeds and traces no longer list them.
+    archived: s.archive !== undefined,
   };
 }
 

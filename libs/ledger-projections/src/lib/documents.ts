@@ -96,6 +96,19 @@ export interface ShipmentSummary {
   lastEventId: string;
   lastEventType: ShipmentEventType;
   state: ShipmentState;
+  /** Set once the retention window archived the shipment's events: they are read from Kafka by these positions. */
+  archive?: ShipmentArchive;
+}
+
+/**
+ * What Redis keeps of a shipment whose events the retention window archived: where each archived
+ * event sits on shipment.events, in version order, as `<partition>:<offset>`. Events after `version`
+ * (a correction that reopened the shipment) are still in Redis.
+ */
+export interface ShipmentArchive {
+  /** The last archived version: 1 … version are on Kafka only. */
+  version: number;
+  positions: string[];
 }
 
 /** A stored fold of the first `version` events, tagged with the state shape that wrote it. */

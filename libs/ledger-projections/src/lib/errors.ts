@@ -33,3 +33,16 @@ export class InvalidQueryError extends WaybillError {
     super(`${param}: ${reason}`, { param });
   }
 }
+
+/**
+ * An archived shipment's events could not be read back from Kafka (the broker is away, or the
+ * topic no longer holds them): its history is unavailable right now, its current state is not.
+ */
+export class ArchivedHistoryUnavailableError extends WaybillError {
+  readonly code = 'ARCHIVED_HISTORY_UNAVAILABLE';
+  override readonly retriable = true;
+
+  constructor(shipmentId: string, reason: string, options?: { cause?: unknown }) {
+    super(`the archived history of shipment ${shipmentId} cannot be read from Kafka: ${reason}`, { shipmentId }, options);
+  }
+}

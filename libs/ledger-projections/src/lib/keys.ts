@@ -29,8 +29,15 @@ export interface LedgerKeys {
   shipmentRecorded(id: string): string;
   /** zset score = business time, member = zero-padded version: only the observed facts that arrived late. */
   shipmentLate(id: string): string;
+  /** zset score = recorded time, member = outcome id: every outcome about the shipment, so archiving it finds them. */
+  shipmentOutcomes(id: string): string;
   /** zset score 0, member = shipment id: every shipment, in id order. */
   shipments: string;
+  /**
+   * zset score = the shipment's last recorded time, member = shipment id: shipments in a terminal
+   * status whose events Redis still holds, oldest first: what the retention window archives.
+   */
+  archivable: string;
   /** zset score 0, member = shipment id: shipments currently in `status`. */
   status(status: ShipmentStatus): string;
   /** hash status → number of shipments currently in it. */
@@ -69,7 +76,9 @@ export function ledgerKeys(prefix: string, partition: number): LedgerKeys {
     shipmentSnapshots: (id) => `${slot}shipment:${id}:snapshots`,
     shipmentRecorded: (id) => `${slot}shipment:${id}:recorded`,
     shipmentLate: (id) => `${slot}shipment:${id}:late`,
+    shipmentOutcomes: (id) => `${slot}shipment:${id}:outcomes`,
     shipments: `${slot}shipments`,
+    archivable: `${slot}archivable`,
     status: (status) => `${slot}status:${status}`,
     statusCounts: `${slot}status-counts`,
     event: (eventId) => `${slot}event:${eventId}`,

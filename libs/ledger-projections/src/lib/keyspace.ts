@@ -19,7 +19,7 @@ export async function listLedgerKeys(redis: RedisClient, keyPrefix: string): Pro
 }
 
 /** The ledger's offsets fields (`<topic>:<partition>` → next offset) of `partitions`, from each partition's offsets hash. */
-export async function readLedgerOffsets(redis: RedisClient, keyPrefix: string, partitions: Iterable<number>): Promise<Record<string, string>> {
+export async function readLedgerOffsets(redis: { hgetall(key: string): Promise<Record<string, string>> }, keyPrefix: string, partitions: Iterable<number>): Promise<Record<string, string>> {
   const hashes = await Promise.all([...new Set(partitions)].map((p) => redis.hgetall(ledgerKeys(keyPrefix, p).offsets)));
   return Object.assign({}, ...hashes) as Record<string, string>;
 }

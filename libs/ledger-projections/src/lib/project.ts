@@ -1,6 +1,6 @@
 import { foldBalance } from '@waybill/accounting-domain';
 import type { ShipmentEventRecord } from '@waybill/contracts';
-import { arrivesLate, evolveEnvelope, initialState, isShipmentStatus, STATE_SHAPE_VERSION, type ShipmentEventType } from '@waybill/shipment-domain';
+import { arrivesLate, evolveEnvelope, initialState, isShipmentStatus, isTerminalStatus, STATE_SHAPE_VERSION, type ShipmentEventType } from '@waybill/shipment-domain';
 import { recordToEnvelope } from '@waybill/shipment-messages';
 import type { AccountSummary, EventDoc, LedgerInput, OutcomeDoc, Position, ShipmentSummary, StateSnapshot, TransactionDoc } from './documents';
 import { CorruptReadModelError } from './errors';
@@ -89,6 +89,7 @@ export function projectShipmentEvent(
     lastEventId: doc.eventId,
     lastEventType: doc.type,
     state,
+    ...(summary?.archive ? { archive: summary.archive } : {}),
   };
   const member = `${timeKey(doc.timestamp)}|${doc.eventId}`;
   const writes: Write[] = [
@@ -111,6 +112,9 @@ export function projectShipmentEvent(
   }
   const from = before.status;
   const to = state.status;
+  // A closed shipment waits here for the retention window, by the time it was last recorded.
+  if (isTerminalStatus(to)) writes.push({ op: 'zadd', key: keys.archivable, score: recordedAt, member: id });
+  else if (isTerminalStatus(from)) writes.push({ op: 'zrem', key: keys.archivable, member: id });
   // Counts move only on a real change of status, and the version guard above makes that once per event.
   if (from !== to) {
     if (isShipmentStatus(from)) {
@@ -129,6 +133,7 @@ export function projectOutcome(keys: LedgerKeys, alreadyStored: boolean, doc: Ou
   const writes: Write[] = [
     { op: 'set', key: keys.outcome(doc.eventId), value: JSON.stringify(doc) },
     { op: 'zadd', key: keys.trace(doc.traceId), score: 0, member: `${timeKey(doc.timestamp)}|outcome|${doc.eventId}` },
+    { op: 'zadd', key: keys.shipmentOutcomes(doc.aggregateId), score: doc.recordedAt ?? doc.timestamp, member: doc.eventId },
   ];
   // Alerts are in the order Waybill learned of them: an observed fact's outcome carries its business
   // time, which may be long past (an import of last week's facts).

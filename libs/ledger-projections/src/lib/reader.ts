@@ -2,11 +2,14 @@ import { SHIPMENT_STATUSES, type ShipmentState, type ShipmentStatus } from '@way
 import { SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
 import { businessOrderAfter, diffStates, foldOrdered, foldTo, usableSnapshot, type FieldChange } from './as-of';
 import type { AccountSummary, EventDoc, OutcomeDoc, ShipmentSummary, StateSnapshot, TraceItemKind, TransactionDoc } from './documents';
-import { CorruptReadModelError, InvalidQueryError } from './errors';
+import { ArchivedHistoryUnavailableError, CorruptReadModelError, InvalidQueryError } from './errors';
 import { ledgerKeys, timeKey, versionKey, type LedgerKeys } from './keys';
 import { readLedgerOffsets } from './keyspace';
 import { groupOffsets, type ReflectedOffsets } from './offsets';
-import type { RedisClient } from '@waybill/platform';
+import { MemoryReads, type ReadModelStore } from './memory-reads';
+import { applyToMemory } from './project';
+import { eventDocToInput, parsePosition, type ArchivedEventSource } from './retention';
+import { MemoryKeyspace } from './writes';
 
 /** One page of a list; `nextCursor` is null at the end. */
 export interface Page<T> {
@@ -65,6 +68,7 @@ export type TraceItem =
 // request never walks an unbounded index.
 const MAX_EXAMINED = 5_000;
 const MAX_TRACE_ITEMS = 1_000;
+const ARCHIVED_READERS_KEPT = 64;
 
 function encodeCursor(raw: string): string {
   return Buffer.from(raw, 'utf8').toString('base64url');
@@ -123,11 +127,20 @@ function uniqueMembers(members: readonly SlotMember[]): SlotMember[] {
  * partitions' indexes in order. Nothing here sends one command or MGET across two slots.
  */
 export class LedgerReader {
+  /** Archived shipments folded back from Kafka, newest use last: the admin page asks for one several times in a row. */
+  private readonly archived = new Map<string, Promise<LedgerReader>>();
+
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: ReadModelStore,
     private readonly keyPrefix: string,
     /** The partition numbers of the topics the ledger reads (0 … largest count − 1). */
     private readonly partitions: () => readonly number[],
+    private readonly archives: {
+      /** Where the events of shipments the retention window archived are read back from (none: their history is unavailable). */
+      source?: ArchivedEventSource;
+      /** The projection's SNAPSHOT_EVERY, so an archived history folds into the snapshots Redis held. */
+      snapshotEvery?: number;
+    } = {},
   ) {}
 
   /** The keys of one partition. */
@@ -185,7 +198,53 @@ export class LedgerReader {
   /** A shipment's events in version order, after `afterVersion`. */
   async shipmentEvents(id: string, options: { afterVersion?: number; uptoVersion?: number; limit?: number } = {}): Promise<EventDoc[]> {
     const found = await this.locateShipment(id);
-    return found ? this.eventsIn(found.keys, id, options) : [];
+    if (!found) return [];
+    if (found.doc.archive) return (await this.archivedHistory(found)).shipmentEvents(id, options);
+    return this.eventsIn(found.keys, id, options);
+  }
+
+  /**
+   * A reader over one archived shipment's whole history, folded in memory with the projection's own
+   * code from its archived events (read from Kafka by their positions) and those Redis still holds
+   * (after a correction reopened it): every history, as-of and diff answer is then the one Redis
+   * gave before the archive.
+   */
+  private archivedHistory(found: { keys: LedgerKeys; doc: ShipmentSummary }): Promise<LedgerReader> {
+    const { doc } = found;
+    const cacheKey = `${doc.shipmentId}@${doc.version}`;
+    const cached = this.archived.get(cacheKey);
+    if (cached) {
+      this.archived.delete(cacheKey);
+      this.archived.set(cacheKey, cached);
+      return cached;
+    }
+    const loading = this.foldArchived(found);
+    this.archived.set(cacheKey, loading);
+    loading.catch(() => this.archived.delete(cacheKey));
+    while (this.archived.size > ARCHIVED_READERS_KEPT) this.archived.delete(this.archived.keys().next().value as string);
+    return loading;
+  }
+
+  private async foldArchived({ keys, doc }: { keys: LedgerKeys; doc: ShipmentSummary }): Promise<LedgerReader> {
+    const archive = doc.archive as NonNullable<ShipmentSummary['archive']>;
+    const { source, snapshotEvery } = this.archives;
+    if (!source) throw new ArchivedHistoryUnavailableError(doc.shipmentId, 'this reader has no Kafka source for archived events');
+    let archived: Awaited<ReturnType<ArchivedEventSource['load']>>;
+    try {
+      archived = await source.load(archive.positions.map(parsePosition));
+    } catch (error) {
+      throw new ArchivedHistoryUnavailableError(doc.shipmentId, (error as Error).message, { cause: error });
+    }
+    const versions = archived.map((input) => (input.record.type === 'CommandOutcome' || input.record.type === 'TransactionRecorded' ? -1 : input.record.value.aggregateId === doc.shipmentId ? input.record.value.version : -1));
+    if (archived.length !== archive.positions.length || versions.some((v, i) => v !== i + 1)) {
+      throw new ArchivedHistoryUnavailableError(doc.shipmentId, `shipment.events holds ${archived.length} of its ${archive.positions.length} archived events at the recorded positions`);
+    }
+    const later = await this.eventsIn(keys, doc.shipmentId, { afterVersion: archive.version });
+    const memory = new MemoryKeyspace();
+    const inputs = [...archived, ...later.map(eventDocToInput)];
+    applyToMemory(memory, this.keyPrefix, inputs, { snapshotEvery });
+    const partitions = [...new Set(inputs.map((input) => input.position.partition))];
+    return new LedgerReader(new MemoryReads(memory), this.keyPrefix, () => partitions);
   }
 
   private async eventsIn(keys: LedgerKeys, id: string, options: { afterVersion?: number; uptoVersion?: number; limit?: number } = {}): Promise<EventDoc[]> {
@@ -204,6 +263,7 @@ export class LedgerReader {
     const cut: AxisCut = typeof at === 'number' ? { asOf: at } : at;
     const found = await this.locateShipment(id);
     if (!found) return { kind: 'unknown' };
+    if (found.doc.archive) return (await this.archivedHistory(found)).stateAt(id, cut);
     const { keys, doc: summary } = found;
     const cutOn = async (key: string, instant: number): Promise<number> => {
       const [member] = await this.redis.zrevrangebyscore(key, instant, '-inf', 'LIMIT', 0, 1);
@@ -282,8 +342,16 @@ export class LedgerReader {
    * version), i.e. the state it was judged against; null when none. Other events are left out.
    */
   async judgedAfter(docs: readonly EventDoc[]): Promise<Map<string, EventDoc | null>> {
-    const violating = docs.filter((d) => d.observation?.violation);
     const out = new Map<string, EventDoc | null>();
+    const violating: EventDoc[] = [];
+    // An archived shipment's timeline is in its folded history, not in Redis.
+    const byShipment = new Map<string, EventDoc[]>();
+    for (const d of docs) if (d.observation?.violation) byShipment.set(d.aggregateId, [...(byShipment.get(d.aggregateId) ?? []), d]);
+    for (const [id, list] of byShipment) {
+      const found = await this.locateShipment(id);
+      if (found?.doc.archive) for (const [eventId, judged] of await (await this.archivedHistory(found)).judgedAfter(list)) out.set(eventId, judged);
+      else violating.push(...list);
+    }
     if (violating.length === 0) return out;
     // An event's keys are in the slot of the partition it was recorded on.
     const keysOf = (d: EventDoc) => this.keys(d.position.partition);

@@ -26,6 +26,9 @@ class BatchDelta {
       case 'zrem':
         inner(this.zsets, write.key).set(write.member, null);
         return;
+      case 'del':
+        // A projection only adds; what a retention window removes goes through `archiveShipment`.
+        throw new Error(`a rebuild batch never deletes (${write.key})`);
       case 'hincrby': {
         const fields = inner(this.increments, write.key);
         fields.set(write.field, (fields.get(write.field) ?? 0) + write.by);

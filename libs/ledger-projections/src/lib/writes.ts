@@ -59,6 +59,11 @@ export class MemoryKeyspace {
           if (zset?.size === 0) this.zsets.delete(w.key);
           break;
         }
+        case 'del':
+          this.strings.delete(w.key);
+          this.hashes.delete(w.key);
+          this.zsets.delete(w.key);
+          break;
         case 'hincrby': {
           const hash = this.hash(w.key);
           hash.set(w.field, String(Number(hash.get(w.field) ?? 0) + w.by));

@@ -35,6 +35,12 @@ export interface RawRecord {
   batchContext: { producerId: string; producerEpoch: number; inTransaction: boolean };
 }
 
+/** A fetched record with its value and Kafka timestamp (epoch ms, decimal). */
+export interface FetchedRecord extends RawRecord {
+  timestamp: string;
+  value: Buffer | null;
+}
+
 /** Where a partition ends for read_committed (`stable`, the LSO) and read_uncommitted (`high`). */
 export interface PartitionEnds {
   topic: string;
@@ -66,7 +72,7 @@ interface FetchedPartition {
   errorCode: number;
   highWatermark: string;
   lastStableOffset: string;
-  messages: RawRecord[];
+  messages: FetchedRecord[];
 }
 
 /** The slice of kafkajs's private Broker this module uses. */
@@ -102,6 +108,10 @@ interface KafkajsCluster {
 
 const TRANSACTION_COORDINATOR = 1;
 const READ_UNCOMMITTED = 0;
+/** A range read takes what the broker gives in one answer. */
+const WHOLE_FETCH_BYTES = 4_194_304;
+/** A point read wants one record; the broker still answers with at least the whole batch holding it. */
+const POINT_FETCH_BYTES = 65_536;
 const READ_COMMITTED = 1;
 const LATEST = -1;
 const DESCRIBE_TRANSACTIONS = 65;
@@ -129,6 +139,7 @@ export class KafkaWireError extends Error {
 
 const ERROR_NAMES: Record<number, string> = {
   0: 'NONE',
+  1: 'OFFSET_OUT_OF_RANGE',
   3: 'UNKNOWN_TOPIC_OR_PARTITION',
   6: 'NOT_LEADER_OR_FOLLOWER',
   14: 'COORDINATOR_LOAD_IN_PROGRESS',
@@ -268,28 +279,54 @@ export class KafkaWire {
     const records: RawRecord[] = [];
     let position = from;
     while (position < to) {
-      const batch = await this.retrying(async () => {
-        const [{ broker }] = await this.leaders([{ topic, partitions: [partition] }]);
-        const answer = await broker.fetch({
-          replicaId: -1,
-          isolationLevel: READ_UNCOMMITTED,
-          maxWaitTime: 100,
-          minBytes: 1,
-          maxBytes: 4_194_304,
-          topics: [{ topic, partitions: [{ partition, fetchOffset: position.toString(), maxBytes: 4_194_304 }] }],
-        });
-        const fetched = answer.responses[0]?.partitions[0];
-        if (!fetched) throw new KafkaWireError(`Fetch ${topic}-${partition}: no answer`, 'UNKNOWN');
-        if (fetched.errorCode) throw new KafkaWireError(`Fetch ${topic}-${partition}: ${ERROR_NAMES[fetched.errorCode] ?? fetched.errorCode}`, ERROR_NAMES[fetched.errorCode] ?? 'UNKNOWN');
-        return fetched.messages;
-      });
       // A fetch starts at the record batch holding `position`, so it may repeat earlier offsets.
-      const fresh = batch.filter((r) => BigInt(r.offset) >= position && BigInt(r.offset) < to);
+      const fresh = (await this.fetchFrom(topic, partition, position, WHOLE_FETCH_BYTES)).filter((r) => BigInt(r.offset) >= position && BigInt(r.offset) < to);
       if (!fresh.length) break;
       records.push(...fresh);
       position = BigInt(fresh[fresh.length - 1].offset) + 1n;
     }
     return records;
+  }
+
+  /**
+   * The records at exactly these offsets of a partition (any order; each once, in offset order),
+   * with their values: a fetch from each offset not yet read, small enough that records scattered
+   * over a long log cost one batch each. An offset that holds no record (compacted, deleted by
+   * retention, a control record) is missing from the answer.
+   */
+  async readAt(topic: string, partition: number, offsets: readonly bigint[]): Promise<FetchedRecord[]> {
+    const wanted = [...new Set(offsets)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const found = new Map<bigint, FetchedRecord>();
+    for (const offset of wanted) {
+      if (found.has(offset)) continue;
+      const batch = await this.fetchFrom(topic, partition, offset, POINT_FETCH_BYTES);
+      const wantedHere = new Set(wanted);
+      for (const record of batch) {
+        const at = BigInt(record.offset);
+        if (wantedHere.has(at) && !record.isControlRecord) found.set(at, record);
+      }
+      // Nothing at or past the offset: the log ends before it, and so do the later ones.
+      if (!batch.some((r) => BigInt(r.offset) >= offset)) break;
+    }
+    return wanted.flatMap((offset) => found.get(offset) ?? []);
+  }
+
+  private fetchFrom(topic: string, partition: number, position: bigint, maxBytes: number): Promise<FetchedRecord[]> {
+    return this.retrying(async () => {
+      const [{ broker }] = await this.leaders([{ topic, partitions: [partition] }]);
+      const answer = await broker.fetch({
+        replicaId: -1,
+        isolationLevel: READ_UNCOMMITTED,
+        maxWaitTime: 100,
+        minBytes: 1,
+        maxBytes,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: position.toString(), maxBytes }] }],
+      });
+      const fetched = answer.responses[0]?.partitions[0];
+      if (!fetched) throw new KafkaWireError(`Fetch ${topic}-${partition}: no answer`, 'UNKNOWN');
+      if (fetched.errorCode) throw new KafkaWireError(`Fetch ${topic}-${partition}: ${ERROR_NAMES[fetched.errorCode] ?? fetched.errorCode}`, ERROR_NAMES[fetched.errorCode] ?? 'UNKNOWN');
+      return fetched.messages;
+    });
   }
 
   private async leaders(topics: Array<{ topic: string; partitions: number[] }>): Promise<Array<{ broker: KafkajsBroker; topic: string; partitions: number[] }>> {

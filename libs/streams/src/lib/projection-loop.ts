@@ -203,6 +203,11 @@ export class ProjectionLoop<R> {
     while (!this.joined && Date.now() < deadline) await sleep(50);
   }
 
+  /** The partitions this instance owns now, by logical topic: work that must happen once per partition (a retention window's pruning) runs on their owner. */
+  ownedPartitions(): Array<{ topic: string; partition: number }> {
+    return this.assigned.map(({ topic, partition }) => ({ topic: topic.slice(this.topicPrefix.length), partition }));
+  }
+
   async stop(): Promise<void> {
     this.watch?.stop();
     await this.consumer?.disconnect();

@@ -8,6 +8,8 @@ export type RedisWrite =
   | { op: 'set'; key: string; value: string }
   | { op: 'zadd'; key: string; score: number; member: string }
   | { op: 'zrem'; key: string; member: string }
+  /** Deletes a key whatever its type (a retention window's pruning). */
+  | { op: 'del'; key: string }
   | { op: 'hincrby'; key: string; field: string; by: number }
   | { op: 'hset'; key: string; field: string; value: string }
   /** Sets a numeric hash field only if the new value is larger: offsets never move back. */
@@ -59,7 +61,7 @@ for _, c in ipairs(req.expect) do
     return 0
   end
 end
-local known = { set = true, zadd = true, zrem = true, hincrby = true, hset = true, hmax = true }
+local known = { set = true, zadd = true, zrem = true, del = true, hincrby = true, hset = true, hmax = true }
 for _, w in ipairs(req.writes) do
   if not known[w[1]] then return redis.error_reply('projection: unknown write op ' .. tostring(w[1])) end
 end
@@ -68,6 +70,7 @@ for _, w in ipairs(req.writes) do
   if op == 'set' then redis.call('SET', k, w[3])
   elseif op == 'zadd' then redis.call('ZADD', k, w[3], w[4])
   elseif op == 'zrem' then redis.call('ZREM', k, w[3])
+  elseif op == 'del' then redis.call('DEL', k)
   elseif op == 'hincrby' then redis.call('HINCRBY', k, w[3], w[4])
   elseif op == 'hset' then redis.call('HSET', k, w[3], w[4])
   elseif op == 'hmax' then
@@ -100,6 +103,8 @@ function encode(plan: ProjectionPlan, advance: OffsetAdvance | undefined): { key
         return [w.op, ix(w.key), String(w.score), w.member];
       case 'zrem':
         return [w.op, ix(w.key), w.member];
+      case 'del':
+        return [w.op, ix(w.key)];
       case 'hincrby':
         return [w.op, ix(w.key), w.field, String(w.by)];
       case 'hset':
