@@ -2,8 +2,9 @@ import type { Producer } from 'kafkajs';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, TOPICS, type CommandOutcome, type ShipmentEventRecord, type TransactionRecorded } from '@waybill/contracts';
 import { apiKeysSpec, DEMO_KEYS, REDIS_KINDS, testEnvironment, type TestEnvironment } from '@waybill/devstack';
 import { applyToMemory, dumpLedgerKeyspace, LEDGER_TOPICS, ledgerKeyPrefix, ledgerKeyspacePrefix, MemoryKeyspace, type LedgerInput, type LedgerTopic } from '@waybill/ledger-projections';
-import { createLogger, loadConfig, scanKeys, unlinkKeys, type RedisClient, type ShutdownStep } from '@waybill/platform';
+import { createLogger, createMetrics, loadConfig, scanKeys, unlinkKeys, type RedisClient, type ShutdownStep } from '@waybill/platform';
 import { configSchema } from './config';
+import { DAY_MS, RetentionPruner } from './retention';
 import { start } from './wiring';
 
 const key = (role: string) => {
@@ -21,6 +22,7 @@ let producer: Producer;
 let redis: RedisClient;
 let url: string;
 let shutdown: ShutdownStep[];
+let ownedPartitions: () => Array<{ topic: string; partition: number }>;
 const serde = () => createSerde({ registry: kafkajsRegistryClient(env.schemaRegistryUrl) });
 const sent: LedgerInput[] = [];
 
@@ -173,6 +175,7 @@ describe.each(REDIS_KINDS)('ledger on a %s Redis', (redisKind) => {
     const started = await start(config, createLogger('ledger-int', 'warn'));
     url = `http://127.0.0.1:${started.port}`;
     shutdown = started.shutdown;
+    ownedPartitions = () => started.projector.ownedPartitions();
   });
 
   afterAll(async () => {
@@ -408,6 +411,63 @@ describe.each(REDIS_KINDS)('ledger on a %s Redis', (redisKind) => {
       }
       expect(after).toEqual(before);
       expect((await get('/shipments/S1')).body).toMatchObject({ status: 'Shipped' });
+    });
+
+    // Last: the archive changes the keyspace the tests above compare with a replay.
+    it('archives a shipment closed for longer than the window, and answers its history, as-of and diff from Kafka as before', async () => {
+      const id = 'S9';
+      const delivered: ShipmentEventRecord = { type: 'ShipmentDelivered', value: { ...envelope(id, 8, T0 + 8 * MINUTE, 'trace-9', 'dan.driver'), data: { receivedBy: 'Ada' } } } as ShipmentEventRecord;
+      for (const record of [...shipmentEvents(id, 'trace-9'), delivered]) await produce(TOPICS.shipmentEvents, id, record);
+      await produce(TOPICS.shipmentOutcomes, id, { type: 'CommandOutcome', value: outcome(id, T0 + 9 * MINUTE, true, 'trace-9') });
+      await reflectEverything();
+      const at = (minutes: number) => encodeURIComponent(new Date(T0 + minutes * MINUTE).toISOString());
+      const recordedLater = encodeURIComponent(new Date(Date.now() + MINUTE).toISOString());
+      const paths = [
+        `/shipments/${id}/events`,
+        `/shipments/${id}?asOf=${at(0.5)}`,
+        `/shipments/${id}?asOf=${at(3.5)}`,
+        `/shipments/${id}?asOf=${at(5)}&knownAt=${recordedLater}`,
+        `/shipments/${id}/diff?from=${at(1)}&to=${at(7.5)}`,
+      ];
+      // Everything but `meta`: the offsets move with the records this test produces.
+      const answers = () =>
+        Promise.all(
+          paths.map(async (path) => {
+            const { status, body } = await get(path);
+            const { meta: _meta, ...rest } = body;
+            return { path, status, body: rest };
+          }),
+        );
+      const before = await answers();
+      expect(before.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+      const ledgerKeysNow = async () => scanKeys(redis, `${ledgerKeyspacePrefix(ledgerKeyPrefix(prefix))}*`);
+      const bytes = async () => (await Promise.all((await ledgerKeysNow()).map((k) => redis.memory('USAGE', k)))).reduce<number>((sum, n) => sum + Number(n ?? 0), 0);
+      const bytesBefore = await bytes();
+      expect((await get('/events?limit=200')).body.items.some((e) => e.shipmentId === id)).toBe(true);
+
+      // The ledger's own pruner, two days on, with a one-day window: only S9 is closed.
+      const pruner = new RetentionPruner({
+        redis,
+        keyPrefix: ledgerKeyPrefix(prefix),
+        retentionMs: DAY_MS,
+        intervalMs: 60_000,
+        ownedPartitions: () => ownedPartitions().filter((p) => p.topic === TOPICS.shipmentEvents).map((p) => p.partition),
+        logger: createLogger('ledger-int', 'warn'),
+        metrics: createMetrics('ledger-int'),
+        now: () => Date.now() + 2 * DAY_MS,
+      });
+      expect(await pruner.runOnce()).toBe(1);
+      expect(await pruner.runOnce()).toBe(0);
+
+      expect(await answers()).toEqual(before);
+      expect((await get(`/shipments/${id}`)).body).toMatchObject({ status: 'Delivered', version: 8, archived: true });
+      expect((await get('/shipments/S1')).body).toMatchObject({ status: 'Shipped', archived: false });
+      expect((await get('/events?limit=200')).body.items.some((e) => e.shipmentId === id)).toBe(false);
+      expect((await get('/traces/trace-9')).status).toBe(404);
+      expect((await get('/alerts?limit=200')).body.items.some((a) => a.shipmentId === id)).toBe(false);
+      expect((await ledgerKeysNow()).filter((k) => k.includes(`shipment:${id}:`) || k.includes(`c-${id}-`))).toEqual([]);
+      // Eight event documents and an outcome, and their entries, left Redis.
+      expect(await bytes()).toBeLessThan(bytesBefore - 8 * 200);
     });
   });
 });
