@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { baseConfigShape } from '@waybill/platform';
 import { projectionConfigShape } from '@waybill/streams';
+import { DEFAULT_RETENTION_DAYS } from '@waybill/ledger-projections';
 
 /** ledger's environment; `docker-compose.yml` is checked against this schema. */
 export const configSchema = z.object({
@@ -17,7 +18,7 @@ export const configSchema = z.object({
    * outcomes in Redis, in days (fractions allowed); then they are archived and its history is read
    * from Kafka by their positions. 0 keeps everything in Redis. A rebuild must use the same window.
    */
-  LEDGER_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
+  LEDGER_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(DEFAULT_RETENTION_DAYS),
   /** How often the owner of each partition looks for shipments past the retention window. */
   LEDGER_PRUNE_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
   ...projectionConfigShape({ maxBatchSize: 200, maxBatchLimit: 5_000 }),

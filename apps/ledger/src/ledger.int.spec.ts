@@ -1,10 +1,10 @@
 import type { Producer } from 'kafkajs';
 import { createSerde, kafkajsRegistryClient, prefixedTopics, TOPICS, type CommandOutcome, type ShipmentEventRecord, type TransactionRecorded } from '@waybill/contracts';
 import { apiKeysSpec, DEMO_KEYS, REDIS_KINDS, testEnvironment, type TestEnvironment } from '@waybill/devstack';
-import { applyToMemory, dumpLedgerKeyspace, LEDGER_TOPICS, ledgerKeyPrefix, ledgerKeyspacePrefix, MemoryKeyspace, type LedgerInput, type LedgerTopic } from '@waybill/ledger-projections';
+import { applyToMemory, DAY_MS, dumpLedgerKeyspace, LEDGER_TOPICS, ledgerKeyPrefix, ledgerKeyspacePrefix, MemoryKeyspace, type LedgerInput, type LedgerTopic } from '@waybill/ledger-projections';
 import { createLogger, createMetrics, loadConfig, scanKeys, unlinkKeys, type RedisClient, type ShutdownStep } from '@waybill/platform';
 import { configSchema } from './config';
-import { DAY_MS, RetentionPruner } from './retention';
+import { RetentionPruner } from './retention';
 import { start } from './wiring';
 
 const key = (role: string) => {

@@ -1,13 +1,10 @@
 import type { Kafka } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { TOPICS, type Serde } from '@waybill/contracts';
-import { archiveCandidates, archiveShipment, ledgerKeys, toLedgerInput, type ArchivedEventSource, type LedgerInput } from '@waybill/ledger-projections';
+import { archiveClosedBefore, toLedgerInput, type ArchivedEventSource, type LedgerInput } from '@waybill/ledger-projections';
 import { KafkaWire } from '@waybill/streams';
 import type { AppMetrics, Logger, RedisClient } from '@waybill/platform';
 
-export const DAY_MS = 86_400_000;
-/** Shipments archived per Redis read of a partition's candidates. */
-const CANDIDATES_PER_READ = 200;
 
 /**
  * Reads archived shipment events back from shipment.events by their recorded positions, decoded
@@ -103,24 +100,13 @@ export class RetentionPruner {
     const cutoff = (this.options.now ?? Date.now)() - retentionMs;
     let total = 0;
     for (const partition of this.options.ownedPartitions()) {
-      const keys = ledgerKeys(keyPrefix, partition);
-      let archivedHere = 0;
+      if (this.stopped) break;
       const started = Date.now();
-      for (;;) {
-        if (this.stopped) return total;
-        const ids = await archiveCandidates(redis, keys, cutoff, CANDIDATES_PER_READ);
-        let conflicts = 0;
-        for (const id of ids) {
-          const outcome = await archiveShipment(redis, keyPrefix, partition, id);
-          this.archived.inc({ outcome });
-          if (outcome === 'archived') archivedHere += 1;
-          if (outcome === 'conflict') conflicts += 1;
-        }
-        // The rest waits for the next pass: a shipment that keeps changing must not spin this loop.
-        if (ids.length < CANDIDATES_PER_READ || conflicts === ids.length) break;
+      const result = await archiveClosedBefore(redis, keyPrefix, partition, cutoff, { stopped: () => this.stopped, onOutcome: (outcome) => this.archived.inc({ outcome }) });
+      if (result.archived + result.conflicts > 0) {
+        logger.info({ partition, ...result, cutoff: new Date(cutoff).toISOString(), ms: Date.now() - started }, 'archived closed shipments past the retention window');
       }
-      if (archivedHere > 0) logger.info({ partition, archived: archivedHere, cutoff: new Date(cutoff).toISOString(), ms: Date.now() - started }, 'archived closed shipments past the retention window');
-      total += archivedHere;
+      total += result.archived;
     }
     return total;
   }

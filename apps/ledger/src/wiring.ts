@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
-import { LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix, legacyLedgerLayout, type LedgerInput } from '@waybill/ledger-projections';
+import { DAY_MS, LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix, legacyLedgerLayout, type LedgerInput } from '@waybill/ledger-projections';
 import { TOPICS } from '@waybill/contracts';
 import { ProjectionLoop, TopicPartitions } from '@waybill/streams';
 import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep, createRedis, registryClientOptions, dropLegacyLayout } from '@waybill/platform';
@@ -13,7 +13,7 @@ import { alertView } from './http/views';
 import { OffsetWaiter } from './offset-waiter';
 import { OperationsView } from './ops/operations-view';
 import { ledgerProjection } from './projector';
-import { KafkaArchivedEvents, RetentionPruner, DAY_MS } from './retention';
+import { KafkaArchivedEvents, RetentionPruner } from './retention';
 import { ShipmentVersionWaiter } from './version-waiter';
 
 export const GROUP_ID = 'ledger';

@@ -1,5 +1,5 @@
 export { ProjectionConflictError, CorruptReadModelError, InvalidQueryError, ArchivedHistoryUnavailableError } from './lib/errors';
-export { ledgerKeyPrefix, ledgerKeys, ledgerKeyspacePrefix, legacyLedgerLayout, timeKey, versionKey, type LedgerKeys } from './lib/keys';
+export { ledgerKeyPrefix, ledgerKeys, ledgerKeyspacePrefix, legacyLedgerLayout, shipmentOfKey, timeKey, versionKey, type LedgerKeys } from './lib/keys';
 export {
   LEDGER_TOPICS,
   toLedgerInput,
@@ -43,6 +43,9 @@ export { LedgerReader, type AxisCut, type Page, type StateAt, type ShipmentDiff,
 export { MemoryReads, type ReadModelStore } from './lib/memory-reads';
 export {
   archiveCandidates,
+  DAY_MS,
+  DEFAULT_RETENTION_DAYS,
+  archiveClosedBefore,
   archiveInMemory,
   archiveShipment,
   eventDocToInput,
@@ -52,5 +55,6 @@ export {
   readArchiveInputs,
   type ArchiveInputs,
   type ArchiveOutcome,
+  type PartitionArchiveResult,
   type ArchivedEventSource,
 } from './lib/retention';

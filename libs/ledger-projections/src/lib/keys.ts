@@ -95,6 +95,14 @@ export function ledgerKeys(prefix: string, partition: number): LedgerKeys {
   };
 }
 
+/** The partition and shipment id of a shipment summary key (`ledgerKeys(prefix, p).shipment(id)`); undefined for any other key. */
+export function shipmentOfKey(prefix: string, key: string): { partition: number; shipmentId: string } | undefined {
+  const head = `{${prefix}`;
+  if (!key.startsWith(head)) return undefined;
+  const match = /^(\d+)\}:shipment:([^:]+)$/.exec(key.slice(head.length));
+  return match ? { partition: Number(match[1]), shipmentId: match[2] } : undefined;
+}
+
 /** What every key of the ledger read models under `prefix` starts with, whatever its partition: SCAN for it to list them all. */
 export function ledgerKeyspacePrefix(prefix: string): string {
   return `{${prefix}`;

@@ -16,6 +16,10 @@ import type { MemoryKeyspace, Write } from './writes';
  * `LedgerReader`). Feeds, traces and alerts list what Redis still holds.
  */
 
+/** The window a ledger keeps closed shipments' events in Redis by default (LEDGER_RETENTION_DAYS). */
+export const DEFAULT_RETENTION_DAYS = 30;
+export const DAY_MS = 86_400_000;
+
 /** What `archiveShipment` did. */
 export type ArchiveOutcome = 'archived' | 'conflict' | 'not-archivable';
 
@@ -143,6 +147,49 @@ export async function archiveInMemory(keyspace: MemoryKeyspace, store: ReadModel
   if (!plan) return 'not-archivable';
   keyspace.apply(plan.writes);
   return 'archived';
+}
+
+/** Shipments archived per read of a partition's candidates. */
+const CANDIDATES_PER_READ = 200;
+
+/** What `archiveClosedBefore` did in one partition. */
+export interface PartitionArchiveResult {
+  archived: number;
+  /** Candidates that changed while being archived: a later pass takes them. */
+  conflicts: number;
+  /** Candidates that were not closed any more (a correction reopened them): no longer candidates. */
+  dropped: number;
+}
+
+/**
+ * Archives every shipment of `partition` closed and last recorded before `cutoff` (epoch ms), the
+ * oldest first, in chunks. What the ledger's pruner runs on each partition it owns, and what
+ * `waybill rebuild ledger` runs after its replay, so both keep the same window.
+ */
+export async function archiveClosedBefore(
+  redis: RedisClient,
+  keyPrefix: string,
+  partition: number,
+  cutoff: number,
+  options: { stopped?: () => boolean; onOutcome?: (outcome: ArchiveOutcome) => void } = {},
+): Promise<PartitionArchiveResult> {
+  const keys = ledgerKeys(keyPrefix, partition);
+  const result: PartitionArchiveResult = { archived: 0, conflicts: 0, dropped: 0 };
+  for (;;) {
+    if (options.stopped?.()) return result;
+    const ids = await archiveCandidates(redis, keys, cutoff, CANDIDATES_PER_READ);
+    let conflicts = 0;
+    for (const id of ids) {
+      const outcome = await archiveShipment(redis, keyPrefix, partition, id);
+      options.onOutcome?.(outcome);
+      if (outcome === 'archived') result.archived += 1;
+      else if (outcome === 'conflict') conflicts += 1;
+      else result.dropped += 1;
+    }
+    result.conflicts += conflicts;
+    // A shipment that keeps changing waits for the next pass rather than spinning this loop.
+    if (ids.length < CANDIDATES_PER_READ || conflicts === ids.length) return result;
+  }
 }
 
 /** Closed shipments of a partition last recorded before `cutoff` (epoch ms), oldest first, at most `limit`. */

@@ -374,6 +374,39 @@ describe.each(REDIS_KINDS)('on a %s Redis', (redisKind) => {
       expect(JSON.parse(n002 ?? 'null')).toMatchObject({ status: 'Shipped' });
       await stopLedger();
     });
+
+    it('archives on rebuild what the retention window would, and verify compares a read model with archived shipments', async () => {
+      // S001 and S002 are delivered now; a window of under a second has passed by the rebuild.
+      for (const [i, id] of ['S001', 'S002'].entries()) {
+        const version = history(id, 1 + ((i + 1) % 4) * 3, T0, 'x').length + 1;
+        const delivered = { type: 'ShipmentDelivered', value: { ...envelope(id, version, T0 + 86_400_000, `trace-d-${id}`, 'dan.driver'), data: { receivedBy: 'Ada' } } } as ShipmentEventRecord;
+        await plain.send({ topic: p.topics.shipmentEvents, acks: -1, messages: [await encode(TOPICS.shipmentEvents, id, delivered)] });
+      }
+      await new Promise((r) => setTimeout(r, 1_200));
+      const run = await waybill(['rebuild', 'ledger', '--yes', '--retention-days', '0.00001']);
+      expect(run.stdout).toContain('archived: 2 shipment(s) closed for longer than 0.00001 day(s)');
+      expect(run.code).toBe(0);
+      for (const id of ['S001', 'S002']) {
+        expect(JSON.parse((await redis.get(await liveKey(`shipment:${id}`))) ?? 'null')).toMatchObject({ status: 'Delivered', archive: { positions: expect.any(Array) } });
+        expect(await scanKeys(redis, `${ledgerKeyspacePrefix(keyPrefix)}*}:event:c-${id}-*`)).toEqual([]);
+      }
+      expect(await scanKeys(redis, `${ledgerKeyspacePrefix(keyPrefix)}*}:event:c-S003-*`)).not.toEqual([]);
+
+      const verified = await waybill(['verify', 'ledger']);
+      expect(verified.stderr).toContain('2 shipment(s) archived by the retention window');
+      expect(verified.stdout).toContain('identical');
+      expect(verified.code).toBe(0);
+
+      // A summary that lost its archive claims its events are in Redis: each one is missing.
+      const key = await liveKey('shipment:S001');
+      const { archive: _archive, ...unarchived } = JSON.parse((await redis.get(key)) ?? 'null');
+      await redis.set(key, JSON.stringify(unarchived));
+      const different = await waybill(['verify', 'ledger', '--output', 'json']);
+      expect(different.code).toBe(1);
+      const differences: Array<{ kind: string; key: string }> = JSON.parse(different.stdout).differences;
+      expect(differences.filter((d) => d.kind === 'missing' && d.key.includes(':event:c-S001-')).length).toBeGreaterThan(5);
+      expect((await waybill(['rebuild', 'ledger', '--yes', '--retention-days', '0'])).stdout).toContain('archived: 0 shipment(s)');
+    });
   });
 
   describe('waybill rebuild store', () => {

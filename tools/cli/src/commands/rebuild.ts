@@ -4,7 +4,8 @@ import type { CliIo } from '../lib/cli-io';
 import { resolveConnection, withConnectionOptions, type ConnectionFlags } from '../lib/connection';
 import { withAdmin } from '../lib/kafka-client';
 import { planLedgerRebuild, rebuildLedger, type RebuildSummary } from '../lib/ledger-rebuild';
-import { confirm, integerIn, snapshotEveryFrom } from '../lib/options';
+import { DEFAULT_RETENTION_DAYS } from '@waybill/ledger-projections';
+import { confirm, parseDays, integerIn, retentionDaysFrom, snapshotEveryFrom } from '../lib/options';
 import { progressReporter, type ReplayProgress } from '../lib/progress';
 import { withRedis } from '../lib/redis-client';
 import { KNOWN_STORES, planStoreRebuild, wipeStore } from '../lib/store-rebuild';
@@ -43,7 +44,9 @@ What it does, in order:
      offsets, to Redis as one MULTI/EXEC while the replay goes on (--write-per-batch: the app's
      own conditional script per batch instead, slower); memory holds only the summaries the
      projection reads back (about 1 KB per shipment or account);
-  5. commits those end offsets for the ledger's group, so the restarted app carries on from there.
+  5. archives the shipments closed for longer than the retention window (--retention-days), as
+     the app's pruner would: their history stays readable, from Kafka;
+  6. commits those end offsets for the ledger's group, so the restarted app carries on from there.
 
 Examples:
   $ waybill rebuild ledger --yes
@@ -71,8 +74,11 @@ export function rebuildCommand(io: CliIo): Command {
     .option('--yes', 'do not ask: the read models are deleted and rebuilt')
     .option('--force', 'go ahead even while the ledger group has live members')
     .option('--write-per-batch', "write each batch with the app's own conditional script, reading back what it needs, instead of streaming net writes: slower")
+    .addOption(
+      new Option('--retention-days <days>', `the ledger's LEDGER_RETENTION_DAYS: must match the app's (default: $LEDGER_RETENTION_DAYS, else ${DEFAULT_RETENTION_DAYS}; 0 keeps everything)`).argParser(parseDays),
+    )
     .addHelpText('after', REBUILD_LEDGER_HELP)
-    .action(async (options: ReplayFlags & { yes?: boolean; force?: boolean; writePerBatch?: boolean }) => runRebuildLedger(options, io));
+    .action(async (options: RebuildLedgerFlags) => runRebuildLedger(options, io));
 
   const store = withConnectionOptions(new Command('store').description("Wipe a reducer's Redis state store so it restores from its changelog on start."))
     .requiredOption('--app <app>', `the reducer: ${Object.keys(KNOWN_STORES).join(', ')}`)
@@ -86,9 +92,12 @@ export function rebuildCommand(io: CliIo): Command {
 
 const n = (x: number) => x.toLocaleString('en-US');
 
-async function runRebuildLedger(options: ReplayFlags & { yes?: boolean; force?: boolean; writePerBatch?: boolean }, io: CliIo): Promise<void> {
+type RebuildLedgerFlags = ReplayFlags & { yes?: boolean; force?: boolean; writePerBatch?: boolean; retentionDays?: number };
+
+async function runRebuildLedger(options: RebuildLedgerFlags, io: CliIo): Promise<void> {
   const connection = resolveConnection(options, io.env);
   const snapshotEvery = snapshotEveryFrom(options.snapshotEvery, io.env);
+  const retentionDays = retentionDaysFrom(options.retentionDays, io.env, DEFAULT_RETENTION_DAYS);
   await withAdmin(connection.brokers, (admin, kafka) =>
     withRedis(connection, async (redis) => {
       const plan = await planLedgerRebuild(admin, redis, connection.topicPrefix, Boolean(options.force));
@@ -107,6 +116,7 @@ async function runRebuildLedger(options: ReplayFlags & { yes?: boolean; force?: 
         topicPrefix: connection.topicPrefix,
         registryUrl: connection.registryUrl,
         snapshotEvery,
+        retentionDays,
         batchSize: options.batchSize,
         partitionsConcurrently: options.partitionsConcurrently,
         writePerBatch: options.writePerBatch,
@@ -123,6 +133,7 @@ export function rebuildSummaryText(s: RebuildSummary): string {
   const lines = [
     `rebuilt ${s.keyPrefix}*: ${n(s.records)} records projected into ${n(s.keys)} keys in ${s.replaySeconds.toFixed(2)} s (${n(s.recordsPerSecond)} records/s)`,
     `  deleted before: ${n(s.keysDeleted)} key(s); records not projected: ${n(s.skipped)} (undecodable: ${n(s.undecodable)}); total ${s.seconds.toFixed(2)} s`,
+    `  archived: ${n(s.archived)} shipment(s) closed for longer than ${s.retentionDays} day(s)${s.retentionDays === 0 ? ' (0: everything stays in Redis)' : ''}`,
     s.groupOffsetsSet ? `  group ${s.groupId} now resumes at the end offsets replayed; start the ledger app again` : `  ${s.groupOffsetsNote}`,
   ];
   return `${lines.join('\n')}\n`;

@@ -4,6 +4,12 @@ import { connectionsFromEnv, registryClientOptions, unlinkKeys, type RedisClient
 import {
   applyBatch,
   applyToMemory,
+  archiveClosedBefore,
+  archiveInMemory,
+  DAY_MS,
+  DEFAULT_RETENTION_DAYS,
+  MemoryReads,
+  shipmentOfKey,
   dumpLedgerKeyspace,
   LEDGER_TOPICS,
   ledgerKeyPrefix,
@@ -28,6 +34,8 @@ export interface ReplaySettings {
   registryUrl: string;
   /** The ledger's SNAPSHOT_EVERY: a rebuild must use the app's value to write the same snapshots. */
   snapshotEvery: number;
+  /** The ledger's LEDGER_RETENTION_DAYS: a rebuild archives what the app's pruner would (0: nothing). */
+  retentionDays?: number;
   /** Records per atomic write. */
   batchSize: number;
   partitionsConcurrently: number;
@@ -67,6 +75,9 @@ export interface RebuildSummary {
   replaySeconds: number;
   seconds: number;
   recordsPerSecond: number;
+  /** Shipments closed for longer than the window, archived after the replay. */
+  archived: number;
+  retentionDays: number;
   endOffsets: Record<string, Record<string, string>>;
   groupOffsetsSet: boolean;
   groupOffsetsNote?: string;
@@ -135,6 +146,12 @@ export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: RedisClie
   });
   await writer?.finish();
   const replaySeconds = (Date.now() - replayBegan) / 1000;
+  const retentionDays = settings.retentionDays ?? DEFAULT_RETENTION_DAYS;
+  let archived = 0;
+  if (retentionDays > 0) {
+    const cutoff = Date.now() - retentionDays * DAY_MS;
+    for (const partition of new Set(plan.partitions.map((p) => p.partition))) archived += (await archiveClosedBefore(redis, plan.keyPrefix, partition, cutoff)).archived;
+  }
 
   // The group resumes at the end offsets the replay stopped at (every partition, empty ones too).
   let groupOffsetsSet = false;
@@ -165,6 +182,8 @@ export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: RedisClie
     replaySeconds: round(replaySeconds, 3),
     seconds: round((Date.now() - began) / 1000, 3),
     recordsPerSecond: Math.round(counts.records / Math.max(replaySeconds, 0.001)),
+    archived,
+    retentionDays,
     endOffsets,
     groupOffsetsSet,
     ...(groupOffsetsNote ? { groupOffsetsNote } : {}),
@@ -250,6 +269,11 @@ export async function verifyLedger(kafka: Kafka, admin: Admin, redis: RedisClien
     const after = await readLedgerOffsets(redis, keyPrefix, partitionNumbers);
     if (sameHash(target, after) || attempt >= maxAttempts) {
       if (!sameHash(target, after)) notes.push('the live read model kept moving during verify (is the ledger running?); compared against the last replay, differences may be progress');
+      // What the live ledger archived is archived in the replay too (when it was archived is not in
+      // Kafka), so both hold the same keys; a shipment archived live but not closed in the replay differs.
+      const archived = archivedShipments(live, keyPrefix);
+      for (const { partition, shipmentId } of archived) await archiveInMemory(memory, new MemoryReads(memory), keyPrefix, partition, shipmentId);
+      if (archived.length) notes.push(`${archived.length} shipment(s) archived by the retention window: archived in the replay too, and compared so`);
       const rebuilt: Record<string, KeyValue> = memory.dump();
       const differences = diffKeyspaces(rebuilt, live);
       return {
@@ -266,6 +290,20 @@ export async function verifyLedger(kafka: Kafka, admin: Admin, redis: RedisClien
       };
     }
   }
+}
+
+/** The shipments whose live summary says the retention window archived them. */
+function archivedShipments(live: Record<string, KeyValue>, keyPrefix: string): Array<{ partition: number; shipmentId: string }> {
+  return Object.entries(live).flatMap(([key, value]) => {
+    const shipment = shipmentOfKey(keyPrefix, key);
+    if (!shipment || value.type !== 'string') return [];
+    try {
+      return (JSON.parse(value.value) as { archive?: unknown }).archive ? [shipment] : [];
+    } catch {
+      // A summary that is not JSON is a difference the comparison reports.
+      return [];
+    }
+  });
 }
 
 function sameHash(a: Record<string, string>, b: Record<string, string>): boolean {

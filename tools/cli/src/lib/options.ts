@@ -25,6 +25,29 @@ export function snapshotEveryFrom(flag: number | undefined, env: Record<string, 
   return integerInOrUsage('SNAPSHOT_EVERY', raw, 1, 1_000_000);
 }
 
+/** LEDGER_RETENTION_DAYS as the ledger reads it: the flag, else the environment, else the ledger's default. */
+export function retentionDaysFrom(flag: number | undefined, env: Record<string, string | undefined>, fallback: number): number {
+  if (flag !== undefined) return flag;
+  const raw = env.LEDGER_RETENTION_DAYS;
+  if (raw === undefined || raw === '') return fallback;
+  return daysOrUsage('LEDGER_RETENTION_DAYS', raw);
+}
+
+/** A commander argParser for a number of days (fractions allowed), 0 … 36,500. */
+export function parseDays(value: string): number {
+  const days = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || days > 36_500) throw new InvalidArgumentError(`'${value}' is not a number of days from 0 to 36500`);
+  return days;
+}
+
+function daysOrUsage(name: string, raw: string): number {
+  try {
+    return parseDays(raw);
+  } catch (error) {
+    throw new UsageError(name, (error as Error).message);
+  }
+}
+
 function integerInOrUsage(name: string, raw: string, min: number, max: number): number {
   try {
     return integerIn(name, min, max)(raw);
