@@ -1,6 +1,6 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import { testEnvironment } from '@waybill/devstack';
-import { SerialProducer } from '@waybill/platform';
+import { RenewingProducer, SerialProducer } from '@waybill/platform';
 import { KafkaApiKey, kafkaRequestHeader, kafkaSocketFactory, TcpProxy } from '../support/tcp-proxy';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -9,8 +9,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // handler's send failed. Its next send went out with the same sequence numbers, and the broker,
 // which knows a batch by producer id and sequence alone, acknowledged it as a duplicate of the
 // first without writing it. Here the reply to one produce is held and the connections cut until
-// the send gives up, then a different record is sent: it must be on the topic.
-describe('SerialProducer after a send whose fate is unknown', () => {
+// the send gives up, then a different record is sent: it must be on the topic. The front doors send
+// through SerialProducer, the registry and dead letters through RenewingProducer.
+interface Sender {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  send(topic: string, message: Message): Promise<void>;
+}
+const senders: Array<[string, (create: () => Producer) => Sender]> = [
+  ['SerialProducer', (create) => new SerialProducer(create)],
+  [
+    'RenewingProducer',
+    (create) => {
+      const producer = new RenewingProducer(create);
+      return { connect: () => producer.connect(), disconnect: () => producer.disconnect(), send: async (topic, message) => void (await producer.send({ topic, acks: -1, messages: [message] })) };
+    },
+  ],
+];
+
+describe.each(senders)('%s after a send whose fate is unknown', (_name, senderOf) => {
   const env = testEnvironment();
   afterAll(() => env.cleanup());
 
@@ -20,7 +37,7 @@ describe('SerialProducer after a send whose fate is unknown', () => {
     const topic = env.uniqueName('serial-producer');
     await env.createTopics([{ topic }]);
     const kafka = new Kafka({ brokers: [proxy.address], clientId: 'serial-producer-test', socketFactory: kafkaSocketFactory(proxy), logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 300 } });
-    const producer = new SerialProducer(() => kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 300 } }));
+    const producer = senderOf(() => kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 300 } }));
     try {
       await producer.connect();
       await producer.send(topic, { key: 'k', value: 'first' });

@@ -6,7 +6,7 @@ export { ROLES, type Role, type Principal, hashApiKey, parseApiKeys, authenticat
 export { createHttpApp, jsonErrorHandler, listen, SECURITY_HEADERS, type ReadinessCheck, type HttpAppOptions } from './lib/http';
 export { installShutdown, redisShutdownStep, type ShutdownStep } from './lib/shutdown';
 export { createKafka, createTopicsAndAwaitLeaders, crashWithConsumer, rewindToTime, type NewTopic } from './lib/kafka';
-export { SerialProducer } from './lib/serial-producer';
+export { RenewingProducer, SerialProducer } from './lib/serial-producer';
 export { runApp, type AppStart } from './lib/run-app';
 export { retry } from './lib/retry';
 export { failpoint, parseFailpoints, FAILPOINTS_ENV } from './lib/failpoints';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaConfig, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaConfig } from 'kafkajs';
 import type { Logger } from 'pino';
-import { createTopicsAndAwaitLeaders } from '@waybill/platform';
+import { createTopicsAndAwaitLeaders, RenewingProducer } from '@waybill/platform';
 import { StoreError, StoreTimeoutError } from './errors';
 import { decodeRecord, encodeConfigValue, encodeKey, encodeSchemaValue, type RegistryKey, type RegistryRecord } from './records';
 import { RegistryState, type ApplyOutcome } from './state';
@@ -47,7 +47,7 @@ export class KafkaStore {
   private readonly instanceId = randomUUID();
   private readonly kafka: Kafka;
   private readonly admin: Admin;
-  private readonly producer: Producer;
+  private readonly producer: RenewingProducer;
   private readonly consumer: Consumer;
   private readonly groupId: string;
   private readonly ownOutcomes = new Map<string, ApplyOutcome>();
@@ -59,7 +59,8 @@ export class KafkaStore {
   constructor(private readonly options: KafkaStoreOptions) {
     this.kafka = new Kafka({ brokers: options.brokers, ...options.security, clientId: 'waybill-registry', logLevel: logLevel.WARN, logCreator: this.kafkaLogCreator() });
     this.admin = this.kafka.admin();
-    this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // Renewed after a failed write: the next one must not be taken for a duplicate of it.
+    this.producer = new RenewingProducer(() => this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }));
     // NOTE: a group of its own per process, with no committed offsets: every registry must read
     // the whole single partition, which a shared group would hand to only one member.
     this.groupId = `waybill-registry-${this.instanceId}`;

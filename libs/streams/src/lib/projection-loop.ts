@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
 import { UndecodableMessageError } from '@waybill/contracts';
-import { crashWithConsumer, retry, type AppMetrics, type Logger, type ReadinessCheck, type RedisClient } from '@waybill/platform';
+import { crashWithConsumer, RenewingProducer, retry, type AppMetrics, type Logger, type ReadinessCheck, type RedisClient } from '@waybill/platform';
 import { deadLetterRecord } from './dead-letter';
 import { errorMessage, isRebalanceError } from './errors';
 import { groupConsumerConfig, sessionTimeoutSetting } from './group-consumer';
@@ -109,7 +109,7 @@ export class ProjectionLoop<R> {
   private consumer?: Consumer;
   private admin?: Admin;
   /** Sends records that can never decode to `<topic>.dlq`, acknowledged before their chunk is written. */
-  private deadLetters?: Producer;
+  private deadLetters?: RenewingProducer;
   private joined = false;
   /** Per field, the stored offset this instance last read or wrote (null = none stored); absent = read Redis again before writing. */
   private readonly expected = new Map<string, string | null>();
@@ -148,7 +148,7 @@ export class ProjectionLoop<R> {
     const sessionTimeoutMs = this.settings.SESSION_TIMEOUT_MS;
     this.admin = kafka.admin();
     await this.admin.connect();
-    const deadLetters = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const deadLetters = new RenewingProducer(() => kafka.producer({ idempotent: true, maxInFlightRequests: 1 }));
     this.deadLetters = deadLetters;
     await retry('connecting the dead-letter producer', logger, () => deadLetters.connect());
     const consumer = kafka.consumer(
