@@ -16,11 +16,12 @@ const envelope = (shipmentId, version, at, traceId, by = 'bench.associate') => (
 
 /**
  * The `count` events (≥ 2) of one shipment: ShipmentCreated with a line of `picks` units, ReleasedForPicking,
- * then ItemPicked one unit at a time; when `finish`, PickingCompleted and ShipmentPacked close it
- * (they count towards `count`). Events are `stepMs` apart from `start`.
+ * then ItemPicked one unit at a time; when `finish`, PickingCompleted and ShipmentPacked close it,
+ * and when `cancel` too, a ShipmentCancelled after them (closed: what a retention window archives).
+ * They count towards `count`. Events are `stepMs` apart from `start`.
  */
-export function shipmentEvents(shipmentId, count, { start, stepMs = 1_000, finish = false } = {}) {
-  const picks = Math.max(1, count - 2 - (finish ? 2 : 0));
+export function shipmentEvents(shipmentId, count, { start, stepMs = 1_000, finish = false, cancel = false } = {}) {
+  const picks = Math.max(1, count - 2 - (finish ? 2 : 0) - (finish && cancel ? 1 : 0));
   const traceId = `trace-${shipmentId}`;
   const at = (v) => start + (v - 1) * stepMs;
   const records = [
@@ -48,6 +49,7 @@ export function shipmentEvents(shipmentId, count, { start, stepMs = 1_000, finis
     const v = records.length + 1;
     records.push({ type: 'PickingCompleted', value: { ...envelope(shipmentId, v, at(v), traceId), data: {} } });
     records.push({ type: 'ShipmentPacked', value: { ...envelope(shipmentId, v + 1, at(v + 1), traceId), data: { packageCount: 1 } } });
+    if (cancel) records.push({ type: 'ShipmentCancelled', value: { ...envelope(shipmentId, v + 2, at(v + 2), traceId), data: { reason: 'bench: closed', fromStatus: 'Packed' } } });
   }
   return records.slice(0, count);
 }
