@@ -65,10 +65,10 @@ export class BalanceReads {
     return (await this.redis.zrange(this.keys.transactions(found.partition, accountId), '0', '-1')).map((text) => JSON.parse(text) as TransactionEntry);
   }
 
-  /** A page of transactions, newest first, below version `before` (exclusive). */
-  async transactions(accountId: string, options: { before?: number; limit: number }): Promise<{ items: TransactionEntry[]; nextCursor: string | null }> {
+  /** A page of transactions, newest first, below version `before` (exclusive); undefined for an unknown account. */
+  async transactions(accountId: string, options: { before?: number; limit: number }): Promise<{ items: TransactionEntry[]; nextCursor: string | null } | undefined> {
     const found = await this.locate(accountId);
-    if (!found) return { items: [], nextCursor: null };
+    if (!found) return undefined;
     const max = options.before === undefined ? '+inf' : `(${options.before}`;
     const texts = await this.redis.zrevrangebyscore(this.keys.transactions(found.partition, accountId), max, '-inf', 'LIMIT', '0', String(options.limit + 1));
     const items = texts.slice(0, options.limit).map((text) => JSON.parse(text) as TransactionEntry);

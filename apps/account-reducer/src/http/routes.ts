@@ -110,8 +110,8 @@ export function balanceRoutes(reads: BalanceReads, options: { waitForTimeoutMs: 
       const accountId = accountParam(req);
       const limit = intParam(req, 'limit', 1, 500) ?? 50;
       const before = intParam(req, 'cursor', 1, Number.MAX_SAFE_INTEGER);
-      if (!(await reads.account(accountId))) return void res.status(404).json({ error: 'NOT_FOUND', message: `no account ${accountId}` });
       const page = await reads.transactions(accountId, { before, limit });
+      if (!page) return void res.status(404).json({ error: 'NOT_FOUND', message: `no account ${accountId}` });
       res.json({ accountId, items: page.items.map(transactionView), nextCursor: page.nextCursor });
     }),
   );

@@ -474,12 +474,32 @@ export class LedgerReader {
     }
     const shown = ids.slice(0, options.limit);
     const docs = await this.docs<TransactionDoc>(shown.map((id) => ({ partition: keys.partition, key: keys.transaction(id) })));
-    // The causing event is in its shipment's partition, which the transaction does not name.
-    const causes = await Promise.all(docs.map(async (d) => (d.data.sourceEventId ? ((await this.findAcross<EventDoc>((k) => k.event(d.data.sourceEventId as string)))?.doc ?? null) : null)));
+    const causes = await this.causesOf(docs);
     return {
       items: docs.map((doc, i) => ({ ...doc, cause: causes[i] })),
       nextCursor: ids.length > options.limit ? encodeCursor(versions[options.limit - 1]) : null,
     };
+  }
+
+  /**
+   * The event that caused each transaction, when the ledger has it: in its shipment's partition,
+   * located once per shipment; a transaction that names no shipment is looked for in every one.
+   */
+  private async causesOf(docs: readonly TransactionDoc[]): Promise<Array<EventDoc | null>> {
+    const shipments = [...new Set(docs.flatMap((d) => (d.data.sourceEventId && d.data.shipmentId ? [d.data.shipmentId] : [])))];
+    const located = new Map(await Promise.all(shipments.map(async (id) => [id, (await this.locateShipment(id))?.keys.partition] as const)));
+    const refs = docs.map((d): SlotKey | undefined => {
+      const partition = d.data.shipmentId ? located.get(d.data.shipmentId) : undefined;
+      return d.data.sourceEventId && partition !== undefined ? { partition, key: this.keys(partition).event(d.data.sourceEventId) } : undefined;
+    });
+    const found = await this.docsSparse<EventDoc>(refs);
+    return Promise.all(
+      docs.map(async (d, i) => {
+        if (found[i]) return found[i] as EventDoc;
+        if (!d.data.sourceEventId || d.data.shipmentId) return null;
+        return (await this.findAcross<EventDoc>((k) => k.event(d.data.sourceEventId as string)))?.doc ?? null;
+      }),
+    );
   }
 
   /** The values of `refs`, in order (null where absent): one MGET per partition, since a cluster's MGET stays in one slot. */
