@@ -85,6 +85,8 @@ export interface Shipment extends ShipmentSummary {
   lastEvent: { eventId: string; type: string };
   allowedCommands: string[];
   state: ShipmentState;
+  /** Past the retention window: its history comes from Kafka. */
+  archived: boolean;
 }
 
 export interface ShipmentAsOf {

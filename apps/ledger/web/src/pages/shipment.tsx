@@ -137,6 +137,11 @@ export function ShipmentPage({ id, asOf, knownAt }: { id: string; asOf?: string;
           {shownState ? <StateView state={shownState} /> : <p class="empty">No state yet.</p>}
         </Card>
         <Card title={`History (${events.length} events, in the order recorded)`}>
+          {s.archived ? (
+            <p class="muted small" data-testid="archived">
+              Closed for longer than the ledger's retention window: this history is read back from Kafka, and the event list and traces no longer show these events.
+            </p>
+          ) : null}
           <ol class="history" data-testid="history">
             {events.map((e) => (
               <li
