@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, signInToAdmin, collectBrowserErrors } from '../support/browser';
+import { archiveShipment, ledgerKeyPrefix } from '@waybill/ledger-projections';
 import { call, key, newShipment, pipeline, root, type Pipeline } from '../support/pipeline';
 
 // The admin page (/admin on the ledger) in real headless Chromium, against a private pipeline:
@@ -423,6 +424,24 @@ describe('the ledger admin page', () => {
     expect(output).toContain('no accounting-handler in the stack; payments and adjustments skipped');
     const alerts = (await call(ledger, 'GET', '/alerts?limit=200', { role: 'viewer' })).body.items;
     expect(alerts.length).toBeGreaterThan(1);
+  });
+
+  it("shows an archived shipment's history, read back from Kafka, and says so", async () => {
+    const shipmentId = id('9');
+    expect((await call(handler, 'POST', '/shipments', { role: 'associate', body: newShipment(shipmentId) })).status).toBe(201);
+    await advance(shipmentId, 'Packed');
+    expect((await command(shipmentId, 'supervisor', 'Cancel', { reason: 'customer withdrew' })).status).toBe(200);
+    await ledgerHas(shipmentId, 7);
+    const before = (await call(ledger, 'GET', `/shipments/${shipmentId}/events`, { role: 'viewer' })).body.items;
+    // What the ledger's pruner does once the window has passed (ledger.int.spec runs the pruner itself).
+    expect(await archiveShipment(p.env.redisOf('single'), ledgerKeyPrefix(p.prefix), before[0].position.partition, shipmentId)).toBe('archived');
+    expect((await call(ledger, 'GET', `/shipments/${shipmentId}`, { role: 'viewer' })).body).toMatchObject({ archived: true, status: 'Cancelled' });
+
+    await page.goto(`${ledger.url}/admin/#/shipments/${shipmentId}`);
+    await page.getByTestId('archived').waitFor();
+    expect(await page.getByTestId('history').locator('li').count()).toBe(before.length);
+    expect(await page.locator('[data-testid="state-machine"] .node.current').getAttribute('data-status')).toBe('Cancelled');
+    await shot('19-shipment-archived');
   });
 
   it('raised no script errors in the browser', () => {
