@@ -5,7 +5,6 @@ import { archiveClosedBefore, toLedgerInput, type ArchivedEventSource, type Ledg
 import { KafkaWire } from '@waybill/streams';
 import type { AppMetrics, Logger, RedisClient } from '@waybill/platform';
 
-
 /**
  * Reads archived shipment events back from shipment.events by their recorded positions, decoded
  * exactly as the projection decoded them.
@@ -71,15 +70,12 @@ export class RetentionPruner {
   private readonly archived: Counter<'outcome'>;
 
   constructor(private readonly options: RetentionOptions) {
-    const existing = options.metrics.registry.getSingleMetric('waybill_ledger_archived_shipments_total') as Counter<'outcome'> | undefined;
-    this.archived =
-      existing ??
-      new Counter({
-        name: 'waybill_ledger_archived_shipments_total',
-        help: 'Closed shipments whose events the retention window moved out of Redis (conflict: changed meanwhile, tried again later)',
-        labelNames: ['outcome'],
-        registers: [options.metrics.registry],
-      });
+    this.archived = new Counter({
+      name: 'waybill_ledger_archived_shipments_total',
+      help: 'Closed shipments whose events the retention window moved out of Redis (conflict: changed meanwhile, tried again later)',
+      labelNames: ['outcome'],
+      registers: [options.metrics.registry],
+    });
   }
 
   start(): void {

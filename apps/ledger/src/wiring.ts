@@ -1,8 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSerde, kafkajsRegistryClient } from '@waybill/contracts';
+import { createSerde, kafkajsRegistryClient, TOPICS } from '@waybill/contracts';
 import { DAY_MS, LEDGER_TOPICS, LedgerReader, ledgerKeyPrefix, legacyLedgerLayout, type LedgerInput } from '@waybill/ledger-projections';
-import { TOPICS } from '@waybill/contracts';
 import { ProjectionLoop, TopicPartitions } from '@waybill/streams';
 import { retry, createKafka, createMetrics, listen, type Logger, type ShutdownStep, rateLimitOf, redisShutdownStep, createRedis, registryClientOptions, dropLegacyLayout } from '@waybill/platform';
 import { AlertAcks, AlertStream } from './alerts';

@@ -19,6 +19,7 @@ export { MemoryKeyspace, sortZset, type Write, type KeyValue } from './lib/write
 export {
   DEFAULT_SNAPSHOT_EVERY,
   docToEnvelope,
+  eventDocToInput,
   keysToRead,
   offsetField,
   planBatch,
@@ -48,7 +49,6 @@ export {
   archiveClosedBefore,
   archiveInMemory,
   archiveShipment,
-  eventDocToInput,
   parsePosition,
   planArchive,
   positionText,

@@ -97,8 +97,8 @@ export class MemoryReads implements ReadModelStore {
   }
 
   async zscore(key: string, member: string): Promise<string | null> {
-    const found = this.keyspace.zrange(key).find(([m]) => m === member);
-    return found === undefined ? null : String(found[1]);
+    const score = this.keyspace.zscore(key, member);
+    return score === undefined ? null : String(score);
   }
 
   async zrange(key: string, start: number | string, stop: string, ...options: Array<'WITHSCORES'>): Promise<string[]> {

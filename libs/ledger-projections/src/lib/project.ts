@@ -45,10 +45,15 @@ function eventDoc(record: ShipmentEventRecord, position: Position, recordedAt: n
 }
 
 
+/** A stored event as the projection input it was made from, so a history can be folded again. */
+export function eventDocToInput(doc: EventDoc): LedgerInput {
+  const { type, position, recordedAt, ...value } = doc;
+  return { position, record: { type, value } as ShipmentEventRecord, recordedAt };
+}
+
 /** The domain envelope inside a stored event, for `evolveEnvelope`. */
 export function docToEnvelope(doc: EventDoc) {
-  const { type, position: _position, recordedAt: _recordedAt, ...value } = doc;
-  return recordToEnvelope({ type, value } as Parameters<typeof recordToEnvelope>[0]);
+  return recordToEnvelope(eventDocToInput(doc).record as ShipmentEventRecord);
 }
 
 /**

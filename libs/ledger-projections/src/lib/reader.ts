@@ -7,8 +7,8 @@ import { ledgerKeys, timeKey, versionKey, type LedgerKeys } from './keys';
 import { readLedgerOffsets } from './keyspace';
 import { groupOffsets, type ReflectedOffsets } from './offsets';
 import { MemoryReads, type ReadModelStore } from './memory-reads';
-import { applyToMemory } from './project';
-import { eventDocToInput, parsePosition, type ArchivedEventSource } from './retention';
+import { applyToMemory, eventDocToInput } from './project';
+import { parsePosition, type ArchivedEventSource } from './retention';
 import { MemoryKeyspace } from './writes';
 
 /** One page of a list; `nextCursor` is null at the end. */
@@ -235,8 +235,9 @@ export class LedgerReader {
     } catch (error) {
       throw new ArchivedHistoryUnavailableError(doc.shipmentId, (error as Error).message, { cause: error });
     }
-    const versions = archived.map((input) => (input.record.type === 'CommandOutcome' || input.record.type === 'TransactionRecorded' ? -1 : input.record.value.aggregateId === doc.shipmentId ? input.record.value.version : -1));
-    if (archived.length !== archive.positions.length || versions.some((v, i) => v !== i + 1)) {
+    // Versions 1 … n of this shipment, in order: anything else is not its history.
+    const whole = archived.every(({ record }, i) => record.type !== 'CommandOutcome' && record.type !== 'TransactionRecorded' && record.value.aggregateId === doc.shipmentId && record.value.version === i + 1);
+    if (archived.length !== archive.positions.length || !whole) {
       throw new ArchivedHistoryUnavailableError(doc.shipmentId, `shipment.events holds ${archived.length} of its ${archive.positions.length} archived events at the recorded positions`);
     }
     const later = await this.eventsIn(keys, doc.shipmentId, { afterVersion: archive.version });

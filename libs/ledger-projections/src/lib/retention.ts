@@ -4,7 +4,7 @@ import { isTerminalStatus } from '@waybill/shipment-domain';
 import type { EventDoc, LedgerInput, OutcomeDoc, Position, ShipmentSummary } from './documents';
 import { CorruptReadModelError } from './errors';
 import { ledgerKeys, timeKey, type LedgerKeys } from './keys';
-import type { ReadModelStore } from './memory-reads';
+import { MemoryReads, type ReadModelStore } from './memory-reads';
 import type { MemoryKeyspace, Write } from './writes';
 
 /**
@@ -140,9 +140,9 @@ export async function archiveShipment(redis: RedisClient, keyPrefix: string, par
 }
 
 /** The same archive, applied to a keyspace folded in memory (`waybill verify` mirrors what the live ledger archived). */
-export async function archiveInMemory(keyspace: MemoryKeyspace, store: ReadModelStore, keyPrefix: string, partition: number, shipmentId: string): Promise<ArchiveOutcome> {
+export async function archiveInMemory(keyspace: MemoryKeyspace, keyPrefix: string, partition: number, shipmentId: string): Promise<ArchiveOutcome> {
   const keys = ledgerKeys(keyPrefix, partition);
-  const inputs = await readArchiveInputs(store, keys, shipmentId);
+  const inputs = await readArchiveInputs(new MemoryReads(keyspace), keys, shipmentId);
   const plan = inputs && planArchive(keys, inputs);
   if (!plan) return 'not-archivable';
   keyspace.apply(plan.writes);
@@ -195,12 +195,6 @@ export async function archiveClosedBefore(
 /** Closed shipments of a partition last recorded before `cutoff` (epoch ms), oldest first, at most `limit`. */
 export async function archiveCandidates(store: ReadModelStore, keys: LedgerKeys, cutoff: number, limit: number): Promise<string[]> {
   return store.zrangebyscore(keys.archivable, '-inf', `(${cutoff}`, 'LIMIT', 0, limit);
-}
-
-/** A stored event as the projection input it was made from, so a history can be folded again. */
-export function eventDocToInput(doc: EventDoc): LedgerInput {
-  const { type, position, recordedAt, ...value } = doc;
-  return { position, record: { type, value } as unknown as LedgerInput['record'], recordedAt };
 }
 
 /** Reads archived shipment events back from Kafka: the records at the given positions of shipment.events, as projection inputs. */

@@ -62,7 +62,7 @@ describe('the retention window', () => {
   let topic: ProjectedTopic;
   const project = (inputs: LedgerInput[]) => applyToMemory(ks, PREFIX, topic.add(inputs) as LedgerInput[], { snapshotEvery: 3 });
   const reader = () => new LedgerReader(new MemoryReads(ks), PREFIX, () => [0], { source: topic, snapshotEvery: 3 });
-  const archive = (id: string) => archiveInMemory(ks, new MemoryReads(ks), PREFIX, 0, id);
+  const archive = (id: string) => archiveInMemory(ks, PREFIX, 0, id);
   const summaryOf = (id: string) => JSON.parse(stored(ks, keys.shipment(id))) as ShipmentSummary;
 
   beforeEach(() => {

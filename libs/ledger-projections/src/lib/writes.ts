@@ -39,6 +39,10 @@ export class MemoryKeyspace {
     return Object.fromEntries(this.hashes.get(key) ?? []);
   }
 
+  zscore(key: string, member: string): number | undefined {
+    return this.zsets.get(key)?.get(member);
+  }
+
   /** Members in zset order (score, then member). */
   zrange(key: string): Array<[string, number]> {
     return sortZset(this.zsets.get(key) ?? []);

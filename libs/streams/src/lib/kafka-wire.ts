@@ -296,14 +296,14 @@ export class KafkaWire {
    */
   async readAt(topic: string, partition: number, offsets: readonly bigint[]): Promise<FetchedRecord[]> {
     const wanted = [...new Set(offsets)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const wantedSet = new Set(wanted);
     const found = new Map<bigint, FetchedRecord>();
     for (const offset of wanted) {
       if (found.has(offset)) continue;
       const batch = await this.fetchFrom(topic, partition, offset, POINT_FETCH_BYTES);
-      const wantedHere = new Set(wanted);
       for (const record of batch) {
         const at = BigInt(record.offset);
-        if (wantedHere.has(at) && !record.isControlRecord) found.set(at, record);
+        if (wantedSet.has(at) && !record.isControlRecord) found.set(at, record);
       }
       // Nothing at or past the offset: the log ends before it, and so do the later ones.
       if (!batch.some((r) => BigInt(r.offset) >= offset)) break;

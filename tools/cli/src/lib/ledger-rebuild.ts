@@ -8,7 +8,6 @@ import {
   archiveInMemory,
   DAY_MS,
   DEFAULT_RETENTION_DAYS,
-  MemoryReads,
   shipmentOfKey,
   dumpLedgerKeyspace,
   LEDGER_TOPICS,
@@ -272,7 +271,7 @@ export async function verifyLedger(kafka: Kafka, admin: Admin, redis: RedisClien
       // What the live ledger archived is archived in the replay too (when it was archived is not in
       // Kafka), so both hold the same keys; a shipment archived live but not closed in the replay differs.
       const archived = archivedShipments(live, keyPrefix);
-      for (const { partition, shipmentId } of archived) await archiveInMemory(memory, new MemoryReads(memory), keyPrefix, partition, shipmentId);
+      for (const { partition, shipmentId } of archived) await archiveInMemory(memory, keyPrefix, partition, shipmentId);
       if (archived.length) notes.push(`${archived.length} shipment(s) archived by the retention window: archived in the replay too, and compared so`);
       const rebuilt: Record<string, KeyValue> = memory.dump();
       const differences = diffKeyspaces(rebuilt, live);
