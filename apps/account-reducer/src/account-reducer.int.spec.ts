@@ -3,6 +3,7 @@ import { createSerde, kafkajsRegistryClient, prefixedTopics, TOPICS, type Transa
 import { apiKeysSpec, DEMO_KEYS, REDIS_KINDS, testEnvironment, type TestEnvironment } from '@waybill/devstack';
 import { createLogger, loadConfig, scanKeys, unlinkKeys, type RedisClient, type ShutdownStep } from '@waybill/platform';
 import { configSchema } from './config';
+import { archiveEntriesBefore } from './history-window';
 import { readModelKeys } from './read-model';
 import { start } from './wiring';
 
@@ -56,8 +57,18 @@ describe.each(REDIS_KINDS)('account-reducer on a %s Redis', (redisKind) => {
   };
 
   /** The app on this Redis, in this process; `url` is where it answers. */
-  const startApp = async () => {
-    const config = loadConfig(configSchema, { PORT: '0', KAFKA_BROKERS: env.brokers.join(','), ...env.redisEnvOf(redisKind), SCHEMA_REGISTRY_URL: env.schemaRegistryUrl, API_KEYS: apiKeysSpec(), TOPIC_PREFIX: prefix });
+  const startApp = async (extraEnv: Record<string, string> = {}) => {
+    const config = loadConfig(configSchema, {
+      PORT: '0',
+      KAFKA_BROKERS: env.brokers.join(','),
+      ...env.redisEnvOf(redisKind),
+      SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
+      API_KEYS: apiKeysSpec(),
+      TOPIC_PREFIX: prefix,
+      // The transactions are from 2025: the window stays off until the test about it.
+      HISTORY_RETENTION_DAYS: '0',
+      ...extraEnv,
+    });
     const started = await start(config, createLogger('account-reducer-int', 'warn'), (err) => {
       throw err;
     });
@@ -124,5 +135,67 @@ describe.each(REDIS_KINDS)('account-reducer on a %s Redis', (redisKind) => {
     await startApp();
     expect(await scanKeys(redis, legacy.pattern)).toEqual([]);
     await eventually(balancesMatch, 'every balance after the restart');
+  });
+
+  it('past the retention window answers every page and every as-of balance as before, from a compact archive and Kafka', async () => {
+    const keys = readModelKeys(prefix);
+    const partitions = [...Array(PARTITIONS).keys()];
+    const pages = async (accountId: string) => {
+      const seen: unknown[] = [];
+      let cursor: string | null = '';
+      while (cursor !== null) {
+        const { status, body } = await get(`/accounts/${accountId}/transactions?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(status).toBe(200);
+        seen.push(body);
+        cursor = body.nextCursor as string | null;
+      }
+      return seen;
+    };
+    const instants = [T0, T0 + 60_000, T0 + 90_000, T0 + 120_000, T0 + 180_000, T0 + 3_600_000];
+    const answers = async () => {
+      const all: unknown[] = [];
+      for (const accountId of ACCOUNTS) {
+        all.push(await pages(accountId), (await get(`/accounts/${accountId}`)).body);
+        for (const at of instants) all.push(await get(`/accounts/${accountId}?asOf=${new Date(at).toISOString()}`));
+      }
+      return all;
+    };
+    const listBytes = async () => {
+      let bytes = 0;
+      for (const p of partitions) for (const a of ACCOUNTS) for (const key of [keys.transactions(p, a), keys.archived(p, a)]) bytes += Number((await redis.memory('USAGE', key)) ?? 0);
+      return bytes;
+    };
+    await eventually(balancesMatch, 'every balance');
+    const before = await answers();
+    const bytesBefore = await listBytes();
+
+    // Halfway: versions 1 and 2 (booked before T0 + 2.5 min) leave the lists, version 3 stays, so
+    // the first page of two is one live entry and one archived one.
+    let moved = 0;
+    for (const p of partitions) moved += await archiveEntriesBefore(redis, prefix, p, T0 + 150_000);
+    expect(moved).toBe(ACCOUNTS.length * 2);
+    expect(await answers()).toEqual(before);
+
+    // The app's own window (one day; everything here is from 2025) takes the rest, and takes the
+    // accounts out of its index when their lists are empty.
+    for (const step of shutdown) await step.run();
+    await startApp({ HISTORY_RETENTION_DAYS: '1', HISTORY_PRUNE_INTERVAL_MS: '200' });
+    await eventually(async () => {
+      for (const p of partitions) if ((await redis.zcard(keys.archivable(p))) > 0) return false;
+      return true;
+    }, 'the window archiving every entry');
+    for (const p of partitions) for (const a of ACCOUNTS) expect(await redis.exists(keys.transactions(p, a))).toBe(0);
+    expect(await answers()).toEqual(before);
+    expect(await listBytes()).toBeLessThan(bytesBefore / 2);
+    const metrics = await (await fetch(`${url}/metrics`, { headers: { 'X-API-Key': FINANCE_KEY } })).text();
+    expect(metrics).toMatch(new RegExp(`waybill_account_archived_transactions_total(\\{[^}]*\\})? ${ACCOUNTS.length}\\b`));
+
+    // A record the topic no longer holds: that page is unavailable, never shorter; the balance is not.
+    const owner = (await Promise.all(partitions.map((p) => redis.exists(keys.archived(p, 'ACC-1'))))).indexOf(1);
+    await redis.zadd(keys.archived(owner, 'ACC-1'), 0, '0|0|0|0|EUR|999999|tx-gone');
+    const gone = await get('/accounts/ACC-1/transactions?limit=500');
+    expect(gone.status).toBe(503);
+    expect(gone.body.error).toBe('ARCHIVED_HISTORY_UNAVAILABLE');
+    expect((await get('/accounts/ACC-1')).status).toBe(200);
   });
 });

@@ -2,7 +2,7 @@ import { TOPICS, type Serde, type TransactionRecorded } from '@waybill/contracts
 import { foldBalance } from '@waybill/accounting-domain';
 import type { Logger, RedisClient } from '@waybill/platform';
 import type { Projection, ProjectionChunk, RedisWrite } from '@waybill/streams';
-import { readModelKeys, type AccountSnapshot, type Position, type TransactionEntry } from './read-model';
+import { readModelKeys, transactionEntry, type AccountSnapshot, type Position } from './read-model';
 
 export interface BalanceProjectionOptions {
   redis: RedisClient;
@@ -49,6 +49,8 @@ export function balanceProjection(options: BalanceProjectionOptions): Projection
         const after: AccountSnapshot = { ...foldBalance(before, event), position };
         snapshots.set(accountId, after);
         writes.push({ op: 'zadd', key: keys.transactions(chunk.partition, accountId), score: event.version, member: JSON.stringify(transactionEntry(event, after.balanceMinor, position)) });
+        // The retention window's index: the oldest booking the account's list still holds.
+        writes.push({ op: 'zmin', key: keys.archivable(chunk.partition), score: event.timestamp, member: accountId });
         applied += 1;
       }
       for (const accountId of accountIds) {
@@ -62,25 +64,4 @@ export function balanceProjection(options: BalanceProjectionOptions): Projection
 
 function parseSnapshot(text: string | null | undefined): AccountSnapshot | undefined {
   return text ? (JSON.parse(text) as AccountSnapshot) : undefined;
-}
-
-/** One transaction as finance sees it. */
-function transactionEntry(event: TransactionRecorded, balanceAfterMinor: number, position: Position): TransactionEntry {
-  return {
-    version: event.version,
-    transactionId: event.data.transactionId,
-    eventId: event.eventId,
-    kind: event.data.kind,
-    amountMinor: event.data.amountMinor,
-    currency: event.data.currency,
-    balanceAfterMinor,
-    reason: event.data.reason,
-    shipmentId: event.data.shipmentId,
-    sourceEventId: event.data.sourceEventId,
-    traceId: event.traceId,
-    causationId: event.causationId,
-    initiatedBy: event.initiatedBy,
-    timestamp: event.timestamp,
-    position,
-  };
 }

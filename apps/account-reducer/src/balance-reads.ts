@@ -1,5 +1,28 @@
-import { readModelKeys, type AccountSnapshot, type TransactionEntry } from './read-model';
+import type { BookedTransaction } from '@waybill/accounting-domain';
+import { TOPICS, type TransactionRecorded } from '@waybill/contracts';
 import type { RedisClient } from '@waybill/platform';
+import { WaybillError } from '@waybill/util';
+import { booked, parseArchivedMember, readModelKeys, transactionEntry, type AccountSnapshot, type ArchivedEntry, type TransactionEntry } from './read-model';
+
+/** The records of archived transactions, read back from `accounting.transactions` by their offsets. */
+export interface ArchivedTransactionSource {
+  /** The records at these offsets of the partition, in the order given; undefined where the topic no longer holds one. */
+  load(partition: number, offsets: readonly string[]): Promise<Array<TransactionRecorded | undefined>>;
+}
+
+/**
+ * Transactions past the retention window could not be read back from Kafka (the broker is away, or
+ * the topic no longer holds them): that page is unavailable now; balances, as-of answers and newer
+ * pages are not.
+ */
+export class ArchivedTransactionsUnavailableError extends WaybillError {
+  readonly code = 'ARCHIVED_HISTORY_UNAVAILABLE';
+  override readonly retriable = true;
+
+  constructor(accountId: string, reason: string, options?: { cause?: unknown }) {
+    super(`the archived transactions of account ${accountId} cannot be read from Kafka: ${reason}`, { accountId }, options);
+  }
+}
 
 /** An account's balance with the next offset of its partition this read model reflects. */
 export interface ReflectedBalance {
@@ -11,14 +34,19 @@ export interface ReflectedBalance {
 /** Reads of the balances this app keeps (the only reader of these keys). */
 export class BalanceReads {
   private readonly keys: ReturnType<typeof readModelKeys>;
+  /** The physical topic entries name in their positions, as the projection wrote them. */
+  private readonly topic: string;
 
   constructor(
     private readonly redis: RedisClient,
     topicPrefix: string,
     /** The partitions of `accounting.transactions`: an account's keys are in the slot of the partition its transactions are on. */
     private readonly partitions: () => readonly number[],
+    /** Where the entries past the retention window are read back from; without it a page reaching them is unavailable. */
+    private readonly archivedSource?: ArchivedTransactionSource,
   ) {
     this.keys = readModelKeys(topicPrefix);
+    this.topic = topicPrefix + TOPICS.accountingTransactions;
   }
 
   async account(accountId: string): Promise<ReflectedBalance | undefined> {
@@ -58,20 +86,63 @@ export class BalanceReads {
     }
   }
 
-  /** Every transaction of the account in version order (an empty list for an unknown account). */
-  async allTransactions(accountId: string): Promise<TransactionEntry[]> {
+  /**
+   * Every transaction of the account in version order, as the balance fold takes them (an empty
+   * list for an unknown account): the archived ones from their compact entries, so a balance at
+   * any instant needs no Kafka.
+   */
+  async bookedTransactions(accountId: string): Promise<BookedTransaction[]> {
     const found = await this.locate(accountId);
     if (!found) return [];
-    return (await this.redis.zrange(this.keys.transactions(found.partition, accountId), '0', '-1')).map((text) => JSON.parse(text) as TransactionEntry);
+    const [archived, live] = await Promise.all([
+      this.redis.zrange(this.keys.archived(found.partition, accountId), '0', '-1'),
+      this.redis.zrange(this.keys.transactions(found.partition, accountId), '0', '-1'),
+    ]);
+    return [...archived.map((m) => booked(accountId, parseArchivedMember(m))), ...live.map((text) => booked(accountId, JSON.parse(text) as TransactionEntry))];
   }
 
-  /** A page of transactions, newest first, below version `before` (exclusive); undefined for an unknown account. */
+  /**
+   * A page of transactions, newest first, below version `before` (exclusive); undefined for an
+   * unknown account. The account's list holds its newest versions; a page that reaches below them
+   * goes on in the archive, whose records are read back from Kafka.
+   */
   async transactions(accountId: string, options: { before?: number; limit: number }): Promise<{ items: TransactionEntry[]; nextCursor: string | null } | undefined> {
     const found = await this.locate(accountId);
     if (!found) return undefined;
+    const { partition } = found;
     const max = options.before === undefined ? '+inf' : `(${options.before}`;
-    const texts = await this.redis.zrevrangebyscore(this.keys.transactions(found.partition, accountId), max, '-inf', 'LIMIT', '0', String(options.limit + 1));
-    const items = texts.slice(0, options.limit).map((text) => JSON.parse(text) as TransactionEntry);
-    return { items, nextCursor: texts.length > options.limit ? String(items[items.length - 1].version) : null };
+    const wanted = options.limit + 1;
+    const live = (await this.redis.zrevrangebyscore(this.keys.transactions(partition, accountId), max, '-inf', 'LIMIT', '0', String(wanted))).map(
+      (text) => JSON.parse(text) as TransactionEntry,
+    );
+    let items = live.slice(0, options.limit);
+    let more = live.length > options.limit;
+    if (!more) {
+      const below = live.length ? `(${live[live.length - 1].version}` : max;
+      const archived = (await this.redis.zrevrangebyscore(this.keys.archived(partition, accountId), below, '-inf', 'LIMIT', '0', String(wanted - live.length))).map(parseArchivedMember);
+      // The one past the page only says there is more: it is not read back.
+      const shown = archived.slice(0, options.limit - live.length);
+      more = archived.length > shown.length;
+      items = [...live, ...(await this.readArchived(accountId, partition, shown))];
+    }
+    return { items, nextCursor: more ? String(items[items.length - 1].version) : null };
+  }
+
+  private async readArchived(accountId: string, partition: number, archived: readonly ArchivedEntry[]): Promise<TransactionEntry[]> {
+    if (!archived.length) return [];
+    if (!this.archivedSource) throw new ArchivedTransactionsUnavailableError(accountId, 'this reader has no Kafka source for archived transactions');
+    let records: Array<TransactionRecorded | undefined>;
+    try {
+      records = await this.archivedSource.load(partition, archived.map((a) => a.offset));
+    } catch (error) {
+      throw new ArchivedTransactionsUnavailableError(accountId, (error as Error).message, { cause: error });
+    }
+    return archived.map((entry, i) => {
+      const record = records[i];
+      if (!record || record.data.transactionId !== entry.transactionId) {
+        throw new ArchivedTransactionsUnavailableError(accountId, `accounting.transactions holds no transaction ${entry.transactionId} at partition ${partition} offset ${entry.offset}`);
+      }
+      return transactionEntry(record, entry.balanceAfterMinor, { topic: this.topic, partition, offset: entry.offset });
+    });
   }
 }

@@ -1,5 +1,5 @@
-import type { AccountBalance } from '@waybill/accounting-domain';
-import type { TransactionKind } from '@waybill/contracts';
+import type { AccountBalance, BookedTransaction } from '@waybill/accounting-domain';
+import type { TransactionKind, TransactionRecorded } from '@waybill/contracts';
 
 // NOTE: this app's keys alone: it writes them and answers every balance read from them
 // (accounting-handler passes its reads on to this app's API).
@@ -20,6 +20,10 @@ export function readModelKeys(topicPrefix: string) {
     account: (partition: number, accountId: string) => `${slot(partition)}:account:${accountId}`,
     /** zset: score = account version after the transaction → JSON {@link TransactionEntry}. */
     transactions: (partition: number, accountId: string) => `${slot(partition)}:account:${accountId}:transactions`,
+    /** zset: score = account version → {@link archivedMember} of a transaction past the retention window. */
+    archived: (partition: number, accountId: string) => `${slot(partition)}:account:${accountId}:archived`,
+    /** zset: score = the booking time of the oldest entry in the account's `transactions` → account id: what the retention window looks at. */
+    archivable: (partition: number) => `${slot(partition)}:archivable`,
     /** Everything this app owns: delete it (with the reducer stopped) to rebuild from the topic. */
     pattern: `{${root}:*`,
     /** The layout before the hash slots (2026-12-02): its offsets hash, and all its keys, which the app deletes when it finds them. */
@@ -55,4 +59,64 @@ export interface TransactionEntry {
   initiatedBy: string;
   timestamp: number;
   position: Position;
+}
+
+/** One transaction as finance sees it, from the record it was booked in. */
+export function transactionEntry(event: TransactionRecorded, balanceAfterMinor: number, position: Position): TransactionEntry {
+  return {
+    version: event.version,
+    transactionId: event.data.transactionId,
+    eventId: event.eventId,
+    kind: event.data.kind,
+    amountMinor: event.data.amountMinor,
+    currency: event.data.currency,
+    balanceAfterMinor,
+    reason: event.data.reason,
+    shipmentId: event.data.shipmentId,
+    sourceEventId: event.data.sourceEventId,
+    traceId: event.traceId,
+    causationId: event.causationId,
+    initiatedBy: event.initiatedBy,
+    timestamp: event.timestamp,
+    position,
+  };
+}
+
+/**
+ * What stays in Redis of a transaction past the retention window: enough to fold balances at any
+ * instant without Kafka, and the offset to read the rest of it back from its partition.
+ */
+export interface ArchivedEntry {
+  version: number;
+  timestamp: number;
+  amountMinor: number;
+  balanceAfterMinor: number;
+  currency: string;
+  offset: string;
+  transactionId: string;
+}
+
+/** `version|timestamp|amountMinor|balanceAfterMinor|currency|offset|transactionId`: the transaction id last, as the one field that may hold any character. */
+export function archivedMember(entry: TransactionEntry): string {
+  return [entry.version, entry.timestamp, entry.amountMinor, entry.balanceAfterMinor, entry.currency, entry.position.offset, entry.transactionId].join('|');
+}
+
+export function parseArchivedMember(member: string): ArchivedEntry {
+  const fields = member.split('|');
+  const [version, timestamp, amountMinor, balanceAfterMinor, currency, offset] = fields;
+  return {
+    version: Number(version),
+    timestamp: Number(timestamp),
+    amountMinor: Number(amountMinor),
+    balanceAfterMinor: Number(balanceAfterMinor),
+    currency,
+    offset,
+    transactionId: fields.slice(6).join('|'),
+  };
+}
+
+/** A transaction as the one balance fold takes it, from a live or an archived entry alike. */
+export function booked(accountId: string, entry: TransactionEntry | ArchivedEntry): BookedTransaction {
+  const { version, timestamp, transactionId, amountMinor, currency } = entry;
+  return { version, timestamp, data: { transactionId, accountId, amountMinor, currency } };
 }

@@ -4,6 +4,7 @@ import { createHttpApp, createKafka, createMetrics, jsonErrorHandler, listen, ty
 import { ProjectionLoop, TopicPartitions } from '@waybill/streams';
 import { balanceProjection } from './balance-projector';
 import { BalanceReads } from './balance-reads';
+import { HistoryWindow, KafkaArchivedTransactions } from './history-window';
 import { readModelKeys } from './read-model';
 import { openApiDocument } from './http/openapi';
 import { balanceRoutes } from './http/routes';
@@ -37,6 +38,17 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   await projector.start();
   const partitions = new TopicPartitions(kafka, config.TOPIC_PREFIX, [TOPICS.accountingTransactions], logger);
   await partitions.start();
+  const historyWindow = new HistoryWindow({
+    redis,
+    topicPrefix: config.TOPIC_PREFIX,
+    retentionDays: config.HISTORY_RETENTION_DAYS,
+    intervalMs: config.HISTORY_PRUNE_INTERVAL_MS,
+    ownedPartitions: () => projector.ownedPartitions().map(({ partition }) => partition),
+    logger,
+    metrics,
+  });
+  historyWindow.start();
+  const archivedTransactions = new KafkaArchivedTransactions(kafka, config.TOPIC_PREFIX, serde);
 
   const { app, authenticated } = createHttpApp({
     logger,
@@ -46,7 +58,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     openApi: openApiDocument(),
     readiness: projector.readiness,
   });
-  app.use(authenticated, balanceRoutes(new BalanceReads(redis, config.TOPIC_PREFIX, () => partitions.partitions()), { waitForTimeoutMs: config.WAIT_FOR_TIMEOUT_MS }));
+  app.use(authenticated, balanceRoutes(new BalanceReads(redis, config.TOPIC_PREFIX, () => partitions.partitions(), archivedTransactions), { waitForTimeoutMs: config.WAIT_FOR_TIMEOUT_MS }));
   app.use(jsonErrorHandler(logger));
   const server = await listen(app, config.PORT);
   logger.info({ port: config.PORT }, 'account-reducer running');
@@ -54,7 +66,9 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
   return {
     server,
     shutdown: [
+      { name: 'history window', run: () => historyWindow.stop() },
       { name: 'balance loop', run: () => projector.stop() },
+      { name: 'archived transactions reader', run: () => archivedTransactions.stop() },
       { name: 'partition counts', run: () => partitions.stop() },
       { name: 'http', run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       redisShutdownStep(redis),

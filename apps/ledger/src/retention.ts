@@ -2,46 +2,38 @@ import type { Kafka } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { TOPICS, type Serde } from '@waybill/contracts';
 import { archiveClosedBefore, toLedgerInput, type ArchivedEventSource, type LedgerInput } from '@waybill/ledger-projections';
-import { KafkaWire } from '@waybill/streams';
-import type { AppMetrics, Logger, RedisClient } from '@waybill/platform';
+import { RecordsAtPositions } from '@waybill/streams';
+import { PeriodicPass, type AppMetrics, type Logger, type RedisClient } from '@waybill/platform';
 
 /**
  * Reads archived shipment events back from shipment.events by their recorded positions, decoded
  * exactly as the projection decoded them.
  */
 export class KafkaArchivedEvents implements ArchivedEventSource {
-  private readonly wire: KafkaWire;
-  private connecting?: Promise<void>;
+  private readonly records: RecordsAtPositions;
 
   constructor(
     kafka: Kafka,
     private readonly topicPrefix: string,
     private readonly serde: Serde,
   ) {
-    this.wire = new KafkaWire(kafka);
+    this.records = new RecordsAtPositions(kafka);
   }
 
   async load(positions: ReadonlyArray<{ partition: number; offset: string }>): Promise<LedgerInput[]> {
-    await (this.connecting ??= this.wire.connect().catch((error: unknown) => {
-      this.connecting = undefined;
-      throw error;
-    }));
-    const byPartition = new Map<number, bigint[]>();
-    for (const { partition, offset } of positions) byPartition.set(partition, [...(byPartition.get(partition) ?? []), BigInt(offset)]);
-    const found = new Map<string, LedgerInput>();
     const topic = TOPICS.shipmentEvents;
-    for (const [partition, offsets] of byPartition) {
-      for (const record of await this.wire.readAt(this.topicPrefix + topic, partition, offsets)) {
-        const input = toLedgerInput(topic, partition, record.offset, await this.serde.decode(record.value, topic), record.timestamp);
-        if (input) found.set(`${partition}:${record.offset}`, input);
-      }
-    }
+    const inputs: LedgerInput[] = [];
     // In the order given (version order), wherever each record was.
-    return positions.flatMap(({ partition, offset }) => found.get(`${partition}:${offset}`) ?? []);
+    for (const record of await this.records.read(this.topicPrefix + topic, positions)) {
+      if (!record) continue;
+      const input = toLedgerInput(topic, record.partition, record.offset, await this.serde.decode(record.value, topic), record.timestamp);
+      if (input) inputs.push(input);
+    }
+    return inputs;
   }
 
-  async stop(): Promise<void> {
-    if (this.connecting) await this.wire.disconnect();
+  stop(): Promise<void> {
+    return this.records.stop();
   }
 }
 
@@ -64,9 +56,7 @@ export interface RetentionOptions {
  * partition's hash slot that lands only if the shipment did not change meanwhile.
  */
 export class RetentionPruner {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
-  private stopped = false;
+  private readonly passes: PeriodicPass;
   private readonly archived: Counter<'outcome'>;
 
   constructor(private readonly options: RetentionOptions) {
@@ -76,18 +66,11 @@ export class RetentionPruner {
       labelNames: ['outcome'],
       registers: [options.metrics.registry],
     });
+    this.passes = new PeriodicPass('retention pass', options.intervalMs, () => this.runOnce(), options.logger);
   }
 
   start(): void {
-    if (this.options.retentionMs <= 0) return;
-    const tick = () => {
-      this.running = this.runOnce()
-        .catch((err: unknown) => this.options.logger.warn({ err }, 'retention pass failed; the next one tries again'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.options.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.options.intervalMs);
+    if (this.options.retentionMs > 0) this.passes.start();
   }
 
   /** One pass over every owned partition; returns how many shipments it archived. */
@@ -96,9 +79,9 @@ export class RetentionPruner {
     const cutoff = (this.options.now ?? Date.now)() - retentionMs;
     let total = 0;
     for (const partition of this.options.ownedPartitions()) {
-      if (this.stopped) break;
+      if (this.passes.stopped) break;
       const started = Date.now();
-      const result = await archiveClosedBefore(redis, keyPrefix, partition, cutoff, { stopped: () => this.stopped, onOutcome: (outcome) => this.archived.inc({ outcome }) });
+      const result = await archiveClosedBefore(redis, keyPrefix, partition, cutoff, { stopped: () => this.passes.stopped, onOutcome: (outcome) => this.archived.inc({ outcome }) });
       if (result.archived + result.conflicts > 0) {
         logger.info({ partition, ...result, cutoff: new Date(cutoff).toISOString(), ms: Date.now() - started }, 'archived closed shipments past the retention window');
       }
@@ -107,9 +90,7 @@ export class RetentionPruner {
     return total;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.passes.stop();
   }
 }

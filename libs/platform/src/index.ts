@@ -9,6 +9,7 @@ export { createKafka, createTopicsAndAwaitLeaders, crashWithConsumer, rewindToTi
 export { RenewingProducer, SerialProducer } from './lib/serial-producer';
 export { runApp, type AppStart } from './lib/run-app';
 export { retry } from './lib/retry';
+export { PeriodicPass } from './lib/periodic';
 export { failpoint, parseFailpoints, FAILPOINTS_ENV } from './lib/failpoints';
 export { openApiDocument, openApiMismatches, expressRoutes, errorAnswer, jsonAnswer, param, UNAVAILABLE, type ApiDescription, type OpenApiDocument, type Operation, type Paths } from './lib/openapi';
 export {

@@ -21,4 +21,5 @@ export { ProjectionLoop, projectionConfigShape, type ProjectionSettings, type Pr
 export { replayPartitions, deleteThrowawayGroup, type ReplayRange, type BoundedReplayOptions, type BoundedReplayResult } from './lib/bounded-replay';
 export { DEFAULT_SESSION_TIMEOUT_MS, FETCH_WAIT_MS, groupConsumerConfig, processorConfigShape, processorLoopSettings, sessionTimeoutSetting } from './lib/group-consumer';
 export { KafkaWire, type FetchedRecord, type PartitionEnds, type RawRecord } from './lib/kafka-wire';
+export { RecordsAtPositions, type RecordPosition, type PositionedRecord } from './lib/records-at-positions';
 export { TopicPartitions } from './lib/topic-partitions';

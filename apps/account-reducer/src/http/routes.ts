@@ -4,7 +4,7 @@ import { parseInstant } from '@waybill/util';
 import { BadRequest, guard } from '@waybill/command-gateway';
 import { requireRole, ROLES } from '@waybill/platform';
 import type { TransactionEntry } from '../read-model';
-import type { BalanceReads } from '../balance-reads';
+import { ArchivedTransactionsUnavailableError, type BalanceReads } from '../balance-reads';
 
 const ACCOUNT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const READ_TOKEN = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})@(\d{1,15})$/;
@@ -87,8 +87,7 @@ export function balanceRoutes(reads: BalanceReads, options: { waitForTimeoutMs: 
         return;
       }
       // The balance at an instant is the fold of the transactions booked by then.
-      const entries = await reads.allTransactions(accountId);
-      const then = balanceAsOf(entries.map((e) => ({ version: e.version, timestamp: e.timestamp, data: { ...e, accountId } })), asOf);
+      const then = balanceAsOf(await reads.bookedTransactions(accountId), asOf);
       if (!then) return void res.status(404).json({ error: 'NOT_FOUND', message: `account ${accountId} had no transactions by ${new Date(asOf).toISOString()}` });
       res.json({
         accountId,
@@ -110,7 +109,13 @@ export function balanceRoutes(reads: BalanceReads, options: { waitForTimeoutMs: 
       const accountId = accountParam(req);
       const limit = intParam(req, 'limit', 1, 500) ?? 50;
       const before = intParam(req, 'cursor', 1, Number.MAX_SAFE_INTEGER);
-      const page = await reads.transactions(accountId, { before, limit });
+      let page: Awaited<ReturnType<BalanceReads['transactions']>>;
+      try {
+        page = await reads.transactions(accountId, { before, limit });
+      } catch (err) {
+        if (!(err instanceof ArchivedTransactionsUnavailableError)) throw err;
+        return void res.status(503).set('Retry-After', '1').json({ error: err.code, message: err.message });
+      }
       if (!page) return void res.status(404).json({ error: 'NOT_FOUND', message: `no account ${accountId}` });
       res.json({ accountId, items: page.items.map(transactionView), nextCursor: page.nextCursor });
     }),

@@ -29,6 +29,9 @@ class BatchDelta {
       case 'del':
         // A projection only adds; what a retention window removes goes through `archiveShipment`.
         throw new Error(`a rebuild batch never deletes (${write.key})`);
+      case 'zmin':
+        // Its outcome depends on what Redis holds, which a blind batch does not read.
+        throw new Error(`a rebuild batch writes no conditional score (${write.key})`);
       case 'hincrby': {
         const fields = inner(this.increments, write.key);
         fields.set(write.field, (fields.get(write.field) ?? 0) + write.by);

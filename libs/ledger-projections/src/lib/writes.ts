@@ -57,6 +57,12 @@ export class MemoryKeyspace {
         case 'zadd':
           this.zset(w.key).set(w.member, w.score);
           break;
+        case 'zmin': {
+          const zset = this.zset(w.key);
+          const current = zset.get(w.member);
+          if (current === undefined || w.score < current) zset.set(w.member, w.score);
+          break;
+        }
         case 'zrem': {
           const zset = this.zsets.get(w.key);
           zset?.delete(w.member);

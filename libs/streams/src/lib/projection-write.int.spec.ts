@@ -55,4 +55,13 @@ describe('writeProjection', () => {
     expect(await redis.zscore(`${prefix}:feed`, 'a')).toBe('1700000000123');
     expect(await redis.hget(`${prefix}:max`, 'f')).toBe('9');
   });
+
+  it('zmin adds a member or lowers its score, and never raises it', async () => {
+    const redis = env.redis();
+    const key = `${env.uniqueName('zmin')}:oldest`;
+    const zmin = (score: number, member: string) => ({ op: 'zmin' as const, key, score, member });
+    expect(await writeProjection(redis, { expect: [], writes: [zmin(500, 'a'), zmin(900, 'b')] })).toBe('written');
+    expect(await writeProjection(redis, { expect: [], writes: [zmin(700, 'a'), zmin(300, 'b')] })).toBe('written');
+    expect(await redis.zrange(key, '0', '-1', 'WITHSCORES')).toEqual(['b', '300', 'a', '500']);
+  });
 });

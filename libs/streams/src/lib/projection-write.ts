@@ -7,6 +7,8 @@ import type { RedisClient } from '@waybill/platform';
 export type RedisWrite =
   | { op: 'set'; key: string; value: string }
   | { op: 'zadd'; key: string; score: number; member: string }
+  /** Adds a member, or lowers its score, never raises it (ZADD LT): e.g. the time of the oldest entry an index still holds. */
+  | { op: 'zmin'; key: string; score: number; member: string }
   | { op: 'zrem'; key: string; member: string }
   /** Deletes a key whatever its type (a retention window's pruning). */
   | { op: 'del'; key: string }
@@ -61,7 +63,7 @@ for _, c in ipairs(req.expect) do
     return 0
   end
 end
-local known = { set = true, zadd = true, zrem = true, del = true, hincrby = true, hset = true, hmax = true }
+local known = { set = true, zadd = true, zmin = true, zrem = true, del = true, hincrby = true, hset = true, hmax = true }
 for _, w in ipairs(req.writes) do
   if not known[w[1]] then return redis.error_reply('projection: unknown write op ' .. tostring(w[1])) end
 end
@@ -69,6 +71,7 @@ for _, w in ipairs(req.writes) do
   local op, k = w[1], KEYS[w[2]]
   if op == 'set' then redis.call('SET', k, w[3])
   elseif op == 'zadd' then redis.call('ZADD', k, w[3], w[4])
+  elseif op == 'zmin' then redis.call('ZADD', k, 'LT', w[3], w[4])
   elseif op == 'zrem' then redis.call('ZREM', k, w[3])
   elseif op == 'del' then redis.call('DEL', k)
   elseif op == 'hincrby' then redis.call('HINCRBY', k, w[3], w[4])
@@ -100,6 +103,7 @@ function encode(plan: ProjectionPlan, advance: OffsetAdvance | undefined): { key
       case 'set':
         return [w.op, ix(w.key), w.value];
       case 'zadd':
+      case 'zmin':
         return [w.op, ix(w.key), String(w.score), w.member];
       case 'zrem':
         return [w.op, ix(w.key), w.member];
