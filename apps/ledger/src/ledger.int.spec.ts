@@ -419,6 +419,18 @@ describe.each(REDIS_KINDS)('ledger on a %s Redis', (redisKind) => {
       const delivered: ShipmentEventRecord = { type: 'ShipmentDelivered', value: { ...envelope(id, 8, T0 + 8 * MINUTE, 'trace-9', 'dan.driver'), data: { receivedBy: 'Ada' } } } as ShipmentEventRecord;
       for (const record of [...shipmentEvents(id, 'trace-9'), delivered]) await produce(TOPICS.shipmentEvents, id, record);
       await produce(TOPICS.shipmentOutcomes, id, { type: 'CommandOutcome', value: outcome(id, T0 + 9 * MINUTE, true, 'trace-9') });
+      // An account with two transactions past the window and one inside it (booked "tomorrow").
+      const booked = (version: number, timestamp: number): TransactionRecorded => ({
+        ...charge(id, `trace-9-tx-${version}`),
+        eventId: `tx-${id}-${version}:0`,
+        version,
+        timestamp,
+        data: { ...charge(id, 'x').data, transactionId: `tx-${id}-${version}`, amountMinor: 1000 * version },
+      });
+      const tomorrow = Date.now() + 1.5 * DAY_MS;
+      for (const [version, timestamp] of [[1, T0 + 7 * MINUTE], [2, T0 + 8 * MINUTE], [3, tomorrow]]) {
+        await produce(TOPICS.accountingTransactions, `ACC-${id}`, { type: 'TransactionRecorded', value: booked(version, timestamp) });
+      }
       await reflectEverything();
       const at = (minutes: number) => encodeURIComponent(new Date(T0 + minutes * MINUTE).toISOString());
       const recordedLater = encodeURIComponent(new Date(Date.now() + MINUTE).toISOString());
@@ -428,18 +440,28 @@ describe.each(REDIS_KINDS)('ledger on a %s Redis', (redisKind) => {
         `/shipments/${id}?asOf=${at(3.5)}`,
         `/shipments/${id}?asOf=${at(5)}&knownAt=${recordedLater}`,
         `/shipments/${id}/diff?from=${at(1)}&to=${at(7.5)}`,
+        `/accounts/ACC-${id}`,
+        // A page of one live and one archived transaction, then the last archived one.
+        `/accounts/ACC-${id}/transactions?limit=2`,
+        `/accounts/ACC-${id}/transactions`,
+        '/accounts/ACC-S1/transactions',
       ];
       // Everything but `meta`: the offsets move with the records this test produces.
-      const answers = () =>
-        Promise.all(
-          paths.map(async (path) => {
-            const { status, body } = await get(path);
-            const { meta: _meta, ...rest } = body;
-            return { path, status, body: rest };
-          }),
-        );
+      const answer = async (path: string) => {
+        const { status, body } = await get(path);
+        const { meta: _meta, ...rest } = body;
+        return { path, status, body: rest };
+      };
+      const answers = async () => {
+        const all = await Promise.all(paths.map(answer));
+        // The page after the one of two: the last archived transaction.
+        const cursor = all.find((a) => a.path.endsWith('limit=2'))?.body.nextCursor as string;
+        return [...all, await answer(`/accounts/ACC-${id}/transactions?limit=2&cursor=${encodeURIComponent(cursor)}`)];
+      };
       const before = await answers();
-      expect(before.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(before.map((a) => a.status)).toEqual([...paths, 'next page'].map(() => 200));
+      expect(before.find((a) => a.path.endsWith('limit=2'))?.body).toMatchObject({ items: [{ transactionId: 'tx-S9-3' }, { transactionId: 'tx-S9-2' }] });
+      expect(before[before.length - 1].body).toMatchObject({ items: [{ transactionId: 'tx-S9-1' }], nextCursor: null });
       const ledgerKeysNow = async () => scanKeys(redis, `${ledgerKeyspacePrefix(ledgerKeyPrefix(prefix))}*`);
       const bytes = async () => (await Promise.all((await ledgerKeysNow()).map((k) => redis.memory('USAGE', k)))).reduce<number>((sum, n) => sum + Number(n ?? 0), 0);
       const bytesBefore = await bytes();
@@ -452,12 +474,14 @@ describe.each(REDIS_KINDS)('ledger on a %s Redis', (redisKind) => {
         retentionMs: DAY_MS,
         intervalMs: 60_000,
         ownedPartitions: () => ownedPartitions().filter((p) => p.topic === TOPICS.shipmentEvents).map((p) => p.partition),
+        ownedTransactionPartitions: () => ownedPartitions().filter((p) => p.topic === TOPICS.accountingTransactions).map((p) => p.partition),
         logger: createLogger('ledger-int', 'warn'),
         metrics: createMetrics('ledger-int'),
         now: () => Date.now() + 2 * DAY_MS,
       });
-      expect(await pruner.runOnce()).toBe(1);
-      expect(await pruner.runOnce()).toBe(0);
+      // S9 and three transactions: S1's charge and S9's first two.
+      expect(await pruner.runOnce()).toEqual({ shipments: 1, transactions: 3 });
+      expect(await pruner.runOnce()).toEqual({ shipments: 0, transactions: 0 });
 
       expect(await answers()).toEqual(before);
       expect((await get(`/shipments/${id}`)).body).toMatchObject({ status: 'Delivered', version: 8, archived: true });
@@ -468,6 +492,13 @@ describe.each(REDIS_KINDS)('ledger on a %s Redis', (redisKind) => {
       expect((await ledgerKeysNow()).filter((k) => k.includes(`shipment:${id}:`) || k.includes(`c-${id}-`))).toEqual([]);
       // Eight event documents and an outcome, and their entries, left Redis.
       expect(await bytes()).toBeLessThan(bytesBefore - 8 * 200);
+      expect((await get('/traces/trace-9-tx-1')).status).toBe(404);
+      expect((await get('/traces/trace-9-tx-3')).status).toBe(200);
+
+      // A late duplicate of an archived transaction has no document left to be seen by: its version refuses it.
+      await produce(TOPICS.accountingTransactions, 'ACC-S1', { type: 'TransactionRecorded', value: charge('S1', 'trace-1') });
+      await reflectEverything();
+      expect(await answers()).toEqual(before);
     });
   });
 });

@@ -66,6 +66,7 @@ export async function start(config: Config, logger: Logger, onCrash: (err: Error
     retentionMs: config.LEDGER_RETENTION_DAYS * DAY_MS,
     intervalMs: config.LEDGER_PRUNE_INTERVAL_MS,
     ownedPartitions: () => projector.ownedPartitions().filter((p) => p.topic === TOPICS.shipmentEvents).map((p) => p.partition),
+    ownedTransactionPartitions: () => projector.ownedPartitions().filter((p) => p.topic === TOPICS.accountingTransactions).map((p) => p.partition),
     logger,
     metrics,
   });

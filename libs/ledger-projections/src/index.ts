@@ -58,3 +58,4 @@ export {
   type PartitionArchiveResult,
   type ArchivedEventSource,
 } from './lib/retention';
+export { archivedTransactionMember, parseArchivedTransactionMember, planTransactionArchive, archiveTransactionsBefore, archiveTransactionsInMemory } from './lib/transaction-retention';

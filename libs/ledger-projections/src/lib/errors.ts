@@ -35,14 +35,15 @@ export class InvalidQueryError extends WaybillError {
 }
 
 /**
- * An archived shipment's events could not be read back from Kafka (the broker is away, or the
- * topic no longer holds them): its history is unavailable right now, its current state is not.
+ * An archived shipment's events, or an account's archived transactions, could not be read back from
+ * Kafka (the broker is away, or the topic no longer holds them): that history is unavailable right
+ * now; current state and balances are not.
  */
 export class ArchivedHistoryUnavailableError extends WaybillError {
   readonly code = 'ARCHIVED_HISTORY_UNAVAILABLE';
   override readonly retriable = true;
 
-  constructor(shipmentId: string, reason: string, options?: { cause?: unknown }) {
-    super(`the archived history of shipment ${shipmentId} cannot be read from Kafka: ${reason}`, { shipmentId }, options);
+  constructor(of: { shipmentId: string } | { accountId: string }, reason: string, options?: { cause?: unknown }) {
+    super(`the archived history of ${'shipmentId' in of ? `shipment ${of.shipmentId}` : `account ${of.accountId}`} cannot be read from Kafka: ${reason}`, of, options);
   }
 }

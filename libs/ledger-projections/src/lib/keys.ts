@@ -60,6 +60,10 @@ export interface LedgerKeys {
   account(accountId: string): string;
   /** zset score = the account's transaction count after it, member = transactionId. */
   accountTransactions(accountId: string): string;
+  /** zset score = the account's version after it, member = `<offset>|<transactionId>`: transactions past the retention window, read back from accounting.transactions at that offset of this partition. */
+  accountArchived(accountId: string): string;
+  /** zset score = booking time, member = transactionId: the transactions the retention window will archive. */
+  archivableTransactions: string;
   /** zset score 0, member = account id. */
   accounts: string;
 }
@@ -91,6 +95,8 @@ export function ledgerKeys(prefix: string, partition: number): LedgerKeys {
     transaction: (id) => `${slot}transaction:${id}`,
     account: (id) => `${slot}account:${id}`,
     accountTransactions: (id) => `${slot}account:${id}:transactions`,
+    accountArchived: (id) => `${slot}account:${id}:archived`,
+    archivableTransactions: `${slot}archivable-transactions`,
     accounts: `${slot}accounts`,
   };
 }

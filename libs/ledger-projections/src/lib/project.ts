@@ -146,14 +146,18 @@ export function projectOutcome(keys: LedgerKeys, alreadyStored: boolean, doc: Ou
   return { outcome: 'applied', writes, warnings: [], ...(doc.alert ? { alert: doc } : {}) };
 }
 
-/** Projects one accounting transaction onto its account; a transactionId seen before writes nothing. */
+/**
+ * Projects one accounting transaction onto its account; a transactionId seen before writes nothing,
+ * and so does a version the account already has: the command listener gives each account gapless
+ * versions, and a transaction past the retention window has no document left to be seen by.
+ */
 export function projectTransaction(
   keys: LedgerKeys,
   alreadyStored: boolean,
   account: AccountSummary | undefined,
   doc: TransactionDoc,
 ): ProjectionResult & { account?: AccountSummary } {
-  if (alreadyStored) return { outcome: 'duplicate', writes: [], warnings: [] };
+  if (alreadyStored || (account && doc.version <= account.version)) return { outcome: 'duplicate', writes: [], warnings: [] };
   const { accountId, transactionId, currency } = doc.data;
   const warnings: string[] = [];
   if (account && account.currency !== currency) {
@@ -166,6 +170,7 @@ export function projectTransaction(
     { op: 'zadd', key: keys.accountTransactions(accountId), score: next.version, member: transactionId },
     { op: 'zadd', key: keys.accounts, score: 0, member: accountId },
     { op: 'zadd', key: keys.trace(doc.traceId), score: 0, member: `${timeKey(doc.timestamp)}|transaction|${transactionId}` },
+    { op: 'zadd', key: keys.archivableTransactions, score: doc.timestamp, member: transactionId },
   ];
   return { outcome: 'applied', writes, warnings, account: next };
 }

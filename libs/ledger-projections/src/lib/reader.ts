@@ -1,7 +1,8 @@
 import { SHIPMENT_STATUSES, type ShipmentState, type ShipmentStatus } from '@waybill/shipment-domain';
 import { SHIPMENT_ID_PATTERN } from '@waybill/shipment-messages';
 import { businessOrderAfter, diffStates, foldOrdered, foldTo, usableSnapshot, type FieldChange } from './as-of';
-import type { AccountSummary, EventDoc, OutcomeDoc, ShipmentSummary, StateSnapshot, TraceItemKind, TransactionDoc } from './documents';
+import { TOPICS } from '@waybill/contracts';
+import type { AccountSummary, EventDoc, LedgerInput, OutcomeDoc, ShipmentSummary, StateSnapshot, TraceItemKind, TransactionDoc } from './documents';
 import { ArchivedHistoryUnavailableError, CorruptReadModelError, InvalidQueryError } from './errors';
 import { ledgerKeys, timeKey, versionKey, type LedgerKeys } from './keys';
 import { readLedgerOffsets } from './keyspace';
@@ -9,6 +10,7 @@ import { groupOffsets, type ReflectedOffsets } from './offsets';
 import { MemoryReads, type ReadModelStore } from './memory-reads';
 import { applyToMemory, eventDocToInput } from './project';
 import { parsePosition, type ArchivedEventSource } from './retention';
+import { parseArchivedTransactionMember } from './transaction-retention';
 import { MemoryKeyspace } from './writes';
 
 /** One page of a list; `nextCursor` is null at the end. */
@@ -228,17 +230,17 @@ export class LedgerReader {
   private async foldArchived({ keys, doc }: { keys: LedgerKeys; doc: ShipmentSummary }): Promise<LedgerReader> {
     const archive = doc.archive as NonNullable<ShipmentSummary['archive']>;
     const { source, snapshotEvery } = this.archives;
-    if (!source) throw new ArchivedHistoryUnavailableError(doc.shipmentId, 'this reader has no Kafka source for archived events');
+    if (!source) throw new ArchivedHistoryUnavailableError({ shipmentId: doc.shipmentId }, 'this reader has no Kafka source for archived events');
     let archived: Awaited<ReturnType<ArchivedEventSource['load']>>;
     try {
       archived = await source.load(archive.positions.map(parsePosition));
     } catch (error) {
-      throw new ArchivedHistoryUnavailableError(doc.shipmentId, (error as Error).message, { cause: error });
+      throw new ArchivedHistoryUnavailableError({ shipmentId: doc.shipmentId }, (error as Error).message, { cause: error });
     }
     // Versions 1 … n of this shipment, in order: anything else is not its history.
     const whole = archived.every(({ record }, i) => record.type !== 'CommandOutcome' && record.type !== 'TransactionRecorded' && record.value.aggregateId === doc.shipmentId && record.value.version === i + 1);
     if (archived.length !== archive.positions.length || !whole) {
-      throw new ArchivedHistoryUnavailableError(doc.shipmentId, `shipment.events holds ${archived.length} of its ${archive.positions.length} archived events at the recorded positions`);
+      throw new ArchivedHistoryUnavailableError({ shipmentId: doc.shipmentId }, `shipment.events holds ${archived.length} of its ${archive.positions.length} archived events at the recorded positions`);
     }
     const later = await this.eventsIn(keys, doc.shipmentId, { afterVersion: archive.version });
     const memory = new MemoryKeyspace();
@@ -460,26 +462,61 @@ export class LedgerReader {
     return (await this.findAcross<AccountSummary>((k) => k.account(accountId), (doc) => doc.version))?.doc;
   }
 
-  /** An account's transactions, newest first, each with the event that caused it when the ledger has it. */
+  /**
+   * An account's transactions, newest first, each with the event that caused it when the ledger has
+   * it. Those past the retention window are in the account's archive and read back from Kafka.
+   */
   async accountTransactions(accountId: string, options: { cursor?: string; limit: number }): Promise<Page<TransactionDoc & { cause: EventDoc | null }>> {
     const before = decodeCursor(options.cursor, /^\d{1,15}$/);
     const found = await this.findAcross<AccountSummary>((k) => k.account(accountId), (doc) => doc.version);
     if (!found) return { items: [], nextCursor: null };
-    const { keys } = found;
-    const flat = await this.redis.zrevrangebyscore(keys.accountTransactions(accountId), before === undefined ? '+inf' : `(${before}`, '-inf', 'WITHSCORES', 'LIMIT', 0, options.limit + 1);
-    const ids: string[] = [];
-    const versions: string[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      ids.push(flat[i]);
-      versions.push(flat[i + 1]);
+    // A transaction the window archives between reading the list and its document is read again, from the archive.
+    for (let attempt = 1; ; attempt += 1) {
+      const page = await this.accountTransactionsPage(accountId, found.keys, before, options.limit);
+      if (page) return page;
+      if (attempt === 3) throw new CorruptReadModelError(`${found.keys.accountTransactions(accountId)}: a listed transaction has no document`);
     }
-    const shown = ids.slice(0, options.limit);
-    const docs = await this.docs<TransactionDoc>(shown.map((id) => ({ partition: keys.partition, key: keys.transaction(id) })));
+  }
+
+  private async accountTransactionsPage(accountId: string, keys: LedgerKeys, before: string | undefined, limit: number): Promise<Page<TransactionDoc & { cause: EventDoc | null }> | undefined> {
+    const max = before === undefined ? '+inf' : `(${before}`;
+    const wanted = limit + 1;
+    // The window archives by booking time, so live and archived versions may interleave: the page
+    // is the newest of both.
+    const [live, archived] = await Promise.all(
+      [keys.accountTransactions(accountId), keys.accountArchived(accountId)].map(async (key) => scoredMembers(await this.redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', 0, wanted))),
+    );
+    const entries = [...live.map((e) => ({ ...e, archived: false })), ...archived.map((e) => ({ ...e, archived: true }))].sort((a, b) => b.score - a.score).slice(0, wanted);
+    const shown = entries.slice(0, limit);
+    const liveDocs = await this.docsSparse<TransactionDoc>(shown.map((e) => (e.archived ? undefined : { partition: keys.partition, key: keys.transaction(e.member) })));
+    if (shown.some((e, i) => !e.archived && liveDocs[i] === undefined)) return undefined;
+    const archivedDocs = await this.archivedTransactions(accountId, keys.partition, shown.filter((e) => e.archived).map((e) => parseArchivedTransactionMember(e.member)));
+    const docs = shown.map((e, i) => (e.archived ? archivedDocs.shift() : liveDocs[i]) as TransactionDoc);
     const causes = await this.causesOf(docs);
     return {
       items: docs.map((doc, i) => ({ ...doc, cause: causes[i] })),
-      nextCursor: ids.length > options.limit ? encodeCursor(versions[options.limit - 1]) : null,
+      nextCursor: entries.length > limit ? encodeCursor(String(shown[shown.length - 1].score)) : null,
     };
+  }
+
+  private async archivedTransactions(accountId: string, partition: number, members: ReadonlyArray<{ offset: string; transactionId: string }>): Promise<TransactionDoc[]> {
+    if (!members.length) return [];
+    const { source } = this.archives;
+    if (!source) throw new ArchivedHistoryUnavailableError({ accountId }, 'this reader has no Kafka source for archived transactions');
+    let inputs: LedgerInput[];
+    try {
+      inputs = await source.load(members.map(({ offset }) => ({ partition, offset })), TOPICS.accountingTransactions);
+    } catch (error) {
+      throw new ArchivedHistoryUnavailableError({ accountId }, (error as Error).message, { cause: error });
+    }
+    const byOffset = new Map(inputs.map((input) => [input.position.offset, input]));
+    return members.map(({ offset, transactionId }) => {
+      const input = byOffset.get(offset);
+      if (input?.record.type !== 'TransactionRecorded' || input.record.value.data.transactionId !== transactionId) {
+        throw new ArchivedHistoryUnavailableError({ accountId }, `accounting.transactions holds no transaction ${transactionId} at partition ${partition} offset ${offset}`);
+      }
+      return { ...input.record.value, position: input.position };
+    });
   }
 
   /**
@@ -488,17 +525,22 @@ export class LedgerReader {
    */
   private async causesOf(docs: readonly TransactionDoc[]): Promise<Array<EventDoc | null>> {
     const shipments = [...new Set(docs.flatMap((d) => (d.data.sourceEventId && d.data.shipmentId ? [d.data.shipmentId] : [])))];
-    const located = new Map(await Promise.all(shipments.map(async (id) => [id, (await this.locateShipment(id))?.keys.partition] as const)));
+    const located = new Map(await Promise.all(shipments.map(async (id) => [id, await this.locateShipment(id)] as const)));
     const refs = docs.map((d): SlotKey | undefined => {
-      const partition = d.data.shipmentId ? located.get(d.data.shipmentId) : undefined;
-      return d.data.sourceEventId && partition !== undefined ? { partition, key: this.keys(partition).event(d.data.sourceEventId) } : undefined;
+      const found = d.data.shipmentId ? located.get(d.data.shipmentId) : undefined;
+      return d.data.sourceEventId && found && !found.doc.archive ? { partition: found.keys.partition, key: this.keys(found.keys.partition).event(d.data.sourceEventId) } : undefined;
     });
-    const found = await this.docsSparse<EventDoc>(refs);
+    const inRedis = await this.docsSparse<EventDoc>(refs);
     return Promise.all(
       docs.map(async (d, i) => {
-        if (found[i]) return found[i] as EventDoc;
-        if (!d.data.sourceEventId || d.data.shipmentId) return null;
-        return (await this.findAcross<EventDoc>((k) => k.event(d.data.sourceEventId as string)))?.doc ?? null;
+        if (inRedis[i]) return inRedis[i] as EventDoc;
+        const eventId = d.data.sourceEventId;
+        if (!eventId) return null;
+        const found = d.data.shipmentId ? located.get(d.data.shipmentId) : undefined;
+        // The shipment is archived: its event is in the history read back from Kafka.
+        if (found?.doc.archive) return (await (await this.archivedHistory(found)).event(eventId))?.event ?? null;
+        if (d.data.shipmentId) return null;
+        return (await this.findAcross<EventDoc>((k) => k.event(eventId)))?.doc ?? null;
       }),
     );
   }
@@ -578,4 +620,11 @@ export class LedgerReader {
       if (ended) return { items, nextCursor: null };
     }
   }
+}
+
+/** A WITHSCORES reply as members with their scores. */
+function scoredMembers(flat: readonly string[]): Array<{ member: string; score: number }> {
+  const out: Array<{ member: string; score: number }> = [];
+  for (let i = 0; i < flat.length; i += 2) out.push({ member: flat[i], score: Number(flat[i + 1]) });
+  return out;
 }

@@ -1,7 +1,7 @@
 import { writeProjection, type ProjectionPlan } from '@waybill/streams';
 import type { RedisClient } from '@waybill/platform';
 import { isTerminalStatus } from '@waybill/shipment-domain';
-import type { EventDoc, LedgerInput, OutcomeDoc, Position, ShipmentSummary } from './documents';
+import type { EventDoc, LedgerInput, LedgerTopic, OutcomeDoc, Position, ShipmentSummary } from './documents';
 import { CorruptReadModelError } from './errors';
 import { ledgerKeys, timeKey, type LedgerKeys } from './keys';
 import { MemoryReads, type ReadModelStore } from './memory-reads';
@@ -197,7 +197,7 @@ export async function archiveCandidates(store: ReadModelStore, keys: LedgerKeys,
   return store.zrangebyscore(keys.archivable, '-inf', `(${cutoff}`, 'LIMIT', 0, limit);
 }
 
-/** Reads archived shipment events back from Kafka: the records at the given positions of shipment.events, as projection inputs. */
+/** Reads archived records back from Kafka: those at the given positions of `topic` (shipment.events unless named), as projection inputs, in the order given; a position that holds none is left out. */
 export interface ArchivedEventSource {
-  load(positions: ReadonlyArray<{ partition: number; offset: string }>): Promise<LedgerInput[]>;
+  load(positions: ReadonlyArray<{ partition: number; offset: string }>, topic?: LedgerTopic): Promise<LedgerInput[]>;
 }

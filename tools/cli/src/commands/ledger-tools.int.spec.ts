@@ -67,10 +67,13 @@ interface CliRun {
   stderr: string;
 }
 
+// The records are from 2025: the window stays off, for app and CLI alike, but where a test names one.
+const LEDGER_RETENTION_DAYS = '0';
+
 async function waybill(args: string[], extraIo: Partial<CliIo> = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { SNAPSHOT_EVERY }, ...extraIo };
+  const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { SNAPSHOT_EVERY, LEDGER_RETENTION_DAYS }, ...extraIo };
   const connection = ['--bootstrap-server', p.env.brokers.join(','), ...redisArgs, '--registry-url', p.env.schemaRegistryUrl, '--topic-prefix', p.prefix];
   const code = await runCli([...args, ...connection], io);
   return { code, stdout, stderr };
@@ -150,13 +153,16 @@ function outcome(id: string, at: number, alert: boolean, traceId: string): Comma
   };
 }
 
-function charge(id: string, amountMinor: number, at: number, traceId: string): TransactionRecorded {
+/** Each account's versions, gapless as the command listener gives them. */
+const accountVersions = new Map<string, number>();
+
+function charge(id: string, amountMinor: number, at: number, traceId: string, version: number): TransactionRecorded {
   const accountId = `ACC-${id.slice(-1)}`;
   return {
     eventId: `tx-${id}:0`,
     aggregateId: accountId,
     aggregateType: 'Account',
-    version: 1,
+    version,
     traceId,
     causationId: `acmd-${id}`,
     initiatedBy: 'accounting-listener',
@@ -184,7 +190,10 @@ async function produceShipments(ids: string[], start: number, withAborted = true
       ],
     });
     await tx.commit();
-    const record = { type: 'TransactionRecorded', value: charge(id, 1_000 * (i + 1), start + i * 60_000 + 700, traceId) } as const;
+    const accountId = `ACC-${id.slice(-1)}`;
+    const version = (accountVersions.get(accountId) ?? 0) + 1;
+    accountVersions.set(accountId, version);
+    const record = { type: 'TransactionRecorded', value: charge(id, 1_000 * (i + 1), start + i * 60_000 + 700, traceId, version) } as const;
     // Every other charge twice: the projection must count it once, live and rebuilt alike.
     const copies = i % 2 === 0 ? 2 : 1;
     for (let c = 0; c < copies; c += 1) await plain.send({ topic: p.topics.accountingTransactions, acks: -1, messages: [await encode(TOPICS.accountingTransactions, `ACC-${id.slice(-1)}`, record)] });
@@ -243,6 +252,7 @@ async function stopLedger(): Promise<void> {
 describe.each(REDIS_KINDS)('on a %s Redis', (redisKind) => {
   beforeAll(async () => {
     p = await pipeline('cli-ledger', redisKind);
+    accountVersions.clear();
     redis = p.env.redisOf(redisKind);
     const { REDIS_URL, REDIS_CLUSTER } = p.env.redisEnvOf(redisKind);
     redisArgs = ['--redis-url', REDIS_URL, ...(REDIS_CLUSTER === 'true' ? ['--redis-cluster'] : [])];
@@ -254,7 +264,7 @@ describe.each(REDIS_KINDS)('on a %s Redis', (redisKind) => {
     await Promise.all([txProducer.connect(), plain.connect()]);
     await produceShipments(Array.from({ length: 24 }, (_, i) => `S${String(i).padStart(3, '0')}`), T0);
     // Small batches in the app, large ones in the CLI: the keyspace must not depend on batching.
-    ledger = await p.start('ledger', { SNAPSHOT_EVERY, MAX_BATCH_SIZE: '7' });
+    ledger = await p.start('ledger', { SNAPSHOT_EVERY, LEDGER_RETENTION_DAYS, MAX_BATCH_SIZE: '7' });
     await waitForLedger();
   });
 
@@ -364,7 +374,7 @@ describe.each(REDIS_KINDS)('on a %s Redis', (redisKind) => {
       // records as reflected (kafkajs does not hand such a fetch to eachBatch), so its offsets would
       // stop short of the end and the wait below could not tell "caught up" from "stuck".
       await produceShipments(['N001', 'N002'], T0 + 3_600_000, false);
-      ledger = await p.start('ledger', { SNAPSHOT_EVERY, MAX_BATCH_SIZE: '7' });
+      ledger = await p.start('ledger', { SNAPSHOT_EVERY, LEDGER_RETENTION_DAYS, MAX_BATCH_SIZE: '7' });
       await waitForLedger();
       const run = await waybill(['verify', 'ledger']);
       expect(run.stdout).toContain('identical');
@@ -384,7 +394,8 @@ describe.each(REDIS_KINDS)('on a %s Redis', (redisKind) => {
       }
       await new Promise((r) => setTimeout(r, 1_200));
       const run = await waybill(['rebuild', 'ledger', '--yes', '--retention-days', '0.00001']);
-      expect(run.stdout).toContain('archived: 2 shipment(s) closed for longer than 0.00001 day(s)');
+      const counted = /archived: 2 shipment\(s\) closed and (\d+) transaction\(s\) booked longer than 0\.00001 day\(s\) ago/.exec(run.stdout);
+      expect(Number(counted?.[1])).toBe([...accountVersions.values()].reduce((a, b) => a + b, 0));
       expect(run.code).toBe(0);
       for (const id of ['S001', 'S002']) {
         expect(JSON.parse((await redis.get(await liveKey(`shipment:${id}`))) ?? 'null')).toMatchObject({ status: 'Delivered', archive: { positions: expect.any(Array) } });
@@ -394,6 +405,7 @@ describe.each(REDIS_KINDS)('on a %s Redis', (redisKind) => {
 
       const verified = await waybill(['verify', 'ledger']);
       expect(verified.stderr).toContain('2 shipment(s) archived by the retention window');
+      expect(verified.stderr).toContain(`${counted?.[1]} accounting transaction(s) archived by the retention window`);
       expect(verified.stdout).toContain('identical');
       expect(verified.code).toBe(0);
 

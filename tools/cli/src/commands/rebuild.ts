@@ -133,7 +133,7 @@ export function rebuildSummaryText(s: RebuildSummary): string {
   const lines = [
     `rebuilt ${s.keyPrefix}*: ${n(s.records)} records projected into ${n(s.keys)} keys in ${s.replaySeconds.toFixed(2)} s (${n(s.recordsPerSecond)} records/s)`,
     `  deleted before: ${n(s.keysDeleted)} key(s); records not projected: ${n(s.skipped)} (undecodable: ${n(s.undecodable)}); total ${s.seconds.toFixed(2)} s`,
-    `  archived: ${n(s.archived)} shipment(s) closed for longer than ${s.retentionDays} day(s)${s.retentionDays === 0 ? ' (0: everything stays in Redis)' : ''}`,
+    `  archived: ${n(s.archived)} shipment(s) closed and ${n(s.archivedTransactions)} transaction(s) booked longer than ${s.retentionDays} day(s) ago${s.retentionDays === 0 ? ' (0: everything stays in Redis)' : ''}`,
     s.groupOffsetsSet ? `  group ${s.groupId} now resumes at the end offsets replayed; start the ledger app again` : `  ${s.groupOffsetsNote}`,
   ];
   return `${lines.join('\n')}\n`;

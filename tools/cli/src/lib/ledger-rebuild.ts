@@ -6,13 +6,17 @@ import {
   applyToMemory,
   archiveClosedBefore,
   archiveInMemory,
+  archiveTransactionsBefore,
+  archiveTransactionsInMemory,
   DAY_MS,
   DEFAULT_RETENTION_DAYS,
   shipmentOfKey,
   dumpLedgerKeyspace,
   LEDGER_TOPICS,
   ledgerKeyPrefix,
+  ledgerKeyspacePrefix,
   listLedgerKeys,
+  parseArchivedTransactionMember,
   readLedgerOffsets,
   MemoryKeyspace,
   offsetField,
@@ -76,6 +80,8 @@ export interface RebuildSummary {
   recordsPerSecond: number;
   /** Shipments closed for longer than the window, archived after the replay. */
   archived: number;
+  /** Accounting transactions booked before the window, archived after the replay. */
+  archivedTransactions: number;
   retentionDays: number;
   endOffsets: Record<string, Record<string, string>>;
   groupOffsetsSet: boolean;
@@ -147,9 +153,13 @@ export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: RedisClie
   const replaySeconds = (Date.now() - replayBegan) / 1000;
   const retentionDays = settings.retentionDays ?? DEFAULT_RETENTION_DAYS;
   let archived = 0;
+  let archivedTransactions = 0;
   if (retentionDays > 0) {
     const cutoff = Date.now() - retentionDays * DAY_MS;
-    for (const partition of new Set(plan.partitions.map((p) => p.partition))) archived += (await archiveClosedBefore(redis, plan.keyPrefix, partition, cutoff)).archived;
+    for (const partition of new Set(plan.partitions.map((p) => p.partition))) {
+      archived += (await archiveClosedBefore(redis, plan.keyPrefix, partition, cutoff)).archived;
+      archivedTransactions += (await archiveTransactionsBefore(redis, plan.keyPrefix, partition, cutoff)).archived;
+    }
   }
 
   // The group resumes at the end offsets the replay stopped at (every partition, empty ones too).
@@ -182,6 +192,7 @@ export async function rebuildLedger(kafka: Kafka, admin: Admin, redis: RedisClie
     seconds: round((Date.now() - began) / 1000, 3),
     recordsPerSecond: Math.round(counts.records / Math.max(replaySeconds, 0.001)),
     archived,
+    archivedTransactions,
     retentionDays,
     endOffsets,
     groupOffsetsSet,
@@ -273,6 +284,10 @@ export async function verifyLedger(kafka: Kafka, admin: Admin, redis: RedisClien
       const archived = archivedShipments(live, keyPrefix);
       for (const { partition, shipmentId } of archived) await archiveInMemory(memory, keyPrefix, partition, shipmentId);
       if (archived.length) notes.push(`${archived.length} shipment(s) archived by the retention window: archived in the replay too, and compared so`);
+      const archivedTxs = archivedTransactionsOf(live, keyPrefix);
+      for (const [partition, ids] of archivedTxs) await archiveTransactionsInMemory(memory, keyPrefix, partition, ids);
+      const txCount = [...archivedTxs.values()].reduce((n, ids) => n + ids.length, 0);
+      if (txCount) notes.push(`${txCount} accounting transaction(s) archived by the retention window: archived in the replay too, and compared so`);
       const rebuilt: Record<string, KeyValue> = memory.dump();
       const differences = diffKeyspaces(rebuilt, live);
       return {
@@ -289,6 +304,19 @@ export async function verifyLedger(kafka: Kafka, admin: Admin, redis: RedisClien
       };
     }
   }
+}
+
+/** The transactions each partition's accounts list as archived in the live read model. */
+function archivedTransactionsOf(live: Record<string, KeyValue>, keyPrefix: string): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  const head = ledgerKeyspacePrefix(keyPrefix);
+  for (const [key, value] of Object.entries(live)) {
+    const match = key.startsWith(head) ? /^(\d+)\}:account:[^:]+:archived$/.exec(key.slice(head.length)) : null;
+    if (!match || value.type !== 'zset') continue;
+    const partition = Number(match[1]);
+    out.set(partition, [...(out.get(partition) ?? []), ...value.value.map(([member]) => parseArchivedTransactionMember(member).transactionId)]);
+  }
+  return out;
 }
 
 /** The shipments whose live summary says the retention window archived them. */
