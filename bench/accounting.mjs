@@ -61,7 +61,7 @@ const SETTINGS = {
   help: { type: 'boolean', default: false, help: 'this text' },
 };
 
-const TARGETS = { sustainedTransactionsPerSecond: 5_000 };
+const TARGETS = { sustainedTransactionsPerSecond: 5_000, archivedHistoryRatioToLive: 0.2 };
 
 const readSettings = (argv) => readBenchSettings(SETTINGS, argv);
 
@@ -349,6 +349,27 @@ async function measureWaybillAccounting({ brokers, redisUrl, registryUrl, settin
     };
     progress.done(`Redis: ${memory.bytesPerTransaction} B per transaction in ${memory.keys} keys (${ids.length} accounts)`);
 
+    // The history window (HISTORY_RETENTION_DAYS): account-reducer's own archive, as its pass runs
+    // it, with the cutoff put past now so every entry moves to its account's compact archive.
+    const historyWindow = require(join(root, 'apps', 'account-reducer', 'dist', 'history-window.js'));
+    const reducerKeys = '{account-reducer:*';
+    const reducerLive = perUnit(await memoryByFamily(redis, reducerKeys), N, 'Transaction');
+    const archiveBegan = performance.now();
+    let moved = 0;
+    for (const partition of partitions) moved += await historyWindow.archiveEntriesBefore(redis, '', partition, Date.now() + 60_000);
+    const archiveSeconds = (performance.now() - archiveBegan) / 1000;
+    const reducerArchived = perUnit(await memoryByFamily(redis, reducerKeys), N, 'Transaction');
+    memory.historyWindow = {
+      entriesArchived: moved,
+      seconds: round(archiveSeconds, 3),
+      entriesPerSecond: round(moved / Math.max(archiveSeconds, 0.001), 0),
+      live: reducerLive,
+      archived: reducerArchived,
+      ratioArchivedToLive: reducerLive.bytes ? round(reducerArchived.bytes / reducerLive.bytes, 3) : null,
+      measuredBy: "account-reducer's keys only (`{account-reducer:*`), before and after archiveEntriesBefore over every partition",
+    };
+    progress.done(`history window: ${moved} entries archived at ${memory.historyWindow.entriesPerSecond}/s; account-reducer ${reducerLive.bytesPerTransaction} → ${reducerArchived.bytesPerTransaction} B per transaction (${memory.historyWindow.ratioArchivedToLive}×)`);
+
     // (b) latency at half that rate, from each event's scheduled send time
     const rate = settings.latencyRate > 0 ? settings.latencyRate : Math.max(1, Math.floor(throughput.sustainedPerSecond / 2));
     const total = Math.max(1, Math.round(rate * settings.latencySeconds));
@@ -433,6 +454,16 @@ function evaluateTargets(figures) {
       ratioToTransactionalFastRetryPassthrough: measured !== null && fast ? round(measured / fast, 3) : null,
       pass: measured === null ? null : measured >= TARGETS.sustainedTransactionsPerSecond,
     },
+    (() => {
+      const ratio = figures.waybill?.memory?.historyWindow?.ratioArchivedToLive ?? null;
+      return {
+        id: 'archived-history-under-20-percent',
+        description: "account-reducer's Redis bytes once every transaction is past the retention window, at most 0.2× of those with every entry whole",
+        measured: ratio,
+        threshold: TARGETS.archivedHistoryRatioToLive,
+        pass: ratio === null ? null : ratio <= TARGETS.archivedHistoryRatioToLive,
+      };
+    })(),
   ];
 }
 

@@ -192,7 +192,7 @@ describe.each(REDIS_KINDS)('account-reducer on a %s Redis', (redisKind) => {
 
     // A record the topic no longer holds: that page is unavailable, never shorter; the balance is not.
     const owner = (await Promise.all(partitions.map((p) => redis.exists(keys.archived(p, 'ACC-1'))))).indexOf(1);
-    await redis.zadd(keys.archived(owner, 'ACC-1'), 0, '0|0|0|0|EUR|999999|tx-gone');
+    await redis.zadd(keys.archived(owner, 'ACC-1'), 0, '0|0|0|0|999999');
     const gone = await get('/accounts/ACC-1/transactions?limit=500');
     expect(gone.status).toBe(503);
     expect(gone.body.error).toBe('ARCHIVED_HISTORY_UNAVAILABLE');

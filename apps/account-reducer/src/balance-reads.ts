@@ -1,8 +1,8 @@
-import type { BookedTransaction } from '@waybill/accounting-domain';
+import { balanceAsOf, type AccountBalance } from '@waybill/accounting-domain';
 import { TOPICS, type TransactionRecorded } from '@waybill/contracts';
 import type { RedisClient } from '@waybill/platform';
 import { WaybillError } from '@waybill/util';
-import { booked, parseArchivedMember, readModelKeys, transactionEntry, type AccountSnapshot, type ArchivedEntry, type TransactionEntry } from './read-model';
+import { booked, bookedArchived, parseArchivedMember, readModelKeys, transactionEntry, type AccountSnapshot, type ArchivedEntry, type TransactionEntry } from './read-model';
 
 /** The records of archived transactions, read back from `accounting.transactions` by their offsets. */
 export interface ArchivedTransactionSource {
@@ -87,18 +87,27 @@ export class BalanceReads {
   }
 
   /**
-   * Every transaction of the account in version order, as the balance fold takes them (an empty
-   * list for an unknown account): the archived ones from their compact entries, so a balance at
-   * any instant needs no Kafka.
+   * The account's balance as of `at`: the fold of every transaction booked by then (undefined when
+   * none was). The archived ones fold from their compact entries; only when the last one folded is
+   * archived is its record read back, for its transaction id.
    */
-  async bookedTransactions(accountId: string): Promise<BookedTransaction[]> {
+  async balanceAsOf(accountId: string, at: number): Promise<AccountBalance | undefined> {
     const found = await this.locate(accountId);
-    if (!found) return [];
-    const [archived, live] = await Promise.all([
-      this.redis.zrange(this.keys.archived(found.partition, accountId), '0', '-1'),
-      this.redis.zrange(this.keys.transactions(found.partition, accountId), '0', '-1'),
+    if (!found) return undefined;
+    const { partition, snapshot } = found;
+    const [archivedRaw, liveRaw] = await Promise.all([
+      this.redis.zrange(this.keys.archived(partition, accountId), '0', '-1'),
+      this.redis.zrange(this.keys.transactions(partition, accountId), '0', '-1'),
     ]);
-    return [...archived.map((m) => booked(accountId, parseArchivedMember(m))), ...live.map((text) => booked(accountId, JSON.parse(text) as TransactionEntry))];
+    const archived = archivedRaw.map(parseArchivedMember);
+    const then = balanceAsOf(
+      [...archived.map((entry) => bookedArchived(accountId, snapshot.currency, entry)), ...liveRaw.map((text) => booked(accountId, JSON.parse(text) as TransactionEntry))],
+      at,
+    );
+    if (!then || then.lastTransactionId !== '') return then;
+    const last = archived.filter((entry) => entry.version === then.version);
+    const [record] = await this.readArchived(accountId, partition, last);
+    return { ...then, lastTransactionId: record.transactionId };
   }
 
   /**
@@ -139,8 +148,8 @@ export class BalanceReads {
     }
     return archived.map((entry, i) => {
       const record = records[i];
-      if (!record || record.data.transactionId !== entry.transactionId) {
-        throw new ArchivedTransactionsUnavailableError(accountId, `accounting.transactions holds no transaction ${entry.transactionId} at partition ${partition} offset ${entry.offset}`);
+      if (!record || record.aggregateId !== accountId || record.version !== entry.version) {
+        throw new ArchivedTransactionsUnavailableError(accountId, `accounting.transactions holds no version ${entry.version} of the account at partition ${partition} offset ${entry.offset}`);
       }
       return transactionEntry(record, entry.balanceAfterMinor, { topic: this.topic, partition, offset: entry.offset });
     });

@@ -83,40 +83,38 @@ export function transactionEntry(event: TransactionRecorded, balanceAfterMinor: 
 }
 
 /**
- * What stays in Redis of a transaction past the retention window: enough to fold balances at any
- * instant without Kafka, and the offset to read the rest of it back from its partition.
+ * What stays in Redis of a transaction past the retention window: its amounts and time, enough to
+ * fold balances at any instant without Kafka, and the offset to read the rest of it back from its
+ * partition. Short on purpose: a zset keeps its compact encoding only while every member is under
+ * 64 bytes (`zset-max-listpack-value`), and a transaction id alone may take most of that. The
+ * currency is the account's (the command listener refuses any other).
  */
 export interface ArchivedEntry {
   version: number;
   timestamp: number;
   amountMinor: number;
   balanceAfterMinor: number;
-  currency: string;
   offset: string;
-  transactionId: string;
 }
 
-/** `version|timestamp|amountMinor|balanceAfterMinor|currency|offset|transactionId`: the transaction id last, as the one field that may hold any character. */
+/** `version|timestamp|amountMinor|balanceAfterMinor|offset`. */
 export function archivedMember(entry: TransactionEntry): string {
-  return [entry.version, entry.timestamp, entry.amountMinor, entry.balanceAfterMinor, entry.currency, entry.position.offset, entry.transactionId].join('|');
+  return [entry.version, entry.timestamp, entry.amountMinor, entry.balanceAfterMinor, entry.position.offset].join('|');
 }
 
 export function parseArchivedMember(member: string): ArchivedEntry {
-  const fields = member.split('|');
-  const [version, timestamp, amountMinor, balanceAfterMinor, currency, offset] = fields;
-  return {
-    version: Number(version),
-    timestamp: Number(timestamp),
-    amountMinor: Number(amountMinor),
-    balanceAfterMinor: Number(balanceAfterMinor),
-    currency,
-    offset,
-    transactionId: fields.slice(6).join('|'),
-  };
+  const [version, timestamp, amountMinor, balanceAfterMinor, offset] = member.split('|');
+  return { version: Number(version), timestamp: Number(timestamp), amountMinor: Number(amountMinor), balanceAfterMinor: Number(balanceAfterMinor), offset };
 }
 
-/** A transaction as the one balance fold takes it, from a live or an archived entry alike. */
-export function booked(accountId: string, entry: TransactionEntry | ArchivedEntry): BookedTransaction {
+/** A live entry as the one balance fold takes it. */
+export function booked(accountId: string, entry: TransactionEntry): BookedTransaction {
   const { version, timestamp, transactionId, amountMinor, currency } = entry;
   return { version, timestamp, data: { transactionId, accountId, amountMinor, currency } };
+}
+
+/** An archived entry as the fold takes it, in the account's currency; its transaction id is in Kafka only (`transactionId` empty). */
+export function bookedArchived(accountId: string, currency: string, entry: ArchivedEntry): BookedTransaction {
+  const { version, timestamp, amountMinor } = entry;
+  return { version, timestamp, data: { transactionId: '', accountId, amountMinor, currency } };
 }

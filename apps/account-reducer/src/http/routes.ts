@@ -1,5 +1,4 @@
 import { Router, type Request } from 'express';
-import { balanceAsOf } from '@waybill/accounting-domain';
 import { parseInstant } from '@waybill/util';
 import { BadRequest, guard } from '@waybill/command-gateway';
 import { requireRole, ROLES } from '@waybill/platform';
@@ -87,7 +86,7 @@ export function balanceRoutes(reads: BalanceReads, options: { waitForTimeoutMs: 
         return;
       }
       // The balance at an instant is the fold of the transactions booked by then.
-      const then = balanceAsOf(await reads.bookedTransactions(accountId), asOf);
+      const then = await reads.balanceAsOf(accountId, asOf);
       if (!then) return void res.status(404).json({ error: 'NOT_FOUND', message: `account ${accountId} had no transactions by ${new Date(asOf).toISOString()}` });
       res.json({
         accountId,
