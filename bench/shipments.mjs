@@ -30,6 +30,7 @@ import { COMMANDS_PER_SHIPMENT, shipmentCommand, shipmentFacts } from './lib/wor
 import { runTimes, writeResult } from './lib/results.mjs';
 import { memoryByFamily, perUnit } from './lib/redis-memory.mjs';
 import { spawnBenchApp } from './lib/apps.mjs';
+import { sendPaced } from './lib/pacing.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -46,7 +47,7 @@ const SETTINGS = {
   'batch-size': { env: 'BENCH_BATCH_SIZE', type: 'number', default: 500, help: 'records per produce / per transaction in the passthrough (the reducer\'s MAX_BATCH_SIZE default)' },
   'passthrough-modes': { env: 'BENCH_PASSTHROUGH_MODES', type: 'string', default: 'plain,transactional,transactionalFastRetry,reducerShaped', help: 'passthrough runs: plain, transactional (kafkajs default retry), transactionalFastRetry, reducerShaped (fast retry, two records out per record in, on two topics, as the reducer writes an event and an outcome)' },
   'fast-retry-ms': { env: 'BENCH_FAST_RETRY_MS', type: 'number', default: 10, help: 'kafkajs initialRetryTime of transactionalFastRetry (kafkajs default: 300)' },
-  'partitions-concurrently': { env: 'BENCH_PARTITIONS_CONCURRENTLY', type: 'number', default: 4, help: 'partitions processed at once by the passthrough (the reducer\'s default)' },
+  'partitions-concurrently': { env: 'BENCH_PARTITIONS_CONCURRENTLY', type: 'number', default: 12, help: 'partitions processed at once by the passthrough (the reducer\'s default)' },
   commands: { env: 'BENCH_COMMANDS', type: 'number', default: 60_000, quick: 12_000, help: 'commands pre-filled for the reducer throughput run (rounded to whole shipments of 6)' },
   'latency-seconds': { env: 'BENCH_LATENCY_SECONDS', type: 'number', default: 15, quick: 4, help: 'measured length of each paced latency point' },
   'latency-rate': { env: 'BENCH_LATENCY_RATE', type: 'number', default: 0, help: 'one latency point at this rate instead of --latency-rates; 0 = use --latency-rates' },
@@ -225,6 +226,7 @@ async function measurePassthrough({ kafka, brokers, settings, progress, workDir 
   };
   for (const mode of modes) {
     const outputTopic = `bench.passthrough.out.${mode}`;
+    const fastRetry = mode === 'transactionalFastRetry' || mode === 'reducerShaped';
     progress.step(`passthrough (${mode}): ${N} messages ${inputTopic} → ${outputTopic}`);
     const arrivals = [];
     const watcher = await watchTopic(kafka, outputTopic, (_m, _p, at) => void arrivals.push(at));
@@ -241,7 +243,7 @@ async function measurePassthrough({ kafka, brokers, settings, progress, workDir 
           mode: mode === 'plain' ? 'plain' : 'transactional',
           batchSize: settings.batchSize,
           partitionsConcurrently: settings.partitionsConcurrently,
-          retryInitialMs: mode === 'transactionalFastRetry' || mode === 'reducerShaped' ? settings.fastRetryMs : undefined,
+          retryInitialMs: fastRetry ? settings.fastRetryMs : undefined,
         }),
       ],
       { logFile: join(workDir, `passthrough-${mode}.log`) },
@@ -261,10 +263,87 @@ async function measurePassthrough({ kafka, brokers, settings, progress, workDir 
       await watcher.stop();
     }
     const r = rates(arrivals.slice(0, N), started);
-    out[mode] = { ...r, kafkajsInitialRetryMs: mode === 'transactionalFastRetry' ? settings.fastRetryMs : 300 };
+    out[mode] = { ...r, kafkajsInitialRetryMs: fastRetry ? settings.fastRetryMs : 300 };
     progress.done(`passthrough (${mode}): ${r.sustainedPerSecond} msg/s sustained, ${r.overallPerSecond} msg/s over ${r.wallSeconds} s from process start`);
   }
   return out;
+}
+
+/**
+ * The latency floor beside the reducer's points: the reducerShaped passthrough (one transaction
+ * per chunk holding two records out per record in and the consumed offsets, fast retry, the
+ * reducer's concurrency and chunk size; nothing decoded, decided or stored) fed at the same
+ * paced rates, each record from its scheduled send time to its second output being visible to a
+ * read_committed watcher: what any kafkajs consume → transaction → produce app pays on this
+ * broker and these cores before it does any work of its own.
+ */
+async function measurePassthroughLatency({ kafka, brokers, settings, progress, workDir, points }) {
+  const inputTopic = 'bench.passthrough.paced.in';
+  const outputTopic = 'bench.passthrough.paced.out';
+  const secondOutputTopic = `${outputTopic}.second`;
+  await createBenchTopics(brokers, [inputTopic, outputTopic, secondOutputTopic].map((topic) => ({ topic, partitions: 12 })));
+  const expected = new Map();
+  const watcher = await watchTopic(kafka, secondOutputTopic, (message, _p, at) => {
+    const id = JSON.parse(message.value.toString()).id;
+    const mine = expected.get(id);
+    if (!mine) return;
+    expected.delete(id);
+    mine.samples.push(at - mine.scheduledAt);
+  });
+  const logFile = join(workDir, 'passthrough-paced.log');
+  const { child, firstMessage } = forkChild(
+    join(benchDir, 'lib', 'passthrough-worker.mjs'),
+    [
+      JSON.stringify({
+        brokers,
+        inputTopic,
+        outputTopic,
+        secondOutputTopic,
+        groupId: 'bench-passthrough-paced',
+        mode: 'transactional',
+        batchSize: settings.batchSize,
+        partitionsConcurrently: settings.partitionsConcurrently,
+        retryInitialMs: settings.fastRetryMs,
+      }),
+    ],
+    { logFile },
+  );
+  let died;
+  child.once('exit', (code, signal) => (died = `worker exited (${code ?? signal}); see ${logFile}`));
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const pad = 'x'.repeat(settings.valueBytes);
+  const paced = async ({ rate, seconds, tag }) => {
+    const total = Math.max(1, Math.round(rate * seconds));
+    const messages = Array.from({ length: total }, (_, i) => {
+      const id = `${tag}-${i}`;
+      const head = JSON.stringify({ id, pad: '' });
+      return { key: `SHP-${String(i % settings.keys).padStart(7, '0')}`, value: Buffer.from(head.slice(0, -2) + pad.slice(0, Math.max(0, settings.valueBytes - head.length)) + '"}') };
+    });
+    const t0 = performance.now() + 200;
+    const samples = [];
+    messages.forEach((_m, i) => expected.set(`${tag}-${i}`, { samples, scheduledAt: t0 + (i * 1000) / rate }));
+    progress.step(`passthrough latency (${tag}): ${total} records at ${rate}/s`);
+    await sendPaced({ producer, topic: inputTopic, messages, rate, t0, onIssued: (n) => progress.update(`${n} sent, ${samples.length} visible`) });
+    await waitFor(() => samples.length >= total, { timeoutMs: settings.phaseTimeoutSeconds * 1000, what: `passthrough latency at ${rate}/s`, failed: () => died });
+    return samples;
+  };
+  try {
+    await firstMessage;
+    await producer.connect();
+    const out = [];
+    for (const [seq, { label, rate }] of points.entries()) {
+      await paced({ rate, seconds: settings.latencyWarmupSeconds, tag: `w${seq}` });
+      const samples = await paced({ rate, seconds: settings.latencySeconds, tag: `l${seq}` });
+      const entry = { label, targetRatePerSecond: rate, ...latencySummary(samples), measuredFrom: 'scheduled send time', measuredTo: 'second output visible to a read_committed consumer' };
+      out.push(entry);
+      progress.done(`passthrough (reducerShaped) latency at ${rate}/s: p50 ${entry.p50Ms} ms, p99 ${entry.p99Ms} ms`);
+    }
+    return out;
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await stopChild(child);
+    await watcher.stop();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -484,21 +563,9 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
     schedule.forEach((s, i) => expected.set(s.commandId, { phase, samples, scheduledAt: t0 + (i * 1000) / rate }));
     let issued = 0;
     let sendError;
-    const sendLoop = async () => {
-      // One send at a time, carrying every command that came due meanwhile.
-      while (issued < schedule.length) {
-        const due = Math.min(schedule.length, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
-        if (due > issued) {
-          const batch = schedule.slice(issued, due).map((s) => s.message);
-          issued = due;
-          await producer.send({ topic: TOPICS.shipmentCommands, acks: -1, messages: batch });
-        } else {
-          await sleep(Math.max(1, Math.min(5, t0 + (issued * 1000) / rate - performance.now())));
-        }
-      }
-    };
-    await sleep(Math.max(0, t0 - performance.now()));
-    const sending = sendLoop().catch((err) => (sendError = err));
+    const sending = sendPaced({ producer, topic: TOPICS.shipmentCommands, messages: schedule.map((s) => s.message), rate, t0, onIssued: (n) => (issued = n) }).catch(
+      (err) => (sendError = err),
+    );
     const ticker = setInterval(() => progress.update(`${issued} sent, ${samples.arrived} outcomes`), 500);
     try {
       await waitFor(() => samples.arrived >= total || sendError !== undefined, { timeoutMs: seconds * 1000 + timeoutMs, what: `reducer ${phase} at ${rate}/s`, failed: () => died });
@@ -604,6 +671,18 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
   }
 }
 
+/**
+ * The rates of the passthrough's latency points: the reducer's own points when it ran (same
+ * labels, same rates), else --latency-rates with "half" = half the reducerShaped passthrough.
+ */
+function peerLatencyPoints(settings, figures) {
+  const measured = figures.waybill?.latency ?? [];
+  if (measured.length) return measured.map((p) => ({ label: p.label, rate: p.targetRatePerSecond }));
+  const half = Math.max(1, Math.floor((figures.passthrough?.reducerShaped?.sustainedPerSecond ?? 0) / 2));
+  const list = settings.latencyRate > 0 ? [String(settings.latencyRate)] : settings.latencyRates.split(',').map((r) => r.trim()).filter(Boolean);
+  return list.map((r) => (r === 'half' ? { label: 'half', rate: half } : { label: r, rate: Number(r) })).filter((p) => p.rate > 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The run
 // ---------------------------------------------------------------------------------------------
@@ -654,6 +733,7 @@ function evaluateTargets(figures) {
   const emmett = figures.emmett?.append?.sustainedPerSecond ?? null;
   const verdict = (measured, threshold, strict = false) => (measured === null || threshold === null ? null : strict ? measured > threshold : measured >= threshold);
   const points = figures.waybill?.standIn ? [] : (figures.waybill?.latency ?? []);
+  const peers = figures.passthroughLatency ?? [];
   const latencyTarget = (label, threshold, what) => {
     const p = Array.isArray(points) ? points.find((x) => x.label === label) : undefined;
     const measured = p?.p99Ms ?? null;
@@ -665,6 +745,9 @@ function evaluateTargets(figures) {
       ratePerSecond: p?.targetRatePerSecond ?? null,
       achievedPerSecond: p?.achievedRatePerSecond ?? null,
       p50Ms: p?.p50Ms ?? null,
+      // The floor beside it: the reducerShaped passthrough at the same rate in the same run.
+      passthroughPeerP99Ms: peers.find((x) => x.label === label)?.p99Ms ?? null,
+      passthroughPeerP50Ms: peers.find((x) => x.label === label)?.p50Ms ?? null,
       pass: measured === null ? null : measured <= threshold,
     };
   };
@@ -762,6 +845,7 @@ function printTable(result) {
       if (r) rows.push([`kafkajs passthrough ${mode}`, fmt(r.sustainedPerSecond), fmt(r.overallPerSecond), '', '', `${f.passthrough.messages} msgs x ${f.passthrough.valueBytes} B`]);
     }
   }
+  for (const p of f.passthroughLatency ?? []) rows.push([`  reducerShaped latency @ ${p.targetRatePerSecond}/s`, '', '', fmt(p.p50Ms), fmt(p.p99Ms), 'record → second output visible']);
   if (f.emmett) {
     for (const mode of ['append', 'readThenAppend']) {
       const r = f.emmett[mode];
@@ -854,6 +938,16 @@ async function main() {
       } catch (err) {
         errors.waybill = String(err?.stack ?? err);
         progress.done(`Waybill failed: ${err.message}`);
+      }
+    }
+    if (!settings.skip.has('passthrough')) {
+      // After the reducer, so that its points' rates ("half" is half the reducer's sustained rate) are known.
+      try {
+        const points = peerLatencyPoints(settings, figures);
+        if (points.length) figures.passthroughLatency = await measurePassthroughLatency({ kafka, brokers, settings, progress, workDir, points });
+      } catch (err) {
+        errors.passthroughLatency = String(err?.stack ?? err);
+        progress.done(`passthrough latency failed: ${err.message}`);
       }
     }
   } finally {

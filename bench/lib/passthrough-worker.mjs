@@ -17,7 +17,7 @@ const { Kafka, logLevel } = require('kafkajs');
 
 const options = {
   batchSize: 500,
-  partitionsConcurrently: 4,
+  partitionsConcurrently: 12,
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
 const { brokers, inputTopic, outputTopic, secondOutputTopic, groupId, mode, batchSize, partitionsConcurrently, retryInitialMs } = options;

@@ -1,0 +1,27 @@
+// Open-loop pacing for the latency points: records go out on a fixed schedule whether or not the
+// system under test keeps up, so a latency measured from the scheduled time hides no queue
+// (no coordinated omission). The reducer's points and the passthrough's peer points share it.
+import { performance } from 'node:perf_hooks';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sends `messages` to `topic` so that message i goes out at `t0 + i * 1000 / rate` (performance.now()
+ * clock): one send at a time, carrying every message that came due meanwhile. `onIssued(n)` reports
+ * progress. Resolves when the last message is acknowledged.
+ */
+export async function sendPaced({ producer, topic, messages, rate, t0, onIssued = () => undefined }) {
+  let issued = 0;
+  await sleep(Math.max(0, t0 - performance.now()));
+  while (issued < messages.length) {
+    const due = Math.min(messages.length, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+    if (due > issued) {
+      const batch = messages.slice(issued, due);
+      issued = due;
+      onIssued(issued);
+      await producer.send({ topic, acks: -1, messages: batch });
+    } else {
+      await sleep(Math.max(1, Math.min(5, t0 + (issued * 1000) / rate - performance.now())));
+    }
+  }
+}
