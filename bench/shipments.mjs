@@ -192,6 +192,38 @@ async function produceAll(producer, topic, messages, { chunk = 2_000, inFlight =
   return (performance.now() - started) / 1000;
 }
 
+/** A passthrough record's key: `--keys` distinct shipment-like ids, in turn. */
+const passthroughKey = (i, settings) => `SHP-${String(i % settings.keys).padStart(7, '0')}`;
+
+/** `fields` as JSON with a `pad` field that brings the value to about `bytes` bytes. */
+function paddedJson(fields, bytes) {
+  const head = JSON.stringify({ ...fields, pad: '' });
+  return Buffer.from(head.slice(0, -2) + 'x'.repeat(Math.max(0, bytes - head.length)) + '"}');
+}
+
+/**
+ * Forks bench/lib/passthrough-worker.mjs with the reducer's chunk size and concurrency (and
+ * `--fast-retry-ms` when `fastRetry`); `died()` gives the reason once it exited.
+ */
+function startPassthroughWorker({ brokers, settings, logFile, fastRetry, ...worker }) {
+  const { child, firstMessage } = forkChild(
+    join(benchDir, 'lib', 'passthrough-worker.mjs'),
+    [
+      JSON.stringify({
+        brokers,
+        ...worker,
+        batchSize: settings.batchSize,
+        partitionsConcurrently: settings.partitionsConcurrently,
+        retryInitialMs: fastRetry ? settings.fastRetryMs : undefined,
+      }),
+    ],
+    { logFile },
+  );
+  let reason;
+  child.once('exit', (code, signal) => (reason = `worker exited (${code ?? signal}); see ${logFile}`));
+  return { child, firstMessage, died: () => reason };
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. Raw kafkajs passthrough, plain and transactional
 // ---------------------------------------------------------------------------------------------
@@ -204,11 +236,9 @@ async function measurePassthrough({ kafka, brokers, settings, progress, workDir 
   await createBenchTopics(brokers, [inputTopic, ...outputTopics].map((topic) => ({ topic, partitions: 12 })));
 
   progress.step(`pre-filling ${inputTopic} with ${N} messages of ${settings.valueBytes} bytes`);
-  const pad = 'x'.repeat(settings.valueBytes);
   const messages = Array.from({ length: N }, (_, i) => {
-    const key = `SHP-${String(i % settings.keys).padStart(7, '0')}`;
-    const head = JSON.stringify({ i, key, type: 'PickItem', at: Date.now(), pad: '' });
-    return { key, value: Buffer.from(head.slice(0, -2) + pad.slice(0, Math.max(0, settings.valueBytes - head.length)) + '"}') };
+    const key = passthroughKey(i, settings);
+    return { key, value: paddedJson({ i, key, type: 'PickItem', at: Date.now() }, settings.valueBytes) };
   });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
@@ -231,35 +261,27 @@ async function measurePassthrough({ kafka, brokers, settings, progress, workDir 
     const arrivals = [];
     const watcher = await watchTopic(kafka, outputTopic, (_m, _p, at) => void arrivals.push(at));
     const started = performance.now();
-    const { child, firstMessage } = forkChild(
-      join(benchDir, 'lib', 'passthrough-worker.mjs'),
-      [
-        JSON.stringify({
-          brokers,
-          inputTopic,
-          outputTopic,
-          ...(mode === 'reducerShaped' ? { secondOutputTopic: `${outputTopic}.second` } : {}),
-          groupId: `bench-passthrough-${mode}`,
-          mode: mode === 'plain' ? 'plain' : 'transactional',
-          batchSize: settings.batchSize,
-          partitionsConcurrently: settings.partitionsConcurrently,
-          retryInitialMs: fastRetry ? settings.fastRetryMs : undefined,
-        }),
-      ],
-      { logFile: join(workDir, `passthrough-${mode}.log`) },
-    );
-    let died;
-    child.once('exit', (code, signal) => (died = `worker exited (${code ?? signal}); see ${join(workDir, `passthrough-${mode}.log`)}`));
+    const worker = startPassthroughWorker({
+      brokers,
+      settings,
+      logFile: join(workDir, `passthrough-${mode}.log`),
+      inputTopic,
+      outputTopic,
+      ...(mode === 'reducerShaped' ? { secondOutputTopic: `${outputTopic}.second` } : {}),
+      groupId: `bench-passthrough-${mode}`,
+      mode: mode === 'plain' ? 'plain' : 'transactional',
+      fastRetry,
+    });
     try {
-      await firstMessage;
+      await worker.firstMessage;
       const ticker = setInterval(() => progress.update(`${arrivals.length}/${N} on ${outputTopic}`), 500);
       try {
-        await waitFor(() => arrivals.length >= N, { timeoutMs: settings.phaseTimeoutSeconds * 1000, what: `passthrough ${mode}`, failed: () => died });
+        await waitFor(() => arrivals.length >= N, { timeoutMs: settings.phaseTimeoutSeconds * 1000, what: `passthrough ${mode}`, failed: worker.died });
       } finally {
         clearInterval(ticker);
       }
     } finally {
-      await stopChild(child);
+      await stopChild(worker.child);
       await watcher.stop();
     }
     const r = rates(arrivals.slice(0, N), started);
@@ -290,45 +312,31 @@ async function measurePassthroughLatency({ kafka, brokers, settings, progress, w
     expected.delete(id);
     mine.samples.push(at - mine.scheduledAt);
   });
-  const logFile = join(workDir, 'passthrough-paced.log');
-  const { child, firstMessage } = forkChild(
-    join(benchDir, 'lib', 'passthrough-worker.mjs'),
-    [
-      JSON.stringify({
-        brokers,
-        inputTopic,
-        outputTopic,
-        secondOutputTopic,
-        groupId: 'bench-passthrough-paced',
-        mode: 'transactional',
-        batchSize: settings.batchSize,
-        partitionsConcurrently: settings.partitionsConcurrently,
-        retryInitialMs: settings.fastRetryMs,
-      }),
-    ],
-    { logFile },
-  );
-  let died;
-  child.once('exit', (code, signal) => (died = `worker exited (${code ?? signal}); see ${logFile}`));
+  const worker = startPassthroughWorker({
+    brokers,
+    settings,
+    logFile: join(workDir, 'passthrough-paced.log'),
+    inputTopic,
+    outputTopic,
+    secondOutputTopic,
+    groupId: 'bench-passthrough-paced',
+    mode: 'transactional',
+    fastRetry: true,
+  });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
-  const pad = 'x'.repeat(settings.valueBytes);
   const paced = async ({ rate, seconds, tag }) => {
     const total = Math.max(1, Math.round(rate * seconds));
-    const messages = Array.from({ length: total }, (_, i) => {
-      const id = `${tag}-${i}`;
-      const head = JSON.stringify({ id, pad: '' });
-      return { key: `SHP-${String(i % settings.keys).padStart(7, '0')}`, value: Buffer.from(head.slice(0, -2) + pad.slice(0, Math.max(0, settings.valueBytes - head.length)) + '"}') };
-    });
+    const messages = Array.from({ length: total }, (_, i) => ({ key: passthroughKey(i, settings), value: paddedJson({ id: `${tag}-${i}` }, settings.valueBytes) }));
     const t0 = performance.now() + 200;
     const samples = [];
     messages.forEach((_m, i) => expected.set(`${tag}-${i}`, { samples, scheduledAt: t0 + (i * 1000) / rate }));
     progress.step(`passthrough latency (${tag}): ${total} records at ${rate}/s`);
     await sendPaced({ producer, topic: inputTopic, messages, rate, t0, onIssued: (n) => progress.update(`${n} sent, ${samples.length} visible`) });
-    await waitFor(() => samples.length >= total, { timeoutMs: settings.phaseTimeoutSeconds * 1000, what: `passthrough latency at ${rate}/s`, failed: () => died });
+    await waitFor(() => samples.length >= total, { timeoutMs: settings.phaseTimeoutSeconds * 1000, what: `passthrough latency at ${rate}/s`, failed: worker.died });
     return samples;
   };
   try {
-    await firstMessage;
+    await worker.firstMessage;
     await producer.connect();
     const out = [];
     for (const [seq, { label, rate }] of points.entries()) {
@@ -341,7 +349,7 @@ async function measurePassthroughLatency({ kafka, brokers, settings, progress, w
     return out;
   } finally {
     await producer.disconnect().catch(() => undefined);
-    await stopChild(child);
+    await stopChild(worker.child);
     await watcher.stop();
   }
 }
