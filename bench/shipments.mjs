@@ -30,7 +30,7 @@ import { COMMANDS_PER_SHIPMENT, shipmentCommand, shipmentFacts } from './lib/wor
 import { runTimes, writeResult } from './lib/results.mjs';
 import { memoryByFamily, perUnit } from './lib/redis-memory.mjs';
 import { spawnBenchApp } from './lib/apps.mjs';
-import { sendPaced } from './lib/pacing.mjs';
+import { dueAt, sendPaced } from './lib/pacing.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -329,7 +329,7 @@ async function measurePassthroughLatency({ kafka, brokers, settings, progress, w
     const messages = Array.from({ length: total }, (_, i) => ({ key: passthroughKey(i, settings), value: paddedJson({ id: `${tag}-${i}` }, settings.valueBytes) }));
     const t0 = performance.now() + 200;
     const samples = [];
-    messages.forEach((_m, i) => expected.set(`${tag}-${i}`, { samples, scheduledAt: t0 + (i * 1000) / rate }));
+    messages.forEach((_m, i) => expected.set(`${tag}-${i}`, { samples, scheduledAt: dueAt(t0, rate, i) }));
     progress.step(`passthrough latency (${tag}): ${total} records at ${rate}/s`);
     await sendPaced({ producer, topic: inputTopic, messages, rate, t0, onIssued: (n) => progress.update(`${n} sent, ${samples.length} visible`) });
     await waitFor(() => samples.length >= total, { timeoutMs: settings.phaseTimeoutSeconds * 1000, what: `passthrough latency at ${rate}/s`, failed: worker.died });
@@ -568,7 +568,7 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
     }
     const t0 = performance.now() + Math.max(0, t0Wall - Date.now());
     const samples = { latencyMs: [], visibleAfterDecideMs: [], arrived: 0 };
-    schedule.forEach((s, i) => expected.set(s.commandId, { phase, samples, scheduledAt: t0 + (i * 1000) / rate }));
+    schedule.forEach((s, i) => expected.set(s.commandId, { phase, samples, scheduledAt: dueAt(t0, rate, i) }));
     let issued = 0;
     let sendError;
     const sending = sendPaced({ producer, topic: TOPICS.shipmentCommands, messages: schedule.map((s) => s.message), rate, t0, onIssued: (n) => (issued = n) }).catch(
@@ -582,7 +582,7 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
     }
     await sending;
     if (sendError) throw sendError;
-    const lastScheduled = t0 + ((total - 1) * 1000) / rate;
+    const lastScheduled = dueAt(t0, rate, total - 1);
     return {
       targetRatePerSecond: rate,
       achievedRatePerSecond: round(total / ((lastScheduled - t0) / 1000 || 1), 0),

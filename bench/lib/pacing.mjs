@@ -2,13 +2,15 @@
 // system under test keeps up, so a latency measured from the scheduled time hides no queue
 // (no coordinated omission). The reducer's points and the passthrough's peer points share it.
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** When message `i` of a paced run is due (performance.now() clock): latencies are measured from it. */
+export const dueAt = (t0, rate, i) => t0 + (i * 1000) / rate;
 
 /**
- * Sends `messages` to `topic` so that message i goes out at `t0 + i * 1000 / rate` (performance.now()
- * clock): one send at a time, carrying every message that came due meanwhile. `onIssued(n)` reports
- * progress. Resolves when the last message is acknowledged.
+ * Sends `messages` to `topic` so that message i goes out at `dueAt(t0, rate, i)`: one send at a
+ * time, carrying every message that came due meanwhile. `onIssued(n)` reports progress. Resolves
+ * when the last message is acknowledged.
  */
 export async function sendPaced({ producer, topic, messages, rate, t0, onIssued = () => undefined }) {
   let issued = 0;
@@ -21,7 +23,7 @@ export async function sendPaced({ producer, topic, messages, rate, t0, onIssued 
       onIssued(issued);
       await producer.send({ topic, acks: -1, messages: batch });
     } else {
-      await sleep(Math.max(1, Math.min(5, t0 + (issued * 1000) / rate - performance.now())));
+      await sleep(Math.max(1, Math.min(5, dueAt(t0, rate, issued) - performance.now())));
     }
   }
 }
