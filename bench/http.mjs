@@ -13,7 +13,7 @@
 // system's own maximum (the best closed-loop throughput), latency from each command's scheduled
 // send time. bench/README.md "HTTP" says how to read the JSON.
 import { benchWorkDir } from './lib/workdir.mjs';
-import { commandOutput, machineInfo, versionOf } from './lib/machine.mjs';
+import { commandOutput, cpuBetween, machineInfo, versionOf } from './lib/machine.mjs';
 import { readSettings as readBenchSettings, usage as benchUsage } from './lib/settings.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -211,6 +211,24 @@ function summarize(point, samples, measuredSeconds) {
   };
 }
 
+/**
+ * Adds where the cores went in the measured window: cores busy per process, and CPU milliseconds
+ * per answered command (a process's cores busy ÷ the point's throughput), so that a system's cost
+ * per command reads beside its latency.
+ */
+function withCpu(point, cpu) {
+  if (!cpu) return point;
+  const perCommand = (cores) => (cores === null || !(point.throughputPerSecond > 0) ? null : round((cores * 1000) / point.throughputPerSecond, 3));
+  return {
+    ...point,
+    cpu: {
+      machineCoresBusy: cpu.machineCoresBusy,
+      coresBusyByProcess: cpu.coresBusyByProcess,
+      cpuMsPerCommand: Object.fromEntries([['machine', perCommand(cpu.machineCoresBusy)], ...Object.entries(cpu.coresBusyByProcess).map(([name, cores]) => [name, perCommand(cores)])]),
+    },
+  };
+}
+
 /** Closed loop: `clients` clients, each on its own keep-alive connection, one session after another. */
 async function closedLoop(target, { clients, settings, runTag }) {
   const pool = new Pool(target.url, { connections: clients, pipelining: 1 });
@@ -219,13 +237,14 @@ async function closedLoop(target, { clients, settings, runTag }) {
   const from = start + settings.warmupSeconds * 1000;
   const to = from + settings.seconds * 1000;
   const counts = (_dueAt, at) => at >= from && at <= to;
+  const cpu = target.cpuOf ? cpuBetween(target.cpuOf, from, to) : null;
   let seq = 0;
   const client = async () => {
     while (performance.now() < to) await runSession(target, pool, shipmentFacts(runTag, seq++), performance.now(), samples, counts);
   };
   await Promise.all(Array.from({ length: clients }, client));
   await pool.close();
-  return summarize({ kind: 'closed', clients }, samples, settings.seconds);
+  return withCpu(summarize({ kind: 'closed', clients }, samples, settings.seconds), await cpu);
 }
 
 /**
@@ -242,6 +261,7 @@ async function openLoop(target, { rate, label, settings, runTag }) {
   const from = start + settings.warmupSeconds * 1000;
   const to = from + settings.seconds * 1000;
   const counts = (dueAt) => dueAt >= from && dueAt <= to;
+  const cpu = target.cpuOf ? cpuBetween(target.cpuOf, from, to) : null;
   const totalSessions = Math.floor((to - start) / sessionIntervalMs) + 1;
   let started = 0;
   let inFlight = 0;
@@ -276,7 +296,7 @@ async function openLoop(target, { rate, label, settings, runTag }) {
   await pool.destroy();
   // A session still unanswered after the drain is a timeout: counted with the errors.
   // So is a session due in the window that never got a slot (the system fell that far behind).
-  return { ...summary, lateStarts, sessionsNotStarted: notStarted, sessionsUnfinishedAtDrain: unfinished, errors: summary.errors + unfinished + notStarted };
+  return withCpu({ ...summary, lateStarts, sessionsNotStarted: notStarted, sessionsUnfinishedAtDrain: unfinished, errors: summary.errors + unfinished + notStarted }, await cpu);
 }
 
 /**
@@ -397,7 +417,14 @@ async function measureWaybill({ ws, settings, progress, workDir, teardown, bench
     await waitHttp(`${urlOf(name)}/readyz`, { what: name });
   }
   progress.done(`stack ready: ${stack.apps.map((a) => a.name).join(', ')}`);
-  const target = { name: 'waybill-http', tag: `w${process.pid}`, url: urlOf('shipment-handler'), reducer: urlOf('shipment-reducer'), headers: { 'content-type': 'application/json', 'x-api-key': benchKey.key } };
+  const cpuOf = {
+    kafka: stack.kafka.service.pid,
+    redis: stack.redis.service?.pid,
+    'schema-registry': stack.registry.service.pid,
+    ...Object.fromEntries(stack.apps.map((a) => [a.instance > 1 ? `${a.name}#${a.instance}` : a.name, a.service.pid])),
+    'bench-clients': process.pid,
+  };
+  const target = { name: 'waybill-http', tag: `w${process.pid}`, url: urlOf('shipment-handler'), reducer: urlOf('shipment-reducer'), headers: { 'content-type': 'application/json', 'x-api-key': benchKey.key }, cpuOf };
   try {
     return { apps: stack.apps.map((a) => a.name), logsDir: join(workDir, 'stack', 'logs'), ...(await measureSystem(target, settings, progress)) };
   } finally {
@@ -443,7 +470,9 @@ async function measureEmmett({ ws, settings, progress, workDir, teardown, benchK
   progress.step(`starting emmett-express on ${url}`);
   await waitHttp(`${url}/healthz`, { what: 'emmett-express', failed: () => died });
   progress.done(`emmett-express up at ${url} (PostgreSQL ${postgres.version}, pool ${settings.emmettPool})`);
-  const target = { name: 'emmett-express', tag: `e${process.pid}`, url, headers: { 'content-type': 'application/json', 'x-api-key': benchKey.key } };
+  // PostgreSQL's backends are separate processes: they show in machineCoresBusy only.
+  const cpuOf = { 'emmett-express': child.pid, 'bench-clients': process.pid };
+  const target = { name: 'emmett-express', tag: `e${process.pid}`, url, headers: { 'content-type': 'application/json', 'x-api-key': benchKey.key }, cpuOf };
   try {
     const figures = await measureSystem(target, settings, progress);
     if (died) throw new Error(died);

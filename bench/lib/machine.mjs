@@ -93,3 +93,17 @@ export function cpuWindow(processes) {
     };
   };
 }
+
+/**
+ * The cores kept busy (machine-wide and per process, as `cpuWindow`) between two
+ * `performance.now()` instants still to come: a point's measured window, without its warm-up.
+ * Resolves once `toMs` has passed.
+ */
+export function cpuBetween(processes, fromMs, toMs) {
+  return new Promise((resolve) => {
+    setTimeout(() => {
+      const end = cpuWindow(processes);
+      setTimeout(() => resolve(end()), Math.max(0, toMs - performance.now()));
+    }, Math.max(0, fromMs - performance.now()));
+  });
+}
