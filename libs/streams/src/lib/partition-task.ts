@@ -24,7 +24,15 @@ export interface PartitionTaskOptions<S> {
   wire: KafkaWire;
   /** Every partition a transaction of this task may write (its hanging records are looked for there). */
   outputPartitions: () => Promise<Array<{ topic: string; partitions: number[] }>>;
+  /**
+   * A chunk that writes nothing commits its offset at most this often (ms): the others wait for
+   * the next chunk's transaction, or for this long at idle. 0 commits every chunk.
+   */
+  quietCommitIntervalMs?: number;
 }
+
+/** The default of `quietCommitIntervalMs`, like Kafka Streams' commit.interval.ms under exactly-once (100 ms is theirs; ours trades more replay for fewer transactions). */
+export const QUIET_COMMIT_INTERVAL_MS = 1_000;
 
 /** The phases of a chunk, in order (docs: bench/README.md, "Where the time goes"). */
 export const CHUNK_PHASES = ['read', 'decide', 'produce', 'offsets', 'commit', 'store'] as const;
@@ -58,6 +66,10 @@ export class PartitionTask<S> {
   private busy: Promise<unknown> = Promise.resolve();
   private fencedProducerId: string | undefined;
   private readonly log: Logger;
+  private lastCommitAt = 0;
+  /** The offset past chunks that wrote nothing and were not committed yet. */
+  private quietOffset: bigint | undefined;
+  private quietTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PartitionTaskOptions<S>) {
     this.log = options.logger.child({ partition: options.partition, transactionalId: options.transactionalId });
@@ -153,9 +165,14 @@ export class PartitionTask<S> {
     return run;
   }
 
-  /** Waits for the chunk in hand, then closes the producer. */
+  /**
+   * Waits for the chunk in hand, then closes the producer. An offset of quiet chunks not committed
+   * yet stays so (a revoke must not wait on a broker that may be gone): their next owner decides
+   * them again, writing nothing again.
+   */
   async dispose(): Promise<void> {
     this.disposed = true;
+    clearTimeout(this.quietTimer);
     await this.busy;
     await this.producer?.disconnect().catch((error: unknown) => this.log.debug({ error: errorMessage(error) }, 'producer disconnect failed'));
     this.producer = undefined;
@@ -244,6 +261,44 @@ export class PartitionTask<S> {
     }
 
     endPhase('decide');
+    const result = { processed: records.length, deadLettered, phases };
+    // NOTE: a chunk that writes nothing changes no state and answers nobody, and deciding it again
+    // writes nothing again, so its offset may ride on the next transaction: most of the
+    // accounting-listener's input (every shipment event but the shipped and corrected ones) costs no
+    // transaction of its own (AddOffsetsToTxn, TxnOffsetCommit, EndTxn, two coordinator log
+    // appends and a marker on the broker). After a crash the next owner decides them again.
+    const quietFor = this.options.quietCommitIntervalMs ?? QUIET_COMMIT_INTERVAL_MS;
+    if (outputs.length === 0 && quietFor > 0 && Date.now() - this.lastCommitAt < quietFor) {
+      this.quietOffset = commitOffset;
+      this.quietTimer ??= setTimeout(() => {
+        this.quietTimer = undefined;
+        void this.exclusively(() => this.commitQuietOffset()).catch((error: unknown) => this.log.warn({ error: errorMessage(error) }, 'could not commit the offset of quiet chunks; the next chunk will'));
+      }, quietFor);
+      return { ...result, storeWritten: true };
+    }
+    const metadata = await this.commitTransaction(producer, outputs, commitOffset, endPhase);
+    if (!store || changelog.length === 0) return { ...result, storeWritten: true };
+    const storeWritten = await this.writeStore(store, changelog, metadata, base, overlay);
+    endPhase('store');
+    return { ...result, storeWritten };
+  }
+
+  /** Commits the offset past quiet chunks in a transaction of its own, when no chunk did since. */
+  private async commitQuietOffset(): Promise<void> {
+    const producer = this.producer;
+    if (this.quietOffset === undefined || !producer || !this.ready) return;
+    await this.commitTransaction(producer, [], this.quietOffset, () => undefined, { failpoints: false });
+  }
+
+  /** One transaction: the outputs, the group's offset `commitOffset`, the commit. */
+  private async commitTransaction(
+    producer: Producer,
+    outputs: Array<OutputRecord & { timestamp: string }>,
+    commitOffset: bigint,
+    endPhase: (phase: ChunkPhase) => void,
+    { failpoints = true } = {},
+  ): Promise<RecordMetadata[]> {
+    const { inputTopic, partition, groupId } = this.options;
     const transaction = await producer.transaction();
     let metadata: RecordMetadata[] = [];
     try {
@@ -257,10 +312,12 @@ export class PartitionTask<S> {
         topics: [{ topic: inputTopic, partitions: [{ partition, offset: commitOffset.toString() }] }],
       });
       endPhase('offsets');
-      failpoint('streams.before-commit');
+      if (failpoints) failpoint('streams.before-commit');
       await transaction.commit();
       endPhase('commit');
-      failpoint('streams.after-commit');
+      this.lastCommitAt = Date.now();
+      if (this.quietOffset !== undefined && this.quietOffset <= commitOffset) this.quietOffset = undefined;
+      if (failpoints) failpoint('streams.after-commit');
     } catch (error) {
       await this.abortQuietly(transaction);
       if (isFencingError(error)) {
@@ -268,12 +325,7 @@ export class PartitionTask<S> {
       }
       throw error;
     }
-
-    const result = { processed: records.length, deadLettered, phases };
-    if (!store || changelog.length === 0) return { ...result, storeWritten: true };
-    const storeWritten = await this.writeStore(store, changelog, metadata, base, overlay);
-    endPhase('store');
-    return { ...result, storeWritten };
+    return metadata;
   }
 
   private async writeStore(

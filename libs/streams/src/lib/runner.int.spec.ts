@@ -288,4 +288,54 @@ describe('runProcessor', () => {
     expect(offsets.partitions[0].offset).toBe('-1');
     await runner.stop();
   });
+  it('commits the offsets of chunks that write nothing once a quiet interval, on the next transaction or at idle', async () => {
+    const s = await setup(1);
+    const metrics = createMetrics('streams-quiet-test');
+    const decided: string[] = [];
+    // Writes an outcome for a record saying 'loud', nothing for the others.
+    const processor = {
+      async process(record: { key: string; value: Buffer | null }) {
+        const text = record.value?.toString() ?? '';
+        decided.push(text);
+        return text.startsWith('loud') ? [{ topic: s.topics.outcomes, key: record.key, value: Buffer.from(text) }] : [];
+      },
+    };
+    const runner = await start(s, { processor, store: undefined, metrics, quietCommitIntervalMs: 1_000 });
+    await runner.ready;
+    const outcomes = await collect(env.kafka, s.topics.outcomes);
+    const admin = await env.admin();
+    const committed = async () => (await admin.fetchOffsets({ groupId: s.groupId, topics: [s.topics.commands] }))[0].partitions[0].offset;
+    const commitCount = async () => (await metrics.chunkPhaseDuration.get()).values.find((v) => v.metricName?.endsWith('_count') && v.labels.phase === 'commit')?.value ?? 0;
+    const chunkCount = async () => (await metrics.batchDuration.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+    try {
+      // One record at a time, so that each is a chunk of its own.
+      for (let i = 0; i < 8; i += 1) {
+        await produce(env.kafka, s.topics.commands, [{ key: 'k', value: `quiet-${i}` }]);
+        const deadline = Date.now() + 5_000;
+        while (decided.length <= i && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(decided).toHaveLength(8);
+      const chunks = await chunkCount();
+      const commits = await commitCount();
+      // The first quiet chunk commits at once; those within the next second ride along.
+      expect(chunks).toBeGreaterThanOrEqual(4);
+      expect(commits).toBeLessThan(chunks);
+      // At idle the last quiet offset is committed within the interval, not left for ever.
+      const deadline = Date.now() + 5_000;
+      while ((await committed()) !== '8' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await committed()).toBe('8');
+
+      await produce(env.kafka, s.topics.commands, [{ key: 'k', value: 'quiet-8' }, { key: 'k', value: 'loud-9' }]);
+      await outcomes.waitFor((r) => r.length >= 1, 10_000, 'the loud outcome');
+      expect(outcomes.records.map((r) => r.value?.toString())).toEqual(['loud-9']);
+      // A chunk that writes commits in its own transaction, past the quiet records before it
+      // (read back once the coordinator has written the offsets' marker too).
+      const until = Date.now() + 5_000;
+      while ((await committed()) !== '10' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(await committed()).toBe('10');
+    } finally {
+      await outcomes.stop();
+      await runner.stop();
+    }
+  });
 });

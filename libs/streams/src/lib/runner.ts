@@ -62,6 +62,12 @@ export interface RunProcessorOptions<S> {
   maxRetries?: number;
   restoreStallTimeoutMs?: number;
   /**
+   * A chunk that writes nothing (no output, no dead letter) commits its offset at most this often,
+   * ms; the others ride on the next transaction. Default 1000 (QUIET_COMMIT_INTERVAL_MS); 0
+   * commits every chunk.
+   */
+  quietCommitIntervalMs?: number;
+  /**
    * How often the output partitions are checked for a last stable offset pinned by one of this
    * runner's own live producers (a broker restart lost a commit's markers). Default 5000.
    */
@@ -263,6 +269,7 @@ export async function runProcessor<S>(options: RunProcessorOptions<S>): Promise<
         restoreStallTimeoutMs: options.restoreStallTimeoutMs,
         wire,
         outputPartitions: partitionsWritten,
+        quietCommitIntervalMs: options.quietCommitIntervalMs,
       });
       tasks.set(partition, task);
     }
