@@ -129,4 +129,54 @@ describe('ProjectionLoop', () => {
     const dlq = await (await env.admin()).fetchTopicOffsets(`${topic}.dlq`);
     expect(Number(dlq[0].high)).toBeGreaterThanOrEqual(1);
   });
+  it("commits a partition's group offset at most once an interval, and the last one at idle", async () => {
+    const topic = env.uniqueName('projected');
+    const prefix = env.uniqueName('sums');
+    const groupId = env.uniqueName('projection-group');
+    await env.createTopics([{ topic, partitions: 1 }, { topic: `${topic}.dlq` }]);
+    let offsetCommits = 0;
+    // The loop's own consumer, with its OffsetCommit requests counted.
+    const kafka = Object.create(env.kafka) as typeof env.kafka;
+    kafka.consumer = (config) => {
+      const consumer = env.kafka.consumer(config);
+      consumer.on(consumer.events.REQUEST, ({ payload }) => {
+        if (payload.apiName === 'OffsetCommit') offsetCommits += 1;
+      });
+      return consumer;
+    };
+    const metrics = createMetrics(groupId);
+    const projector = new ProjectionLoop({
+      app: groupId,
+      config: { TOPIC_PREFIX: '', MAX_BATCH_SIZE: 4, PARTITIONS_CONCURRENTLY: 2, SESSION_TIMEOUT_MS: 10_000, OFFSETS_WATCH_INTERVAL_MS: 200 },
+      kafka,
+      redis: env.redis(),
+      topics: [topic],
+      projection: sums(prefix),
+      onCrash: (error) => {
+        throw error;
+      },
+      logger: capturingLogger().logger,
+      metrics,
+      groupCommitIntervalMs: 1_000,
+    });
+    const sum = async () => Number((await redis.get(`${prefix}:sum:a`)) ?? 0);
+    const admin = await env.admin();
+    const committed = async () => (await admin.fetchOffsets({ groupId, topics: [topic] }))[0].partitions[0].offset;
+    await projector.start();
+    try {
+      // One record at a time, each projected (a chunk of its own) before the next is written.
+      for (let i = 1; i <= 8; i += 1) {
+        await write(topic, 0, adds('a', 1), 'commit');
+        await eventually(`record ${i} to be projected`, async () => (await sum()) === i, 10_000);
+      }
+      const chunks = (await metrics.batchDuration.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+      expect(chunks).toBeGreaterThanOrEqual(8);
+      const [{ high }] = await admin.fetchTopicOffsets(topic);
+      // The last offset is committed at idle, within the interval.
+      await eventually('the group offset to reach the end', async () => (await committed()) === high, 5_000);
+      expect(offsetCommits).toBeLessThan(chunks);
+    } finally {
+      await projector.stop();
+    }
+  });
 });

@@ -87,7 +87,16 @@ export interface ProjectionLoopOptions<R> {
   consumer?: Pick<ConsumerConfig, 'maxWaitTimeInMs' | 'maxBytesPerPartition' | 'maxBytes'>;
   /** How many times a chunk is planned again after losing a race before the batch is read again. */
   maxPlanAttempts?: number;
+  /**
+   * A partition's group offset (for lag and tools; Redis says what is reflected) is committed at
+   * most this often, ms: chunks in between leave theirs to one commit of every pending partition
+   * when the interval has passed. Default 1000 (GROUP_COMMIT_INTERVAL_MS); 0 commits every chunk.
+   */
+  groupCommitIntervalMs?: number;
 }
+
+/** The default of `groupCommitIntervalMs`: one OffsetCommit per partition and second at most, instead of one per chunk. */
+export const GROUP_COMMIT_INTERVAL_MS = 1_000;
 
 /** Fetches in a row that end at the same undecided record before the loop says it is stuck. */
 const UNDECIDED_WARN_AFTER = 100;
@@ -113,6 +122,9 @@ export class ProjectionLoop<R> {
   private joined = false;
   /** Per field, the stored offset this instance last read or wrote (null = none stored); absent = read Redis again before writing. */
   private readonly expected = new Map<string, string | null>();
+  /** Per physical partition: when its group offset was last committed, and an offset still waiting to be. */
+  private readonly groupCommits = new Map<string, { topic: string; partition: number; at: number; pending?: string }>();
+  private groupCommitTimer: NodeJS.Timeout | undefined;
   /** Per field, the stored offset seen on assignment, until a batch sets `expected`: what the watch compares. */
   private readonly observed = new Map<string, bigint>();
   private assigned: WatchedPartition[] = [];
@@ -166,6 +178,8 @@ export class ProjectionLoop<R> {
       // A new assignment: another owner may have moved any partition on meanwhile, so look at Redis again.
       this.expected.clear();
       this.observed.clear();
+      // An offset still pending for a partition now owned elsewhere must not be committed over its new owner's.
+      this.groupCommits.clear();
       this.assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
         partitions.map((partition) => this.watched(topic, partition)),
       );
@@ -210,6 +224,10 @@ export class ProjectionLoop<R> {
 
   async stop(): Promise<void> {
     this.watch?.stop();
+    clearTimeout(this.groupCommitTimer);
+    this.groupCommitTimer = undefined;
+    // What the tools show as lag after a stop: the pending offsets, if the broker takes them soon.
+    await Promise.race([this.commitPending(), sleep(2_000)]);
     await this.consumer?.disconnect();
     await this.deadLetters?.disconnect();
     await this.admin?.disconnect();
@@ -368,14 +386,48 @@ export class ProjectionLoop<R> {
     }
   }
 
-  /** The group's offset is for lag and tools; Redis decides where reading resumes. */
+  /**
+   * The group's offset is for lag and tools; Redis decides where reading resumes. Each one costs
+   * the broker a request and a log append, so a partition commits at once only when its last
+   * commit is older than the interval; otherwise its offset waits for one commit of all pending.
+   */
   private async commit(topic: string, partition: number, offset: string): Promise<void> {
+    const intervalMs = this.options.groupCommitIntervalMs ?? GROUP_COMMIT_INTERVAL_MS;
+    const key = `${topic}:${partition}`;
+    const last = this.groupCommits.get(key);
+    if (intervalMs > 0 && last && Date.now() - last.at < intervalMs) {
+      last.pending = offset;
+      this.groupCommitTimer ??= setTimeout(() => {
+        this.groupCommitTimer = undefined;
+        void this.commitPending();
+      }, intervalMs);
+      return;
+    }
+    this.groupCommits.set(key, { topic, partition, at: Date.now() });
     try {
       await this.consumerOrThrow().commitOffsets([{ topic, partition, offset }]);
     } catch (error) {
       // A rebalance must reach kafkajs, so it rejoins; anything else is caught up by the next commit.
       if (isRebalanceError(error)) throw error;
       this.options.logger.debug({ error: errorMessage(error), topic, partition }, 'group offset not committed');
+    }
+  }
+
+  /** Commits every partition's pending group offset in one request; a failure leaves them to the next chunk's commit. */
+  private async commitPending(): Promise<void> {
+    const pending = [...this.groupCommits.values()].filter((c) => c.pending !== undefined);
+    if (pending.length === 0 || !this.consumer) return;
+    const at = Date.now();
+    const offsets = pending.map((c) => ({ topic: c.topic, partition: c.partition, offset: c.pending as string }));
+    for (const c of pending) {
+      c.pending = undefined;
+      c.at = at;
+    }
+    try {
+      await this.consumer.commitOffsets(offsets);
+    } catch (error) {
+      // Outside eachBatch a rebalance error has no loop to reach; the next join clears what is pending.
+      this.options.logger.debug({ error: errorMessage(error), partitions: offsets.length }, 'pending group offsets not committed');
     }
   }
 
