@@ -67,3 +67,64 @@ describe.each(redisKinds)('OutcomeTracker on %s', (_kind, redisOf) => {
     await tracker.stop();
   }, 60_000);
 });
+
+describe('OutcomeTracker group offsets', () => {
+  it('commits how far it read once a second, not after every batch', async () => {
+    const topic = env.uniqueName('outcomes');
+    await env.createTopics([{ topic, partitions: 1 }]);
+    const groupId = env.uniqueName('tracker');
+    let offsetCommits = 0;
+    let batches = 0;
+    // The tracker's own consumer, with its OffsetCommit requests and its batches counted.
+    const kafka = Object.create(env.kafka) as typeof env.kafka;
+    kafka.consumer = (config) => {
+      const consumer = env.kafka.consumer(config);
+      consumer.on(consumer.events.REQUEST, ({ payload }) => {
+        if (payload.apiName === 'OffsetCommit') offsetCommits += 1;
+      });
+      consumer.on(consumer.events.END_BATCH_PROCESS, () => (batches += 1));
+      return consumer;
+    };
+    const tracker = new OutcomeTracker<string>(
+      kafka,
+      env.redis(),
+      {
+        topic,
+        groupId,
+        keyPrefix: env.uniqueName('gateway'),
+        ttlSeconds: 60,
+        replayMs: 60_000,
+        onCrash: (err) => {
+          throw err;
+        },
+        read: async (value) => {
+          const [commandId, outcome] = value.toString().split('=');
+          return { commandId, outcome };
+        },
+      },
+      pino({ level: 'silent' }),
+    );
+    await tracker.start();
+    const producer = env.kafka.producer();
+    await producer.connect();
+    const admin = await env.admin();
+    try {
+      // One answer at a time, each awaited, so each arrives in a batch of its own.
+      for (let i = 0; i < 10; i += 1) {
+        const wait = tracker.expect(`cmd-${i}`);
+        await producer.send({ topic, messages: [{ key: `cmd-${i}`, value: `cmd-${i}=accepted` }] });
+        expect((await wait(10_000))?.outcome).toBe('accepted');
+      }
+      const [{ high }] = await admin.fetchTopicOffsets(topic);
+      const deadline = Date.now() + 5_000;
+      const committed = async () => (await admin.fetchOffsets({ groupId, topics: [topic] }))[0].partitions[0].offset;
+      while ((await committed()) !== high && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await committed()).toBe(high);
+      expect(batches).toBeGreaterThanOrEqual(10);
+      expect(offsetCommits).toBeLessThan(batches / 2);
+    } finally {
+      await producer.disconnect();
+      await tracker.stop();
+    }
+  }, 60_000);
+});

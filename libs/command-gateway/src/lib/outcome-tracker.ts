@@ -1,6 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Cluster, Redis } from 'ioredis';
-import { crashWithConsumer, rewindToTime, type AppMetrics, type Logger } from '@waybill/platform';
+import { PeriodicPass, crashWithConsumer, rewindToTime, type AppMetrics, type Logger } from '@waybill/platform';
 import { committedMessages } from '@waybill/streams';
 
 /** Where an answer sits on its outcomes topic. */
@@ -42,6 +42,9 @@ export class OutcomeTracker<T> {
   private readonly waiters = new Map<string, Set<(tracked: TrackedOutcome<T>) => void>>();
   private consumer?: Consumer;
   private joined = false;
+  /** Per partition, the position past the answers read since the last group commit. */
+  private readonly readUpTo = new Map<string, { topic: string; partition: number; offset: string }>();
+  private groupCommits?: PeriodicPass;
 
   constructor(
     private readonly kafka: Kafka,
@@ -66,6 +69,11 @@ export class OutcomeTracker<T> {
     await consumer.connect();
     await consumer.subscribe({ topic: this.options.topic, fromBeginning: false });
     await consumer.run({
+      // NOTE: the group's offsets only show an operator how far this instance read (a start reads
+      // the recent past again by time, and stop deletes the group). kafkajs's autoCommit sends an
+      // OffsetCommit after every partition's batch, a broker request and log append per answer at
+      // low rates, so they are committed once a second instead.
+      autoCommit: false,
       // NOTE: every partition's answers go to Redis before their waiters are woken; one partition
       // at a time would queue twelve Redis round trips behind each other in every fetch round.
       partitionsConsumedConcurrently: 12,
@@ -92,19 +100,30 @@ export class OutcomeTracker<T> {
         for (const { commandId, tracked, timestamp } of arrived) {
           if (this.settle(commandId, tracked)) this.options.metrics?.requestPhaseDuration.observe({ phase: 'delivery' }, Math.max(0, now - timestamp) / 1000);
         }
-        if (complete) resolveOffset(batch.lastOffset());
-        else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resumeAt ?? batch.firstOffset() ?? '0' });
+        if (complete) {
+          resolveOffset(batch.lastOffset());
+          this.readUpTo.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() });
+        } else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resumeAt ?? batch.firstOffset() ?? '0' });
       },
     });
     // The group is new on every start, so it would begin at the end and never store the answers
     // that arrived while this instance was down: a client polling a command sent before a restart
     // would wait forever. Read the recent past again (storing an answer twice is harmless).
     await rewindToTime(this.kafka, consumer, this.options.topic, Date.now() - this.options.replayMs);
+    this.groupCommits = new PeriodicPass('committing the answers group offsets', 1_000, () => this.commitReadOffsets(consumer), this.logger);
+    this.groupCommits.start();
     const deadline = Date.now() + 30_000;
     while (!this.joined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
+  private async commitReadOffsets(consumer: Consumer): Promise<void> {
+    const offsets = [...this.readUpTo.values()];
+    this.readUpTo.clear();
+    if (offsets.length) await consumer.commitOffsets(offsets);
+  }
+
   async stop(): Promise<void> {
+    await this.groupCommits?.stop();
     await this.consumer?.disconnect();
     // The group is this instance's alone: remove it so restarts do not leave groups behind.
     const admin = this.kafka.admin();
