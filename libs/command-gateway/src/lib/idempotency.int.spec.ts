@@ -30,29 +30,34 @@ describe.each(redisKinds)('IdempotencyStore.release on %s', (_kind, redisOf) => 
   });
 });
 
+/** A tracker of `topic` whose records read `<commandId>=<outcome>`. */
+function trackerOf(kafka: typeof env.kafka, redis: Redis | Cluster, topic: string, groupId: string): OutcomeTracker<string> {
+  return new OutcomeTracker<string>(
+    kafka,
+    redis,
+    {
+      topic,
+      groupId,
+      keyPrefix: env.uniqueName('gateway'),
+      ttlSeconds: 60,
+      replayMs: 60_000,
+      onCrash: (err) => {
+        throw err;
+      },
+      read: async (value) => {
+        const [commandId, outcome] = value.toString().split('=');
+        return { commandId, outcome };
+      },
+    },
+    pino({ level: 'silent' }),
+  );
+}
+
 describe.each(redisKinds)('OutcomeTracker on %s', (_kind, redisOf) => {
   it('keeps the answers of many commands, one batch at a time, where any instance finds them', async () => {
     const topic = env.uniqueName('outcomes');
     await env.createTopics([{ topic, partitions: 2 }]);
-    const tracker = new OutcomeTracker<string>(
-      env.kafka,
-      redisOf(),
-      {
-        topic,
-        groupId: env.uniqueName('tracker'),
-        keyPrefix: env.uniqueName('gateway'),
-        ttlSeconds: 60,
-        replayMs: 60_000,
-        onCrash: (err) => {
-          throw err;
-        },
-        read: async (value) => {
-          const [commandId, outcome] = value.toString().split('=');
-          return { commandId, outcome };
-        },
-      },
-      pino({ level: 'silent' }),
-    );
+    const tracker = trackerOf(env.kafka, redisOf(), topic, env.uniqueName('tracker'));
     await tracker.start();
     const commandIds = Array.from({ length: 50 }, (_, i) => `cmd-${i}`);
     const waits = commandIds.map((id) => tracker.expect(id));
@@ -85,25 +90,7 @@ describe('OutcomeTracker group offsets', () => {
       consumer.on(consumer.events.END_BATCH_PROCESS, () => (batches += 1));
       return consumer;
     };
-    const tracker = new OutcomeTracker<string>(
-      kafka,
-      env.redis(),
-      {
-        topic,
-        groupId,
-        keyPrefix: env.uniqueName('gateway'),
-        ttlSeconds: 60,
-        replayMs: 60_000,
-        onCrash: (err) => {
-          throw err;
-        },
-        read: async (value) => {
-          const [commandId, outcome] = value.toString().split('=');
-          return { commandId, outcome };
-        },
-      },
-      pino({ level: 'silent' }),
-    );
+    const tracker = trackerOf(kafka, env.redis(), topic, groupId);
     await tracker.start();
     const producer = env.kafka.producer();
     await producer.connect();
