@@ -421,7 +421,7 @@ async function measureWaybill({ ws, settings, progress, workDir, teardown, bench
     kafka: stack.kafka.service.pid,
     redis: stack.redis.service?.pid,
     'schema-registry': stack.registry.service.pid,
-    ...Object.fromEntries(stack.apps.map((a) => [a.instance > 1 ? `${a.name}#${a.instance}` : a.name, a.service.pid])),
+    ...Object.fromEntries(stack.apps.map((a) => [devstack.instanceName(a), a.service.pid])),
     'bench-clients': process.pid,
   };
   const target = { name: 'waybill-http', tag: `w${process.pid}`, url: urlOf('shipment-handler'), reducer: urlOf('shipment-reducer'), headers: { 'content-type': 'application/json', 'x-api-key': benchKey.key }, cpuOf };

@@ -7,7 +7,7 @@ export { ensureKafkaRuntime, startKafka, runKafkaTool, type KafkaHandle, type Ka
 export { ensureRedisServer, startRedis, startRedisCluster, useExternalRedis, type RedisHandle, type RedisClusterHandle } from './lib/redis';
 export { ensureTopics } from './lib/topics';
 export { DEMO_KEYS, apiKeysSpec, type DemoKey } from './lib/demo-keys';
-export { appUrlVariable, discoverApps, startAppProcess, type AppDescriptor, type RunningApp } from './lib/apps';
+export { appUrlVariable, discoverApps, instanceName, startAppProcess, type AppDescriptor, type RunningApp } from './lib/apps';
 export { parseInstanceList, startStack, type Stack, type StackOptions, type Endpoint } from './lib/stack';
 export { up } from './cli';
 export { testEnvironment, REDIS_KINDS, type RedisKind, type TestEnvironment } from './lib/testing';
