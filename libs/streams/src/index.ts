@@ -23,3 +23,4 @@ export { DEFAULT_SESSION_TIMEOUT_MS, FETCH_WAIT_MS, groupConsumerConfig, process
 export { KafkaWire, type FetchedRecord, type PartitionEnds, type RawRecord } from './lib/kafka-wire';
 export { RecordsAtPositions, type RecordPosition, type PositionedRecord } from './lib/records-at-positions';
 export { TopicPartitions } from './lib/topic-partitions';
+export { ThrottledOffsetCommits, GROUP_COMMIT_INTERVAL_MS, type GroupOffset, type ThrottledOffsetCommitsOptions } from './lib/throttled-offset-commits';

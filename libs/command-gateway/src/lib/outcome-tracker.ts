@@ -1,7 +1,7 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Cluster, Redis } from 'ioredis';
-import { PeriodicPass, crashWithConsumer, rewindToTime, type AppMetrics, type Logger } from '@waybill/platform';
-import { committedMessages } from '@waybill/streams';
+import { crashWithConsumer, rewindToTime, type AppMetrics, type Logger } from '@waybill/platform';
+import { GROUP_COMMIT_INTERVAL_MS, ThrottledOffsetCommits, committedMessages } from '@waybill/streams';
 
 /** Where an answer sits on its outcomes topic. */
 export interface OutcomePosition {
@@ -42,9 +42,8 @@ export class OutcomeTracker<T> {
   private readonly waiters = new Map<string, Set<(tracked: TrackedOutcome<T>) => void>>();
   private consumer?: Consumer;
   private joined = false;
-  /** Per partition, the position past the answers read since the last group commit. */
-  private readonly readUpTo = new Map<string, { topic: string; partition: number; offset: string }>();
-  private groupCommits?: PeriodicPass;
+  /** How far it read, for an operator: at most one commit per partition a second. */
+  private groupOffsets?: ThrottledOffsetCommits;
 
   constructor(
     private readonly kafka: Kafka,
@@ -64,7 +63,12 @@ export class OutcomeTracker<T> {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.options.groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
+    const groupOffsets = new ThrottledOffsetCommits({ commit: (offsets) => consumer.commitOffsets(offsets), intervalMs: GROUP_COMMIT_INTERVAL_MS, logger: this.logger });
+    this.groupOffsets = groupOffsets;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.joined = true;
+      groupOffsets.clear();
+    });
     crashWithConsumer(consumer, this.options.onCrash, this.logger);
     await consumer.connect();
     await consumer.subscribe({ topic: this.options.topic, fromBeginning: false });
@@ -72,7 +76,7 @@ export class OutcomeTracker<T> {
       // NOTE: the group's offsets only show an operator how far this instance read (a start reads
       // the recent past again by time, and stop deletes the group). kafkajs's autoCommit sends an
       // OffsetCommit after every partition's batch, a broker request and log append per answer at
-      // low rates, so they are committed once a second instead.
+      // low rates, so each partition's is committed at most once a second instead.
       autoCommit: false,
       // NOTE: every partition's answers go to Redis before their waiters are woken; one partition
       // at a time would queue twelve Redis round trips behind each other in every fetch round.
@@ -102,7 +106,7 @@ export class OutcomeTracker<T> {
         }
         if (complete) {
           resolveOffset(batch.lastOffset());
-          this.readUpTo.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() });
+          await groupOffsets.record(batch.topic, batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
         } else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resumeAt ?? batch.firstOffset() ?? '0' });
       },
     });
@@ -110,20 +114,12 @@ export class OutcomeTracker<T> {
     // that arrived while this instance was down: a client polling a command sent before a restart
     // would wait forever. Read the recent past again (storing an answer twice is harmless).
     await rewindToTime(this.kafka, consumer, this.options.topic, Date.now() - this.options.replayMs);
-    this.groupCommits = new PeriodicPass('committing the answers group offsets', 1_000, () => this.commitReadOffsets(consumer), this.logger);
-    this.groupCommits.start();
     const deadline = Date.now() + 30_000;
     while (!this.joined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
-  private async commitReadOffsets(consumer: Consumer): Promise<void> {
-    const offsets = [...this.readUpTo.values()];
-    this.readUpTo.clear();
-    if (offsets.length) await consumer.commitOffsets(offsets);
-  }
-
   async stop(): Promise<void> {
-    await this.groupCommits?.stop();
+    await this.groupOffsets?.stop();
     await this.consumer?.disconnect();
     // The group is this instance's alone: remove it so restarts do not leave groups behind.
     const admin = this.kafka.admin();

@@ -4,11 +4,12 @@ import { z } from 'zod';
 import { UndecodableMessageError } from '@waybill/contracts';
 import { crashWithConsumer, RenewingProducer, retry, type AppMetrics, type Logger, type ReadinessCheck, type RedisClient } from '@waybill/platform';
 import { deadLetterRecord } from './dead-letter';
-import { errorMessage, isRebalanceError } from './errors';
+import { errorMessage } from './errors';
 import { groupConsumerConfig, sessionTimeoutSetting } from './group-consumer';
 import { toInputRecord, type OutputRecord } from './processor';
 import { writeProjection, type ProjectionPlan } from './projection-write';
 import { watchReflectedOffsets, type WatchedPartition } from './reflected-offsets-watch';
+import { GROUP_COMMIT_INTERVAL_MS, ThrottledOffsetCommits } from './throttled-offset-commits';
 import { committedMessages } from './transaction-filter';
 
 /** One partition's decoded records, in offset order, to be planned as one atomic write. */
@@ -95,9 +96,6 @@ export interface ProjectionLoopOptions<R> {
   groupCommitIntervalMs?: number;
 }
 
-/** The default of `groupCommitIntervalMs`: one OffsetCommit per partition and second at most, instead of one per chunk. */
-export const GROUP_COMMIT_INTERVAL_MS = 1_000;
-
 /** Fetches in a row that end at the same undecided record before the loop says it is stuck. */
 const UNDECIDED_WARN_AFTER = 100;
 
@@ -122,9 +120,8 @@ export class ProjectionLoop<R> {
   private joined = false;
   /** Per field, the stored offset this instance last read or wrote (null = none stored); absent = read Redis again before writing. */
   private readonly expected = new Map<string, string | null>();
-  /** Per physical partition: when its group offset was last committed, and an offset still waiting to be. */
-  private readonly groupCommits = new Map<string, { topic: string; partition: number; at: number; pending?: string }>();
-  private groupCommitTimer: NodeJS.Timeout | undefined;
+  /** The group offsets, for lag and tools: at most one commit per partition an interval. */
+  private groupOffsets?: ThrottledOffsetCommits;
   /** Per field, the stored offset seen on assignment, until a batch sets `expected`: what the watch compares. */
   private readonly observed = new Map<string, bigint>();
   private assigned: WatchedPartition[] = [];
@@ -173,13 +170,18 @@ export class ProjectionLoop<R> {
       }),
     );
     this.consumer = consumer;
+    const groupOffsets = new ThrottledOffsetCommits({
+      commit: (offsets) => consumer.commitOffsets(offsets),
+      intervalMs: this.options.groupCommitIntervalMs ?? GROUP_COMMIT_INTERVAL_MS,
+      logger,
+    });
+    this.groupOffsets = groupOffsets;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.joined = true;
       // A new assignment: another owner may have moved any partition on meanwhile, so look at Redis again.
       this.expected.clear();
       this.observed.clear();
-      // An offset still pending for a partition now owned elsewhere must not be committed over its new owner's.
-      this.groupCommits.clear();
+      groupOffsets.clear();
       this.assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
         partitions.map((partition) => this.watched(topic, partition)),
       );
@@ -224,10 +226,7 @@ export class ProjectionLoop<R> {
 
   async stop(): Promise<void> {
     this.watch?.stop();
-    clearTimeout(this.groupCommitTimer);
-    this.groupCommitTimer = undefined;
-    // What the tools show as lag after a stop: the pending offsets, if the broker takes them soon.
-    await Promise.race([this.commitPending(), sleep(2_000)]);
+    await this.groupOffsets?.stop();
     await this.consumer?.disconnect();
     await this.deadLetters?.disconnect();
     await this.admin?.disconnect();
@@ -291,7 +290,7 @@ export class ProjectionLoop<R> {
         this.events.emit('applied');
       }
       resolveOffset(batch.lastOffset());
-      await this.commit(topic, partition, next);
+      await this.groupOffsets?.record(topic, partition, next);
       return;
     }
 
@@ -327,7 +326,7 @@ export class ProjectionLoop<R> {
       if (endsBatch) resolveOffset(batch.lastOffset());
       else if (isLastChunk) consumer.seek({ topic, partition, offset: next });
       else resolveOffset(last.offset);
-      await this.commit(topic, partition, next);
+      await this.groupOffsets?.record(topic, partition, next);
 
       for (const warning of planned.warnings ?? []) logger.warn({ topic, partition }, warning);
       metrics.batchDuration.observe({ topic: logical }, Number(process.hrtime.bigint() - began) / 1e9);
@@ -383,51 +382,6 @@ export class ProjectionLoop<R> {
         return planned;
       }
       if (attempt >= attempts) throw new Error(`the read model kept changing under ${attempts} plans of ${field}`);
-    }
-  }
-
-  /**
-   * The group's offset is for lag and tools; Redis decides where reading resumes. Each one costs
-   * the broker a request and a log append, so a partition commits at once only when its last
-   * commit is older than the interval; otherwise its offset waits for one commit of all pending.
-   */
-  private async commit(topic: string, partition: number, offset: string): Promise<void> {
-    const intervalMs = this.options.groupCommitIntervalMs ?? GROUP_COMMIT_INTERVAL_MS;
-    const key = `${topic}:${partition}`;
-    const last = this.groupCommits.get(key);
-    if (intervalMs > 0 && last && Date.now() - last.at < intervalMs) {
-      last.pending = offset;
-      this.groupCommitTimer ??= setTimeout(() => {
-        this.groupCommitTimer = undefined;
-        void this.commitPending();
-      }, intervalMs);
-      return;
-    }
-    this.groupCommits.set(key, { topic, partition, at: Date.now() });
-    try {
-      await this.consumerOrThrow().commitOffsets([{ topic, partition, offset }]);
-    } catch (error) {
-      // A rebalance must reach kafkajs, so it rejoins; anything else is caught up by the next commit.
-      if (isRebalanceError(error)) throw error;
-      this.options.logger.debug({ error: errorMessage(error), topic, partition }, 'group offset not committed');
-    }
-  }
-
-  /** Commits every partition's pending group offset in one request; a failure leaves them to the next chunk's commit. */
-  private async commitPending(): Promise<void> {
-    const pending = [...this.groupCommits.values()].filter((c) => c.pending !== undefined);
-    if (pending.length === 0 || !this.consumer) return;
-    const at = Date.now();
-    const offsets = pending.map((c) => ({ topic: c.topic, partition: c.partition, offset: c.pending as string }));
-    for (const c of pending) {
-      c.pending = undefined;
-      c.at = at;
-    }
-    try {
-      await this.consumer.commitOffsets(offsets);
-    } catch (error) {
-      // Outside eachBatch a rebalance error has no loop to reach; the next join clears what is pending.
-      this.options.logger.debug({ error: errorMessage(error), partitions: offsets.length }, 'pending group offsets not committed');
     }
   }
 
