@@ -223,6 +223,7 @@ function withCpu(point, cpu) {
     ...point,
     cpu: {
       machineCoresBusy: cpu.machineCoresBusy,
+      machineCoresStolen: cpu.machineCoresStolen,
       coresBusyByProcess: cpu.coresBusyByProcess,
       cpuMsPerCommand: Object.fromEntries([['machine', perCommand(cpu.machineCoresBusy)], ...Object.entries(cpu.coresBusyByProcess).map(([name, cores]) => [name, perCommand(cores)])]),
     },

@@ -52,13 +52,16 @@ export function processCpuSeconds(pid) {
   }
 }
 
-/** The whole machine's busy CPU time so far (all cores, seconds: everything but idle and iowait), from /proc/stat. */
-export function machineBusyCpuSeconds() {
+/**
+ * The whole machine's CPU time so far (all cores, seconds), from /proc/stat: `busy` is user, nice,
+ * system, irq and softirq (guest time is already inside user); `stolen` is steal, the time this
+ * virtual machine was ready to run and its host ran someone else, which is neither our work nor idle.
+ */
+export function machineCpuSeconds() {
   try {
     const [cpu] = readFileSync('/proc/stat', 'utf8').split('\n');
-    const ticks = cpu.trim().split(/\s+/).slice(1).map(Number);
-    const idle = ticks[3] + (ticks[4] ?? 0);
-    return (ticks.reduce((a, b) => a + b, 0) - idle) / CLOCK_TICKS_PER_SECOND;
+    const [user, nice, system, , , irq, softirq, steal] = cpu.trim().split(/\s+/).slice(1).map(Number);
+    return { busy: (user + nice + system + (irq ?? 0) + (softirq ?? 0)) / CLOCK_TICKS_PER_SECOND, stolen: (steal ?? 0) / CLOCK_TICKS_PER_SECOND };
   } catch {
     return null;
   }
@@ -73,11 +76,11 @@ const CLOCK_TICKS_PER_SECOND = Number(commandOutput('getconf', ['CLK_TCK']) ?? 1
  */
 export function cpuWindow(processes) {
   const t0 = performance.now();
-  const machine0 = machineBusyCpuSeconds();
+  const machine0 = machineCpuSeconds();
   const before = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, processCpuSeconds(pid)]));
   return () => {
     const wallSeconds = (performance.now() - t0) / 1000;
-    const machine1 = machineBusyCpuSeconds();
+    const machine1 = machineCpuSeconds();
     const coresBusy = (used) => (used === null || !(wallSeconds > 0) ? null : Math.round((used / wallSeconds) * 100) / 100);
     const perProcess = Object.fromEntries(
       Object.entries(processes).map(([name, pid]) => {
@@ -88,7 +91,10 @@ export function cpuWindow(processes) {
     return {
       wallSeconds: Math.round(wallSeconds * 10) / 10,
       cores: os.cpus().length,
-      machineCoresBusy: coresBusy(machine0 === null || machine1 === null ? null : machine1 - machine0),
+      machineCoresBusy: coresBusy(machine0 === null || machine1 === null ? null : machine1.busy - machine0.busy),
+      // A host that runs other guests on our cores makes every process here slower per command:
+      // runs are comparable only when this is about equal.
+      machineCoresStolen: coresBusy(machine0 === null || machine1 === null ? null : machine1.stolen - machine0.stolen),
       coresBusyByProcess: perProcess,
     };
   };
