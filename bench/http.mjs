@@ -13,7 +13,7 @@
 // system's own maximum (the best closed-loop throughput), latency from each command's scheduled
 // send time. bench/README.md "HTTP" says how to read the JSON.
 import { benchWorkDir } from './lib/workdir.mjs';
-import { commandOutput, cpuBetween, machineInfo, versionOf } from './lib/machine.mjs';
+import { commandOutput, cpuBetween, machineInfo, machineSpeed, versionOf } from './lib/machine.mjs';
 import { readSettings as readBenchSettings, usage as benchUsage } from './lib/settings.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -338,7 +338,10 @@ async function measureSystem(target, settings, progress) {
     const before = target.reducer ? await reducerSnapshot(target.reducer, target.headers) : null;
     const phasesBefore = target.reducer ? await scrapeHistograms(target.reducer, target.headers, [CHUNK_METRIC]) : null;
     const requestBefore = target.reducer ? await scrapeHistograms(target.url, target.headers, [REQUEST_METRIC]) : null;
+    // Between points the system is idle: what the machine itself can do now, to compare runs by.
+    const speed = machineSpeed();
     const p = await run();
+    p.machineSpeed = speed;
     if (target.reducer) {
       p.reducer = reducerDelta(before, await reducerSnapshot(target.reducer, target.headers));
       // Where the time went, hop by hop (bench/README.md "Where the time goes").
@@ -518,10 +521,10 @@ function evaluateTargets(figures) {
 }
 
 function printTable(result) {
-  const rows = [['system', 'point', 'commands/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'polled 202', 'reducer chunk ms']];
+  const rows = [['system', 'point', 'commands/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'polled 202', 'reducer chunk ms', 'machine speed']];
   for (const [system, f] of Object.entries(result.figures)) {
     for (const p of f.points) {
-      rows.push([system, p.kind === 'closed' ? `${p.clients} client${p.clients === 1 ? '' : 's'}` : `open ${p.label}`, p.throughputPerSecond, p.p50Ms, p.p90Ms, p.p99Ms, p.maxMs, p.errors, p.pendingPolled, p.reducer?.meanChunkMs ?? '']);
+      rows.push([system, p.kind === 'closed' ? `${p.clients} client${p.clients === 1 ? '' : 's'}` : `open ${p.label}`, p.throughputPerSecond, p.p50Ms, p.p90Ms, p.p99Ms, p.maxMs, p.errors, p.pendingPolled, p.reducer?.meanChunkMs ?? '', p.machineSpeed?.roundsPerCpuSecond ?? '']);
     }
   }
   const targets = [['target', 'measured', 'threshold', 'pass'], ...result.targets.map((t) => [t.id, t.measured, t.threshold, t.pass === null ? 'not measured' : t.pass ? 'PASS' : 'FAIL'])];

@@ -113,3 +113,47 @@ export function cpuBetween(processes, fromMs, toMs) {
     }, Math.max(0, fromMs - performance.now()));
   });
 }
+
+const SPEED_PROBE_WORDS = 1 << 16; // 256 KB: a working set in a core's own caches
+const speedProbeData = new Int32Array(SPEED_PROBE_WORDS);
+let speedProbeWarm = false;
+
+function speedProbeRound(data) {
+  let x = 2463534242;
+  for (let i = 0; i < data.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    data[i] = (data[i] + x + data[(i * 7) & (data.length - 1)]) | 0;
+  }
+  return x;
+}
+
+/**
+ * How much fixed work this machine's core does per CPU second now: rounds of an integer loop over
+ * 256 KB per CPU second of this process (time spent waiting for a core is not counted). A host
+ * whose other guests share our cores' caches and memory bandwidth lowers it without showing as
+ * steal; every process of a run then costs more CPU per command alike. Taken between points, so
+ * runs (and the two systems of one run) can be told apart by the machine they met.
+ */
+export function machineSpeed(workMs = 300) {
+  if (!speedProbeWarm) {
+    for (const end = performance.now() + 100; performance.now() < end; ) speedProbeRound(speedProbeData);
+    speedProbeWarm = true;
+  }
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let rounds = 0;
+  while (performance.now() - t0 < workMs) {
+    speedProbeRound(speedProbeData);
+    rounds++;
+  }
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const used = process.cpuUsage(cpu0);
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  return {
+    roundsPerCpuSecond: cpuSeconds > 0 ? Math.round(rounds / cpuSeconds) : null,
+    // Below 1: the probe waited for a core (something else ran), which its per-CPU-second figure leaves out.
+    cpuShare: wallSeconds > 0 ? Math.round((cpuSeconds / wallSeconds) * 100) / 100 : null,
+  };
+}
