@@ -13,7 +13,7 @@
 // tears everything down. Plain Node ESM, no compile step; the workspace libs are loaded from their
 // built dist/ (npm run build).
 import { benchWorkDir } from './lib/workdir.mjs';
-import { commandOutput, cpuWindow, machineInfo, versionOf } from './lib/machine.mjs';
+import { commandOutput, cpuWindow, machineInfo, machineSpeed, versionOf } from './lib/machine.mjs';
 import { readSettings as readBenchSettings, usage as benchUsage } from './lib/settings.mjs';
 import { execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -258,6 +258,8 @@ async function measurePassthrough({ kafka, brokers, settings, progress, workDir 
     const outputTopic = `bench.passthrough.out.${mode}`;
     const fastRetry = mode === 'transactionalFastRetry' || mode === 'reducerShaped';
     progress.step(`passthrough (${mode}): ${N} messages ${inputTopic} → ${outputTopic}`);
+    // What the machine can do just before this run (bench/README.md: its speed moves under us).
+    const speed = machineSpeed();
     const arrivals = [];
     const watcher = await watchTopic(kafka, outputTopic, (_m, _p, at) => void arrivals.push(at));
     const started = performance.now();
@@ -285,7 +287,7 @@ async function measurePassthrough({ kafka, brokers, settings, progress, workDir 
       await watcher.stop();
     }
     const r = rates(arrivals.slice(0, N), started);
-    out[mode] = { ...r, kafkajsInitialRetryMs: fastRetry ? settings.fastRetryMs : 300 };
+    out[mode] = { ...r, kafkajsInitialRetryMs: fastRetry ? settings.fastRetryMs : 300, machineSpeed: speed };
     progress.done(`passthrough (${mode}): ${r.sustainedPerSecond} msg/s sustained, ${r.overallPerSecond} msg/s over ${r.wallSeconds} s from process start`);
   }
   return out;
@@ -541,6 +543,7 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
   // The phase histograms are the first instance's (with more, it decides only its share).
   const port = children[0].port;
   const settled = watchGroupSettled(kafka, 'shipment-reducer', instances);
+  const speed = machineSpeed();
   const cpu = cpuWindow({ ...cpuOf, ...Object.fromEntries(children.map(({ child }, i) => [`reducer-${i + 1}`, child.pid])) });
   const timeoutMs = settings.phaseTimeoutSeconds * 1000;
   /** Produces new shipments' commands at `rate`/s for `seconds`; resolves when every outcome is visible. */
@@ -615,6 +618,7 @@ export async function measureWaybillReducer({ brokers, redisUrl, registryUrl, re
       steadyPerSecond: steady?.sustainedPerSecond ?? null,
       steadyCommands: steady?.count ?? 0,
       cpu: cpu(),
+      machineSpeed: speed,
     };
     {
       // The reducer's phases over the whole throughput run (its histograms start empty with it).
